@@ -1,0 +1,55 @@
+"""cnnkit: convolutional neural networks from first principles on NumPy.
+
+The public surface mirrors PyTorch's: `cnnkit.tensor`, `cnnkit.Tensor`, `cnnkit.no_grad`,
+`cnnkit.manual_seed`, `cnnkit.cat`/`stack`, the constructors, and the `nn`, `optim`, `data`
+and `models` packages.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cnnkit.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from cnnkit.creation import (
+    arange,
+    empty,
+    eye,
+    from_numpy,
+    full,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    randperm,
+    zeros,
+    zeros_like,
+)
+from cnnkit.ops.elementwise import abs, clamp, exp, log, maximum, sigmoid, sqrt, tanh, where
+from cnnkit.ops.matmul import matmul
+from cnnkit.ops.reduce import argmax, argmin, max, mean, min, sum, var
+from cnnkit.ops.shape import cat, chunk, flatten, permute, split, stack
+from cnnkit.random import get_rng_state, manual_seed, set_rng_state
+from cnnkit.tensor import Tensor, tensor
+
+float32 = np.dtype(np.float32)
+float64 = np.dtype(np.float64)
+float16 = np.dtype(np.float16)
+int64 = np.dtype(np.int64)
+int32 = np.dtype(np.int32)
+uint8 = np.dtype(np.uint8)
+bool_ = np.dtype(np.bool_)
+long = int64
+float = float32  # noqa: A001 - torch.float is float32
+double = float64
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "manual_seed",
+    "get_rng_state", "set_rng_state", "cat", "stack", "split", "chunk", "flatten", "permute", "zeros", "ones",
+    "empty", "full", "zeros_like", "ones_like", "arange", "linspace", "eye", "rand", "randn", "randint",
+    "randperm", "from_numpy", "abs", "clamp", "exp", "log", "sqrt", "sigmoid", "tanh", "maximum", "where",
+    "matmul", "sum", "mean", "var", "max", "min", "argmax", "argmin",
+]

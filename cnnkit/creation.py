@@ -1,0 +1,91 @@
+"""Tensor constructors: zeros, ones, full, empty, arange, linspace, rand, randn, randint, eye and the *_like forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from cnnkit.random import default_generator
+from cnnkit.tensor import DEFAULT_FLOAT, Tensor
+
+
+def _size(size: tuple) -> tuple[int, ...]:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        return tuple(int(s) for s in size[0])
+    return tuple(int(s) for s in size)
+
+
+def _dtype(dtype: Any, default: Any = DEFAULT_FLOAT) -> np.dtype:
+    return np.dtype(default if dtype is None else dtype)
+
+
+def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.zeros(_size(size), dtype=_dtype(dtype)), requires_grad=requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.ones(_size(size), dtype=_dtype(dtype)), requires_grad=requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.empty(_size(size), dtype=_dtype(dtype)), requires_grad=requires_grad)
+
+
+def full(size: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    default = np.int64 if isinstance(fill_value, (int, np.integer)) and not isinstance(fill_value, bool) \
+        else DEFAULT_FLOAT
+    return Tensor(np.full(_size((size,)), fill_value, dtype=_dtype(dtype, default)), requires_grad=requires_grad)
+
+
+def zeros_like(t: Tensor, dtype: Any = None) -> Tensor:
+    return Tensor(np.zeros(t.shape, dtype=_dtype(dtype, t.dtype)))
+
+
+def ones_like(t: Tensor, dtype: Any = None) -> Tensor:
+    return Tensor(np.ones(t.shape, dtype=_dtype(dtype, t.dtype)))
+
+
+def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+    return Tensor(np.arange(start, end, step, dtype=_dtype(dtype, np.int64 if integral else DEFAULT_FLOAT)))
+
+
+def linspace(start: float, end: float, steps: int, dtype: Any = None) -> Tensor:
+    return Tensor(np.linspace(start, end, steps, dtype=_dtype(dtype)))
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None) -> Tensor:
+    return Tensor(np.eye(n, m, dtype=_dtype(dtype)))
+
+
+def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Uniform on [0, 1), from cnnkit's seeded generator."""
+    data = default_generator().random(_size(size), dtype=np.float32).astype(_dtype(dtype), copy=False)
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Standard normal, from cnnkit's seeded generator."""
+    data = default_generator().standard_normal(_size(size), dtype=np.float32).astype(_dtype(dtype), copy=False)
+    return Tensor(data, requires_grad=requires_grad)
+
+
+def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None) -> Tensor:
+    if high is None:
+        low, high = 0, low
+    return Tensor(default_generator().integers(low, high, size=_size((size,)), dtype=_dtype(dtype, np.int64)))
+
+
+def randperm(n: int) -> Tensor:
+    return Tensor(default_generator().permutation(n).astype(np.int64))
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with the array, keeping its dtype (float64 included), as torch.from_numpy."""
+    t = Tensor.__new__(Tensor)
+    Tensor.__init__(t, np.zeros(0, dtype=np.float32))
+    t.data = array
+    return t
