@@ -85,7 +85,4 @@ def randperm(n: int) -> Tensor:
 
 def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing memory with the array, keeping its dtype (float64 included), as torch.from_numpy."""
-    t = Tensor.__new__(Tensor)
-    Tensor.__init__(t, np.zeros(0, dtype=np.float32))
-    t.data = array
-    return t
+    return Tensor(array, dtype=array.dtype)

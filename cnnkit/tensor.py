@@ -447,4 +447,4 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     """A new tensor holding a copy of data: float32 for floating-point data unless dtype says otherwise."""
     array = np.array(_to_array(data, dtype), copy=True)
-    return Tensor(array, requires_grad=requires_grad)
+    return Tensor(array, requires_grad=requires_grad, dtype=array.dtype)
