@@ -1,0 +1,52 @@
+"""The `cnnkit` command: a thin layer over the library. Each subcommand lives in its own module with an
+`add_parser(subparsers)` that declares its options and a `run(args)` that calls the library.
+
+Heavy imports happen inside `run`, so `cnnkit --help` stays instant. Errors a user can cause (a missing
+file, a bad option, a corrupt checkpoint) print one line and exit with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from cnnkit.cli import evaluate, models, predict, summary, train
+
+COMMANDS = (train, evaluate, predict, summary, models)
+
+
+class UserError(Exception):
+    """An error to report in one line, without a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cnnkit", description="Convolutional neural networks from first "
+                                     "principles on NumPy: train, evaluate and use image classifiers.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for command in COMMANDS:
+        command.add_parser(sub)
+    return parser
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from cnnkit.serialization import CheckpointError
+
+    return (UserError, FileNotFoundError, FileExistsError, ValueError, CheckpointError, OSError, RuntimeError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:
+        print("\ncnnkit: interrupted", file=sys.stderr)
+        return 130
+    except _user_errors() as err:
+        message = str(err).strip() or type(err).__name__
+        print(f"cnnkit {args.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""`cnnkit predict CHECKPOINT IMAGE...`: the top-k classes of each image with their probabilities."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("predict", help="classify image files with a trained model",
+                       description="Classify image files. Each image is converted as the model's training "
+                                   "data was (colour mode, size, normalisation).")
+    p.add_argument("checkpoint", metavar="RUN_OR_CHECKPOINT")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("--top-k", type=int, default=3)
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    import cnnkit
+    from cnnkit.training.restore import load_trained_model, prepare_image
+
+    model, _, info = load_trained_model(args.checkpoint)
+    k = max(1, min(args.top_k, len(info.classes)))
+    batch = np.concatenate([prepare_image(path, info) for path in args.images])
+    with cnnkit.no_grad():
+        logits = model(cnnkit.tensor(batch)).data
+    z = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs = z / z.sum(axis=1, keepdims=True)
+    results = []
+    for path, p in zip(args.images, probs, strict=True):
+        order = np.argsort(-p)[:k]
+        results.append({"image": path, "top": [{"class": info.classes[i], "index": int(i),
+                                                "probability": round(float(p[i]), 6)} for i in order]})
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    for r in results:
+        print(r["image"])
+        for rank, t in enumerate(r["top"], start=1):
+            print(f"  {rank}. {t['class']:<14} {t['probability']:.4f}")
+    return 0

@@ -1,0 +1,28 @@
+"""`cnnkit summary MODEL`: the layer table (output shapes, parameters, multiply-accumulates) of a zoo model."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("summary", help="print a zoo model's layer table",
+                       description="Print each layer's output shape, parameter count and multiply-accumulates.")
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("--input-shape", type=int, nargs=3, metavar=("C", "H", "W"),
+                   help="input shape without the batch dimension (default: the model's own)")
+    p.add_argument("--num-classes", type=int, default=None)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cnnkit.models import get_model, model_info
+    from cnnkit.summary import summary
+
+    entry = model_info(args.model)
+    shape = tuple(args.input_shape) if args.input_shape else tuple(entry.input_shape)
+    kwargs = {"in_channels": shape[0]}
+    if args.num_classes:
+        kwargs["num_classes"] = args.num_classes
+    print(summary(get_model(args.model, **kwargs), shape))
+    return 0

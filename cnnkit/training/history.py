@@ -1,0 +1,33 @@
+"""A run's history: one row of plain numbers per epoch, written as JSON and CSV after every epoch."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from cnnkit.serialization import atomic_write_text
+
+COLUMNS = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr", "seconds")
+
+
+def write_history(run_dir: str | os.PathLike, rows: list[dict[str, Any]]) -> None:
+    """history.json (a list of rows) and history.csv (one line per epoch), both written atomically."""
+    run_dir = Path(run_dir)
+    atomic_write_text(run_dir / "history.json", json.dumps(rows, indent=2))
+    columns = list(COLUMNS) + sorted({k for row in rows for k in row} - set(COLUMNS))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(run_dir / "history.csv", buffer.getvalue())
+
+
+def read_history(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
+    path = Path(run_dir) / "history.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{run_dir} has no history.json: is it a cnnkit run folder?")
+    return json.loads(path.read_text())

@@ -1,0 +1,105 @@
+"""One epoch of training and one pass of evaluation: the inner loops every task shares.
+
+train_epoch: shuffled mini-batches → forward → loss → backward → optimiser step (→ scheduler step),
+with a progress bar showing loss, accuracy and images/s; a non-finite loss stops training at once.
+evaluate: a no-grad pass that returns the loss, the accuracy and every prediction.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from cnnkit.autograd import no_grad
+from cnnkit.tensor import Tensor
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the message names the epoch and step."""
+
+
+@dataclass
+class EpochStats:
+    loss: float
+    accuracy: float
+    images: int
+    seconds: float
+
+    @property
+    def images_per_second(self) -> float:
+        return self.images / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class Evaluation:
+    loss: float
+    accuracy: float
+    predictions: np.ndarray  # (N,) predicted class per sample
+    targets: np.ndarray  # (N,)
+    probabilities: np.ndarray  # (N, num_classes) softmax outputs
+
+
+def _progress(iterable: Iterable, total: int, description: str, enabled: bool):
+    if not enabled:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, total=total, desc=description, leave=True, dynamic_ncols=True, mininterval=0.5)
+
+
+def train_epoch(model, loader, optimizer, loss_fn: Callable, *, epoch: int, scheduler=None,
+                progress: bool = True, description: str | None = None) -> EpochStats:
+    """Train for one pass over `loader`; the scheduler (if any) steps after every optimiser step."""
+    model.train()
+    total_loss, correct, seen = 0.0, 0, 0
+    start = time.perf_counter()
+    bar = _progress(loader, len(loader), description or f"epoch {epoch}", progress)
+    for step, (images, labels) in enumerate(bar, start=1):
+        logits = model(images)
+        loss = loss_fn(logits, labels)
+        value = float(loss.item())
+        if not math.isfinite(value):
+            raise TrainingDiverged(f"the loss became {value} at epoch {epoch}, step {step}; training stopped and "
+                                   "the last good checkpoint was kept (try a lower --lr)")
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        n = len(labels)
+        total_loss += value * n
+        correct += int((logits.data.argmax(axis=1) == labels.data).sum())
+        seen += n
+        if progress and (step % 10 == 0 or step == len(loader)):
+            elapsed = time.perf_counter() - start
+            bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.4f}",
+                            img_s=f"{seen / max(elapsed, 1e-9):.0f}", refresh=False)
+    if progress:
+        bar.close()
+    return EpochStats(total_loss / max(seen, 1), correct / max(seen, 1), seen, time.perf_counter() - start)
+
+
+def evaluate(model, loader, loss_fn: Callable | None = None, progress: bool = False) -> Evaluation:
+    """Run the model in eval mode over `loader` without recording a graph."""
+    was_training = model.training
+    model.eval()
+    losses, probs, targets = [], [], []
+    with no_grad():
+        for images, labels in _progress(loader, len(loader), "eval", progress):
+            logits = model(images)
+            if loss_fn is not None:
+                losses.append(float(loss_fn(logits, labels).item()) * len(labels))
+            z = logits.data - logits.data.max(axis=1, keepdims=True)
+            e = np.exp(z)
+            probs.append(e / e.sum(axis=1, keepdims=True))
+            targets.append(np.asarray(labels.data if isinstance(labels, Tensor) else labels))
+    model.train(was_training)
+    probabilities = np.concatenate(probs) if probs else np.zeros((0, 0), np.float32)
+    y = np.concatenate(targets) if targets else np.zeros(0, np.int64)
+    predictions = probabilities.argmax(axis=1) if len(y) else np.zeros(0, np.int64)
+    loss = sum(losses) / len(y) if losses and len(y) else float("nan")
+    return Evaluation(loss, float((predictions == y).mean()) if len(y) else 0.0, predictions, y, probabilities)

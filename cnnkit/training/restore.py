@@ -1,0 +1,65 @@
+"""Rebuilding a trained model from a run folder or a checkpoint file, and preparing images for it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cnnkit.training.checkpoint import load_checkpoint
+from cnnkit.training.datasets import DataInfo
+
+
+def resolve_checkpoint(path: str | os.PathLike) -> Path:
+    """A run folder means its best checkpoint (else its last); a file is taken as it is."""
+    path = Path(path)
+    if path.is_dir():
+        for name in ("best.safetensors", "last.safetensors"):
+            if (path / name).is_file():
+                return path / name
+        raise FileNotFoundError(f"{path} holds no best.safetensors or last.safetensors: is it a cnnkit run folder?")
+    if not path.exists():
+        raise FileNotFoundError(f"no such run folder or checkpoint: {path}")
+    return path
+
+
+def load_trained_model(path: str | os.PathLike) -> tuple[Any, dict[str, Any], DataInfo]:
+    """(model in eval mode, checkpoint metadata, DataInfo) from a run folder or checkpoint."""
+    from cnnkit.models import get_model
+
+    checkpoint = load_checkpoint(resolve_checkpoint(path))
+    meta = checkpoint.meta
+    info = DataInfo.from_dict(meta["data"])
+    config = meta["config"]
+    model = get_model(config["model"], num_classes=len(info.classes), in_channels=info.input_shape[0],
+                      **config.get("model_args", {}))
+    model.load_state_dict(checkpoint.model_state)
+    model.eval()
+    return model, meta, info
+
+
+def prepare_image(path: str | os.PathLike, info: DataInfo) -> np.ndarray:
+    """Read an image file and convert it the way the model was trained: colour mode, size, scaling, normalisation.
+
+    Returns a float32 array (1, C, H, W). A file that is not an image raises ValueError naming it.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such image file: {path}")
+    try:
+        with Image.open(path) as image:
+            channels, height, width = info.input_shape
+            image = image.convert("L" if channels == 1 else "RGB")
+            if image.size != (width, height):
+                image = image.resize((width, height), Image.BILINEAR)
+            array = np.asarray(image, dtype=np.float32) / 255.0
+    except (UnidentifiedImageError, OSError) as err:
+        raise ValueError(f"{path} is not an image cnnkit can read ({err})") from None
+    array = array.reshape(height, width, channels).transpose(2, 0, 1)
+    mean = np.asarray(info.mean, dtype=np.float32).reshape(-1, 1, 1)
+    std = np.asarray(info.std, dtype=np.float32).reshape(-1, 1, 1)
+    return ((array - mean) / std)[None].astype(np.float32)
