@@ -1,0 +1,91 @@
+"""The model registry: name → builder, default input shape, parameter count and a one-line description.
+
+`get_model("resnet20", num_classes=10)` builds a model by name; `list_models()` lists the entries (the
+`cnnkit models` command prints `format_models()`). Parameter counts are for the default arguments and are
+checked against the built models by the tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cnnkit import nn
+from cnnkit.models.alexnet import alexnet, alexnet_small
+from cnnkit.models.lenet import lenet5, lenet5_relu
+from cnnkit.models.resnet import resnet18, resnet20, resnet32, resnet34, resnet50, resnet56
+from cnnkit.models.vgg import fashion_vgg, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One registry entry; `input_shape` is (channels, height, width) without the batch dimension."""
+
+    name: str
+    builder: Callable[..., nn.Module]
+    input_shape: tuple[int, int, int]
+    num_classes: int
+    num_params: int  # with the default arguments
+    description: str
+
+
+MNIST, CIFAR, IMAGENET = (1, 28, 28), (3, 32, 32), (3, 224, 224)
+
+_ENTRIES = [
+    ModelInfo("lenet5", lenet5, MNIST, 10, 61_706, "LeNet-5 (LeCun 1998): tanh, average pooling"),
+    ModelInfo("lenet5_relu", lenet5_relu, MNIST, 10, 61_706, "LeNet-5 with ReLU and max pooling"),
+    ModelInfo("alexnet", alexnet, IMAGENET, 1000, 62_378_344,
+              "AlexNet (Krizhevsky 2012) with LRN; lrn=False gives torchvision's layout (61,100,840)"),
+    ModelInfo("alexnet_small", alexnet_small, MNIST, 10, 776_330,
+              "AlexNet scaled to 28×28: five convs, three max-pools, two FC with dropout"),
+    ModelInfo("vgg11", vgg11, IMAGENET, 1000, 132_863_336, "VGG-11 (configuration A), torchvision layout"),
+    ModelInfo("vgg11_bn", vgg11_bn, IMAGENET, 1000, 132_868_840, "VGG-11 with batch norm"),
+    ModelInfo("vgg13", vgg13, IMAGENET, 1000, 133_047_848, "VGG-13 (configuration B), torchvision layout"),
+    ModelInfo("vgg13_bn", vgg13_bn, IMAGENET, 1000, 133_053_736, "VGG-13 with batch norm"),
+    ModelInfo("vgg16", vgg16, IMAGENET, 1000, 138_357_544, "VGG-16 (configuration D), torchvision layout"),
+    ModelInfo("vgg16_bn", vgg16_bn, IMAGENET, 1000, 138_365_992, "VGG-16 with batch norm"),
+    ModelInfo("vgg19", vgg19, IMAGENET, 1000, 143_667_240, "VGG-19 (configuration E), torchvision layout"),
+    ModelInfo("vgg19_bn", vgg19_bn, IMAGENET, 1000, 143_678_248, "VGG-19 with batch norm"),
+    ModelInfo("resnet18", resnet18, IMAGENET, 1000, 11_689_512, "ResNet-18, torchvision layout"),
+    ModelInfo("resnet34", resnet34, IMAGENET, 1000, 21_797_672, "ResNet-34, torchvision layout"),
+    ModelInfo("resnet50", resnet50, IMAGENET, 1000, 25_557_032,
+              "ResNet-50 (bottleneck blocks), torchvision layout"),
+    ModelInfo("resnet20", resnet20, CIFAR, 10, 272_474, "CIFAR ResNet-20 (He 2016), projection shortcuts"),
+    ModelInfo("resnet32", resnet32, CIFAR, 10, 466_906, "CIFAR ResNet-32 (He 2016), projection shortcuts"),
+    ModelInfo("resnet56", resnet56, CIFAR, 10, 855_770, "CIFAR ResNet-56 (He 2016), projection shortcuts"),
+    ModelInfo("fashion_vgg", fashion_vgg, MNIST, 10, 437_226,
+              "VGG-style net with batch norm: the zoo's Fashion-MNIST recipe"),
+]
+_REGISTRY = {info.name: info for info in _ENTRIES}
+
+
+def list_models() -> list[ModelInfo]:
+    """Every registered model, in a fixed order (small ones first within each family)."""
+    return list(_ENTRIES)
+
+
+def model_info(name: str) -> ModelInfo:
+    """The registry entry for `name`; unknown names raise a ValueError listing the known ones."""
+    if not isinstance(name, str) or name.lower() not in _REGISTRY:
+        raise ValueError(f"get_model: unknown model {name!r}; known models: {', '.join(_REGISTRY)}")
+    return _REGISTRY[name.lower()]
+
+
+def get_model(name: str, **kwargs: Any) -> nn.Module:
+    """Build the model called `name`, passing kwargs (num_classes, in_channels, ...) to its builder."""
+    info = model_info(name)
+    for key in ("num_classes", "in_channels"):
+        value = kwargs.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+            raise ValueError(f"get_model: expected {key} to be a positive int, got {value!r}")
+    return info.builder(**kwargs)
+
+
+def format_models() -> str:
+    """The registry as a table: name, input shape, parameter count, description."""
+    lines = [f"{'name':<14}{'input':<16}{'params':>14}  description"]
+    for info in _ENTRIES:
+        shape = "×".join(str(d) for d in info.input_shape)
+        lines.append(f"{info.name:<14}{shape:<16}{info.num_params:>14,}  {info.description}")
+    return "\n".join(lines)
