@@ -1,5 +1,62 @@
-"""`cnnkit.nn`: layers as modules (to be filled in) and the functional API."""
+"""`cnnkit.nn`: the `Module` system, containers, every layer, `Parameter`, and the `functional` and `init` APIs.
 
-from cnnkit.nn import functional
+Names, constructor signatures, parameter names and default initialisation follow `torch.nn`.
+"""
 
-__all__ = ["functional"]
+from cnnkit.nn import functional, init
+from cnnkit.nn.containers import ModuleDict, ModuleList, Sequential
+from cnnkit.nn.layers import (
+    ELU,
+    GELU,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool2d,
+    AvgPool2d,
+    BatchNorm1d,
+    BatchNorm2d,
+    BCELoss,
+    BCEWithLogitsLoss,
+    ConstantPad2d,
+    Conv2d,
+    ConvTranspose2d,
+    CrossEntropyLoss,
+    Dropout,
+    Dropout2d,
+    Flatten,
+    GroupNorm,
+    Hardtanh,
+    Identity,
+    L1Loss,
+    LayerNorm,
+    LeakyReLU,
+    Linear,
+    LocalResponseNorm,
+    LogSoftmax,
+    MaxPool2d,
+    MSELoss,
+    NLLLoss,
+    ReflectionPad2d,
+    ReLU,
+    ReLU6,
+    ReplicationPad2d,
+    Sigmoid,
+    SiLU,
+    SmoothL1Loss,
+    Softmax,
+    Softplus,
+    Tanh,
+    Unflatten,
+    Upsample,
+    ZeroPad2d,
+)
+from cnnkit.nn.module import Module, RemovableHandle
+from cnnkit.nn.parameter import Parameter
+
+__all__ = [
+    "functional", "init", "Module", "Parameter", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict",
+    "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d",
+    "BatchNorm2d", "ConstantPad2d", "Conv2d", "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Dropout2d", "ELU",
+    "Flatten", "GELU", "GroupNorm", "Hardtanh", "Identity", "L1Loss", "LayerNorm", "LeakyReLU", "Linear",
+    "LocalResponseNorm", "LogSoftmax", "MSELoss", "MaxPool2d", "NLLLoss", "ReLU", "ReLU6", "ReflectionPad2d",
+    "ReplicationPad2d", "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax", "Softplus", "Tanh", "Unflatten", "Upsample",
+    "ZeroPad2d",
+]
