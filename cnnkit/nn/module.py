@@ -83,6 +83,14 @@ def _as_array(value: Any) -> np.ndarray:
     return np.asarray(value)
 
 
+def _is_dtype_name(text: str) -> bool:
+    try:
+        np.dtype(text)
+    except TypeError:
+        return False
+    return True
+
+
 def _detached(t: Tensor) -> Tensor:
     """A graph-free Tensor sharing t's array and keeping its dtype (Tensor() would turn float64 into float32)."""
     return Tensor(t.data, dtype=t.data.dtype)
@@ -183,7 +191,7 @@ class Module:
         if isinstance(value, Parameter):
             if params is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() call")
-            self._forget(name)
+            self._forget(name, keep=params)
             self.register_parameter(name, value)
         elif params is not None and name in params:
             if value is not None:
@@ -193,7 +201,7 @@ class Module:
         elif isinstance(value, Module):
             if params is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")
-            self._forget(name)
+            self._forget(name, keep=self._modules)
             self._modules[name] = value
         elif params is not None and name in self._modules:
             if value is not None:
@@ -208,11 +216,12 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _forget(self, name: str) -> None:
-        """Drop `name` from every registry and the instance dict, before it is registered anew."""
+    def _forget(self, name: str, keep: dict) -> None:
+        """Drop `name` from the instance dict and every registry but `keep` (re-assigning keeps its position)."""
         self.__dict__.pop(name, None)
         for registry in (self._parameters, self._buffers, self._modules):
-            registry.pop(name, None)
+            if registry is not keep:
+                registry.pop(name, None)
         self._non_persistent_buffers_set.discard(name)
 
     def __getattr__(self, name: str) -> Any:
@@ -370,7 +379,7 @@ class Module:
         for arg in args:
             if isinstance(arg, Tensor):
                 dtype = arg.dtype
-            elif isinstance(arg, str) and arg.split(":")[0] == "cpu":
+            elif isinstance(arg, str) and not _is_dtype_name(arg):
                 device = arg
             else:
                 dtype = arg
