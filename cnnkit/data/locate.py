@@ -9,8 +9,8 @@ Search order, first hit wins:
   5. with `download=True`, the dataset's canonical addresses, into `root/<name>` when a root was given, else
      into `~/.cache/cnnkit/<name>`.
 If all fail, one `DatasetNotFoundError` says where it looked and how to get the data.
-Only downloads are checked against the published MD5s: a copy found on disk is validated by parsing it (Debian
-re-compressed its Fashion-MNIST .gz files, so their MD5s differ from the published ones while the content is equal).
+Only downloads are checked against the published MD5s; a copy found on disk is validated by parsing it instead
+(Debian re-compressed its Fashion-MNIST .gz files in 2020: their MD5s differ from the published ones).
 """
 
 from __future__ import annotations

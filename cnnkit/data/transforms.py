@@ -43,7 +43,7 @@ def image_to_float(image: Any, batched: bool | None = None) -> np.ndarray:
     else:
         raise ValueError(f"ToTensor: expected uint8 images (H, W), (H, W, C), (B, H, W) or (B, H, W, C), "
                          f"got shape {array.shape}")
-    out = chw.astype(np.float32)  # one copy, contiguous in (…, C, H, W) order
+    out = chw.astype(np.float32, order="C")  # one copy, contiguous in (…, C, H, W) order
     out /= 255  # the same float32 division as torchvision's img.float().div(255)
     return out
 
