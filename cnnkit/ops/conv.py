@@ -1,9 +1,231 @@
-"""Convolution layers' maths: conv2d and conv_transpose2d by im2col and one BLAS product (to be written)."""
+"""Convolution layers' maths: `conv2d` and `conv_transpose2d`, each by im2col/col2im and batched BLAS products.
+
+Like every deep-learning library, `conv2d` computes a cross-correlation (the kernel is not flipped):
+
+    y[n, f, i, j] = b[f] + Σ_c Σ_k Σ_l W[f, c, k, l] · x[n, c, i·s + k·d, j·s + l·d]      (x zero-padded)
+
+Groups split the channels into G independent convolutions. Everything is held in a grouped layout:
+    cols (N, G, C/G·kH·kW, L)  — im2col of the input, L = OH·OW output pixels
+    W    (G, F/G, C/G·kH·kW)   — the weight, flattened per output channel
+so the forward is one broadcast `np.matmul(W, cols)` → (N, G, F/G, L), which is already NCHW.
+
+`conv_transpose2d` is the adjoint of `conv2d` with respect to its input: its forward is conv2d's
+input gradient (Wᵀ·x, then col2im) and its input gradient is a conv2d forward (im2col, then W·cols).
+The three products below (`_forward_product`, `_adjoint_product`, `_weight_product`) serve both ops.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from cnnkit.ops.im2col import Pair, Window, col2im, im2col
+from cnnkit.ops.shape import reshape
+from cnnkit.tensor import Tensor, as_tensor, record
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
-    raise NotImplementedError
+# ----------------------------------------------------------------- argument checks
+def _int_pair(op: str, name: str, value: Any, minimum: int) -> Pair:
+    """An int or a 1- or 2-sequence of ints, each ≥ minimum, as a pair (PyTorch's `_pair`)."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    ok = len(items) in (1, 2) and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items)
+    if not ok or any(v < minimum for v in items):
+        kind = "non-negative" if minimum == 0 else "positive"
+        raise ValueError(f"{op}: expected {name} to be a {kind} int or a pair of {kind} ints, got {value!r}")
+    return (int(items[0]), int(items[-1]))
 
 
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):  # noqa: A002
-    raise NotImplementedError
+def _conv_padding(padding: Any, kernel: Pair, stride: Pair, dilation: Pair) -> tuple[int, int, int, int]:
+    """conv2d's padding as (top, bottom, left, right): an int, a pair, 'valid' (none) or 'same'."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0, 0, 0)
+        if padding != "same":
+            raise ValueError(f"conv2d: expected padding 'same', 'valid', an int or a pair of ints, got {padding!r}")
+        if stride != (1, 1):
+            raise ValueError(f"conv2d: padding='same' needs stride 1, got stride {stride}")
+        # total = d·(k − 1) per axis; an odd total puts the extra pixel at the bottom/right, as PyTorch does
+        (th, tw) = (d * (k - 1) for k, d in zip(kernel, dilation, strict=True))
+        return (th // 2, th - th // 2, tw // 2, tw - tw // 2)
+    ph, pw = _int_pair("conv2d", "padding", padding, 0)
+    return (ph, ph, pw, pw)
+
+
+def _check_float(op: str, name: str, t: Tensor, dtype: np.dtype) -> None:
+    if t.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating-point {name}, got dtype {t.dtype}")
+    if t.dtype != dtype:
+        raise TypeError(f"{op}: expected {name} of dtype {dtype} to match the input, got {t.dtype}")
+
+
+def _check_operands(op: str, x: Tensor, weight: Tensor, bias: Tensor | None, groups: Any, in_axis: int) -> int:
+    """Shared checks of input, weight, bias and groups; returns groups. `in_axis` is the weight axis facing x."""
+    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"{op}: expected groups to be a positive int, got {groups!r}")
+    groups = int(groups)
+    if x.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W) (or 3-D (C, H, W)), got shape {x.shape}")
+    if weight.ndim != 4:
+        layout = "(out_channels, in_channels/groups" if in_axis == 1 else "(in_channels, out_channels/groups"
+        raise ValueError(f"{op}: expected a 4-D weight {layout}, kH, kW), got shape {weight.shape}")
+    _check_float(op, "input", x, x.dtype)
+    _check_float(op, "weight", weight, x.dtype)
+    channels = x.shape[1]
+    if channels % groups:
+        raise ValueError(f"{op}: expected input channels divisible by groups={groups}, got input of shape {x.shape}")
+    if weight.shape[0] % groups:
+        raise ValueError(f"{op}: expected weight's dim 0 divisible by groups={groups}, got weight {weight.shape}")
+    expected = weight.shape[1] * groups if in_axis == 1 else weight.shape[0]
+    if channels != expected:
+        with_groups = f" with groups={groups}" if groups > 1 else ""
+        raise ValueError(f"{op}: expected input of shape (N, {expected}, H, W) to match weight {weight.shape}"
+                         f"{with_groups}, got {x.shape}")
+    if bias is not None:
+        out_channels = weight.shape[0] if in_axis == 1 else weight.shape[1] * groups
+        _check_float(op, "bias", bias, x.dtype)
+        if bias.shape != (out_channels,):
+            raise ValueError(f"{op}: expected bias of shape ({out_channels},) to match weight {weight.shape}, "
+                             f"got {bias.shape}")
+    return groups
+
+
+def _unbatched(fn: Any, x: Tensor, *args: Any) -> Tensor:
+    """PyTorch accepts a single (C, H, W) image: run it as a batch of one and drop the batch axis."""
+    out = fn(reshape(x, (1,) + x.shape), *args)
+    return reshape(out, out.shape[1:])
+
+
+# ----------------------------------------------------------------- the three products, in grouped layout
+def _forward_product(w3: np.ndarray, cols4: np.ndarray) -> np.ndarray:
+    """Y = W · cols per group: (G, A, B) @ (N, G, B, L) → (N, G, A, L), one broadcast BLAS call."""
+    return np.matmul(w3, cols4)
+
+
+def _adjoint_product(w3: np.ndarray, y4: np.ndarray) -> np.ndarray:
+    """cols = Wᵀ · Y per group: (G, A, B)ᵀ @ (N, G, A, L) → (N, G, B, L); the transpose is a BLAS flag, not a copy."""
+    return np.matmul(w3.swapaxes(-1, -2), y4)
+
+
+def _weight_product(y4: np.ndarray, cols4: np.ndarray) -> np.ndarray:
+    """dW = Σ_n Y_n · cols_nᵀ per group: (N, G, A, L) and (N, G, B, L) → (G, A, B)."""
+    return np.matmul(y4, cols4.swapaxes(-1, -2)).sum(axis=0)
+
+
+# ----------------------------------------------------------------- conv2d
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,  # noqa: A002
+           padding: Any = 0, dilation: Any = 1, groups: int = 1) -> Tensor:
+    """2-D cross-correlation over an (N, C, H, W) input, as `torch.nn.functional.conv2d`.
+
+    y[n, f, i, j] = b[f] + Σ_c Σ_k Σ_l W[f, c, k, l] · x[n, g·C/G + c, i·s + k·d − p, j·s + l·d − p]
+    (x read as zero outside the image; c runs over the C/G channels of f's group g). weight is
+    (out_channels, in_channels/groups, kH, kW); stride, padding and dilation are ints or (h, w) pairs,
+    and padding may be 'valid' (none) or 'same' (output size = input size; stride 1 only).
+    Output: (N, out_channels, OH, OW) with OH = ⌊(H + 2p − d·(kH − 1) − 1) / s⌋ + 1.
+    """
+    x, weight = as_tensor(input), as_tensor(weight)
+    bias = None if bias is None else as_tensor(bias)
+    if x.ndim == 3 and weight.ndim == 4:
+        return _unbatched(conv2d, x, weight, bias, stride, padding, dilation, groups)
+    groups = _check_operands("conv2d", x, weight, bias, groups, in_axis=1)
+    stride = _int_pair("conv2d", "stride", stride, 1)
+    dilation = _int_pair("conv2d", "dilation", dilation, 1)
+    kernel = (weight.shape[2], weight.shape[3])
+    window = Window(kernel, stride, dilation, _conv_padding(padding, kernel, stride, dilation))
+    in_hw = (x.shape[2], x.shape[3])
+    out_hw = window.output_size(in_hw)
+    if min(out_hw) <= 0:
+        raise ValueError(f"conv2d: expected the kernel {kernel} with dilation {dilation} (spanning {window.span}) "
+                         f"to fit in the padded input {window.padded_size(in_hw)}, got input {x.shape} "
+                         f"with padding {window.padding} (top, bottom, left, right)")
+
+    n, c, f = x.shape[0], x.shape[1], weight.shape[0]
+    pixels, taps = out_hw[0] * out_hw[1], kernel[0] * kernel[1]  # explicit sizes: a batch of 0 is allowed
+    w3 = weight.data.reshape(groups, f // groups, c // groups * taps)
+    cols4 = im2col(x.data, window, out_hw).reshape(n, groups, c // groups * taps, pixels)
+    out = _forward_product(w3, cols4).reshape(n, f, *out_hw)
+    if bias is not None:
+        out += bias.data.reshape(f, 1, 1)
+    saved_cols = cols4 if weight.requires_grad else None  # only dW needs the columns; let them go otherwise
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+
+    def backward(g: np.ndarray):
+        g4 = g.reshape(n, groups, f // groups, pixels)
+        gx = gw = None
+        if x.requires_grad:  # dX = col2im(Wᵀ · dY)
+            gx = col2im(_adjoint_product(w3, g4).reshape(n, c * taps, pixels), window, x.shape, out_hw)
+        if weight.requires_grad:  # dW = Σ_n dY_n · cols_nᵀ
+            gw = _weight_product(g4, saved_cols).reshape(weight.shape)
+        grads = (gx, gw)
+        if bias is not None:  # db = Σ_{n,i,j} dY
+            grads += (g.sum(axis=(0, 2, 3)) if bias.requires_grad else None,)
+        return grads
+
+    return record(out, inputs, backward, "Conv2d")
+
+
+# ----------------------------------------------------------------- conv_transpose2d
+def _transpose_output_size(in_hw: Pair, window: Window, output_padding: Pair) -> Pair:
+    """(H − 1)·s − 2p + d·(k − 1) + output_padding + 1 per axis."""
+    pads = (window.padding[0] + window.padding[1], window.padding[2] + window.padding[3])
+    return tuple((h - 1) * s - p + e - 1 + op + 1 for h, s, p, e, op
+                 in zip(in_hw, window.stride, pads, window.span, output_padding, strict=True))
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: Any = 1,  # noqa: A002
+                     padding: Any = 0, output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    """2-D transposed convolution, as `torch.nn.functional.conv_transpose2d`: the adjoint of conv2d w.r.t. its input.
+
+    Every input pixel scatters W[c, f, :, :]·x[n, c, i, j] onto the output at (i·s + k·d − p, j·s + l·d − p):
+    y = col2im(Wᵀ · x) + b. weight is (in_channels, out_channels/groups, kH, kW). Output size per axis:
+    (H − 1)·s − 2p + d·(k − 1) + output_padding + 1, where output_padding < stride or < dilation picks
+    among the output sizes that a stride-s conv2d would map back onto H.
+    """
+    x, weight = as_tensor(input), as_tensor(weight)
+    bias = None if bias is None else as_tensor(bias)
+    if x.ndim == 3 and weight.ndim == 4:
+        return _unbatched(conv_transpose2d, x, weight, bias, stride, padding, output_padding, groups, dilation)
+    op = "conv_transpose2d"
+    groups = _check_operands(op, x, weight, bias, groups, in_axis=0)
+    stride = _int_pair(op, "stride", stride, 1)
+    dilation = _int_pair(op, "dilation", dilation, 1)
+    ph, pw = _int_pair(op, "padding", padding, 0)
+    output_padding = _int_pair(op, "output_padding", output_padding, 0)
+    for o, s, d in zip(output_padding, stride, dilation, strict=True):
+        if o >= s and o >= d:
+            raise ValueError(f"{op}: expected output_padding smaller than stride or dilation, got output_padding "
+                             f"{output_padding} with stride {stride} and dilation {dilation}")
+    kernel = (weight.shape[2], weight.shape[3])
+    window = Window(kernel, stride, dilation, (ph, ph, pw, pw))
+    in_hw = (x.shape[2], x.shape[3])
+    out_hw = _transpose_output_size(in_hw, window, output_padding)
+    if min(out_hw) <= 0:
+        raise ValueError(f"{op}: expected a positive output size (H − 1)·s − 2p + d·(k − 1) + output_padding + 1, "
+                         f"got {out_hw} for input {x.shape}, weight {weight.shape} and padding {(ph, pw)}")
+
+    n, cin = x.shape[0], x.shape[1]
+    cout = weight.shape[1] * groups
+    out_shape = (n, cout) + out_hw
+    pixels, taps = in_hw[0] * in_hw[1], kernel[0] * kernel[1]
+    w3 = weight.data.reshape(groups, cin // groups, cout // groups * taps)
+    x4 = x.data.reshape(n, groups, cin // groups, pixels)
+    # Y = col2im(Wᵀ · X): conv2d's input gradient, with x in the place of dY
+    out = col2im(_adjoint_product(w3, x4).reshape(n, cout * taps, pixels), window, out_shape, in_hw)
+    if bias is not None:
+        out += bias.data.reshape(cout, 1, 1)
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+
+    def backward(g: np.ndarray):
+        gx = gw = None
+        if x.requires_grad or weight.requires_grad:
+            cols4 = im2col(g, window, in_hw).reshape(n, groups, cout // groups * taps, pixels)
+            if x.requires_grad:  # dX = W · im2col(dY): a conv2d forward of dY
+                gx = _forward_product(w3, cols4).reshape(x.shape)
+            if weight.requires_grad:  # dW = Σ_n X_n · im2col(dY)_nᵀ
+                gw = _weight_product(x4, cols4).reshape(weight.shape)
+        grads = (gx, gw)
+        if bias is not None:  # db = Σ_{n,i,j} dY
+            grads += (g.sum(axis=(0, 2, 3)) if bias.requires_grad else None,)
+        return grads
+
+    return record(out, inputs, backward, "ConvTranspose2d")

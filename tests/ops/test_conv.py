@@ -1,0 +1,344 @@
+"""conv2d and conv_transpose2d: finite differences over a parameter grid, PyTorch on random configs, im2col, errors."""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import pytest
+
+import cnnkit
+from cnnkit.ops import conv as conv_module
+from cnnkit.ops import im2col as im2col_module
+from cnnkit.ops.conv import conv2d, conv_transpose2d
+from cnnkit.ops.im2col import Window, col2im, im2col
+from tests.gradcheck import check_gradients, compare_with_torch, requires_torch
+
+# ----------------------------------------------------------------- finite differences (float64, tiny)
+# (input shape, weight shape, keyword arguments)
+CONV_GRID = [
+    ((2, 2, 5, 5), (3, 2, 3, 3), {}),
+    ((1, 2, 6, 7), (2, 2, 3, 3), {"stride": 2}),
+    ((1, 1, 7, 8), (2, 1, 2, 3), {"stride": 3, "padding": 1}),
+    ((2, 1, 5, 4), (2, 1, 3, 3), {"padding": 2}),
+    ((1, 2, 5, 6), (2, 2, 3, 2), {"padding": (2, 0), "stride": (1, 2)}),
+    ((1, 1, 7, 7), (2, 1, 3, 3), {"dilation": 2, "padding": 1}),
+    ((1, 2, 7, 6), (2, 2, 2, 3), {"dilation": (2, 1), "stride": (2, 1)}),
+    ((1, 4, 5, 5), (4, 2, 3, 3), {"groups": 2, "padding": 1}),
+    ((2, 3, 5, 6), (3, 1, 3, 3), {"groups": 3, "stride": 2, "padding": 1}),  # depthwise
+    ((1, 2, 5, 5), (6, 1, 2, 2), {"groups": 2}),  # depthwise with multiplier 3
+    ((1, 2, 5, 6), (2, 2, 2, 2), {"padding": "same"}),  # even kernel: the extra pad goes bottom/right
+    ((1, 1, 6, 5), (2, 1, 4, 3), {"padding": "same", "dilation": (1, 2)}),
+    ((1, 2, 4, 5), (2, 2, 3, 3), {"padding": "valid"}),
+    ((2, 3, 3, 4), (4, 3, 1, 1), {}),  # 1×1: the pointwise path without im2col
+    ((1, 2, 5, 5), (3, 2, 1, 1), {"stride": 2, "padding": 1}),
+    ((1, 1, 3, 3), (1, 1, 3, 3), {"padding": (0, 1), "dilation": (1, 2)}),
+]
+
+
+def _ids(grid):
+    return [f"{x}-{w}-{kw}" for x, w, kw in grid]
+
+
+@pytest.mark.parametrize(("x_shape", "w_shape", "kwargs"), CONV_GRID, ids=_ids(CONV_GRID))
+def test_conv2d_gradients(x_shape, w_shape, kwargs, rng):
+    x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
+    check_gradients(lambda x, w, b: conv2d(x, w, b, **kwargs), x, w, b)
+
+
+def test_conv2d_gradients_without_bias(rng):
+    x, w = rng.standard_normal((1, 2, 5, 4)), rng.standard_normal((3, 2, 2, 3))
+    check_gradients(lambda x, w: conv2d(x, w, stride=(2, 1), padding=1), x, w)
+
+
+TRANSPOSE_GRID = [
+    ((2, 2, 3, 3), (2, 3, 3, 3), {}),
+    ((1, 2, 3, 4), (2, 2, 3, 3), {"stride": 2}),
+    ((1, 2, 3, 3), (2, 1, 3, 2), {"stride": 2, "padding": 1, "output_padding": 1}),
+    ((1, 1, 3, 4), (1, 2, 2, 3), {"stride": (3, 2), "padding": (1, 0), "output_padding": (2, 1)}),
+    ((1, 2, 4, 3), (2, 2, 3, 3), {"dilation": 2, "padding": 1}),
+    ((1, 1, 3, 3), (1, 1, 2, 2), {"dilation": 2, "output_padding": 1}),  # output_padding < dilation, ≥ stride
+    ((1, 4, 3, 3), (4, 1, 3, 3), {"groups": 2, "stride": 2}),
+    ((2, 3, 3, 2), (3, 1, 2, 2), {"groups": 3, "padding": (0, 1), "stride": 2}),  # depthwise
+    ((1, 2, 4, 4), (2, 3, 1, 1), {}),
+    ((1, 2, 3, 3), (2, 2, 1, 1), {"stride": 2, "output_padding": 1}),
+]
+
+
+@pytest.mark.parametrize(("x_shape", "w_shape", "kwargs"), TRANSPOSE_GRID, ids=_ids(TRANSPOSE_GRID))
+def test_conv_transpose2d_gradients(x_shape, w_shape, kwargs, rng):
+    groups = kwargs.get("groups", 1)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    b = rng.standard_normal(w_shape[1] * groups)
+    check_gradients(lambda x, w, b: conv_transpose2d(x, w, b, **kwargs), x, w, b)
+
+
+def test_only_the_needed_gradients_are_computed(rng):
+    x = cnnkit.tensor(rng.standard_normal((1, 2, 5, 5)), dtype=np.float64)
+    w = cnnkit.tensor(rng.standard_normal((3, 2, 3, 3)), dtype=np.float64, requires_grad=True)
+    conv2d(x, w, padding=1).sum().backward()
+    assert x.grad is None and w.grad is not None
+    # dW of Σy: each weight tap sums the input pixels it reads over every output position
+    expected = im2col(x.data, Window((3, 3), padding=(1, 1, 1, 1))).sum(axis=(0, 2)).reshape(2, 3, 3)
+    np.testing.assert_allclose(w.grad.data, np.broadcast_to(expected, (3, 2, 3, 3)), rtol=1e-6)
+
+
+# ----------------------------------------------------------------- against PyTorch, random configurations
+def _conv_config(seed: int) -> tuple[tuple, tuple, dict]:
+    r = np.random.default_rng(seed)
+    groups = int(r.choice([1, 1, 2, 3]))
+    cin = groups * int(r.integers(1, 4))
+    cout = groups * int(r.integers(1, 4))
+    if seed % 6 == 0:  # depthwise
+        groups, cin = cin, cin
+        cout = cin * int(r.integers(1, 3))
+    kernel = tuple(int(k) for k in r.integers(1, 6, 2))
+    stride = tuple(int(s) for s in r.integers(1, 4, 2))
+    dilation = tuple(int(d) for d in r.integers(1, 3, 2))
+    choice = seed % 4
+    if choice == 0 and seed % 8 == 0:
+        padding, stride = "same", (1, 1)
+    elif choice == 1:
+        padding = "valid"
+    else:
+        padding = tuple(int(p) for p in r.integers(0, 3, 2))
+    pads = (0, 0) if isinstance(padding, str) else padding
+    spans = [d * (k - 1) + 1 for k, d in zip(kernel, dilation, strict=True)]
+    hw = tuple(max(1, s - 2 * p + int(r.integers(0, 7))) for s, p in zip(spans, pads, strict=True))
+    x_shape = (int(r.integers(1, 4)), cin) + hw
+    w_shape = (cout, cin // groups) + kernel
+    kwargs = {"stride": stride if seed % 3 else stride[0], "padding": padding, "dilation": dilation, "groups": groups}
+    return x_shape, w_shape, kwargs
+
+
+@requires_torch
+@pytest.mark.filterwarnings("ignore:Using padding='same'")  # torch's note that it pads even kernels by a copy
+@pytest.mark.parametrize("seed", range(36))
+def test_conv2d_matches_torch(seed):
+    import torch
+
+    x_shape, w_shape, kwargs = _conv_config(seed)
+    r = np.random.default_rng(100 + seed)
+    x, w = r.standard_normal(x_shape).astype(np.float32), r.standard_normal(w_shape).astype(np.float32)
+    b = r.standard_normal(w_shape[0]).astype(np.float32)
+    compare_with_torch(lambda x, w, b: conv2d(x, w, b, **kwargs),
+                       lambda x, w, b: torch.nn.functional.conv2d(x, w, b, **kwargs), x, w, b)
+
+
+def _transpose_config(seed: int) -> tuple[tuple, tuple, dict]:
+    r = np.random.default_rng(1000 + seed)
+    groups = int(r.choice([1, 1, 2, 3])) if seed % 6 else 1
+    cin = groups * int(r.integers(1, 4))
+    cout_per_group = int(r.integers(1, 4))
+    if seed % 6 == 0:  # depthwise
+        cin = int(r.integers(1, 4))
+        groups, cout_per_group = cin, 1
+    kernel = tuple(int(k) for k in r.integers(1, 5, 2))
+    stride = tuple(int(s) for s in r.integers(1, 4, 2))
+    dilation = tuple(int(d) for d in r.integers(1, 3, 2))
+    output_padding = tuple(int(r.integers(0, max(s, d))) for s, d in zip(stride, dilation, strict=True))
+    hw = tuple(int(h) for h in r.integers(1, 6, 2))
+    # the largest padding that keeps the output size positive
+    padding = []
+    for h, s, k, d, o in zip(hw, stride, kernel, dilation, output_padding, strict=True):
+        full = (h - 1) * s + d * (k - 1) + o + 1
+        padding.append(int(r.integers(0, (full - 1) // 2 + 1)))
+    x_shape = (int(r.integers(1, 4)), cin) + hw
+    w_shape = (cin, cout_per_group) + kernel
+    kwargs = {"stride": stride, "padding": tuple(padding), "output_padding": output_padding, "groups": groups,
+              "dilation": dilation}
+    return x_shape, w_shape, kwargs
+
+
+@requires_torch
+@pytest.mark.parametrize("seed", range(36))
+def test_conv_transpose2d_matches_torch(seed):
+    import torch
+
+    x_shape, w_shape, kwargs = _transpose_config(seed)
+    r = np.random.default_rng(200 + seed)
+    x, w = r.standard_normal(x_shape).astype(np.float32), r.standard_normal(w_shape).astype(np.float32)
+    b = r.standard_normal(w_shape[1] * kwargs["groups"]).astype(np.float32)
+    compare_with_torch(lambda x, w, b: conv_transpose2d(x, w, b, **kwargs),
+                       lambda x, w, b: torch.nn.functional.conv_transpose2d(x, w, b, **kwargs), x, w, b)
+
+
+@requires_torch
+def test_layer_sized_configs_match_torch(rng):
+    import torch
+
+    F = torch.nn.functional
+    x = rng.standard_normal((4, 16, 12, 12)).astype(np.float32)
+    w = (rng.standard_normal((32, 16, 3, 3)) * 0.1).astype(np.float32)
+    b = rng.standard_normal(32).astype(np.float32)
+    compare_with_torch(lambda x, w, b: conv2d(x, w, b, padding=1), lambda x, w, b: F.conv2d(x, w, b, padding=1),
+                       x, w, b)
+    wt = (rng.standard_normal((16, 8, 4, 4)) * 0.1).astype(np.float32)
+    compare_with_torch(lambda x, w: conv_transpose2d(x, w, stride=2, padding=1),
+                       lambda x, w: F.conv_transpose2d(x, w, stride=2, padding=1), x, wt)
+
+
+@requires_torch
+def test_unbatched_input_matches_torch(rng):
+    import torch
+
+    x, w = rng.standard_normal((2, 5, 6)).astype(np.float32), rng.standard_normal((3, 2, 3, 3)).astype(np.float32)
+    compare_with_torch(lambda x, w: conv2d(x, w, padding=1), lambda x, w: torch.nn.functional.conv2d(x, w, padding=1),
+                       x, w)
+    wt = rng.standard_normal((2, 3, 3, 3)).astype(np.float32)
+    compare_with_torch(lambda x, w: conv_transpose2d(x, w, stride=2),
+                       lambda x, w: torch.nn.functional.conv_transpose2d(x, w, stride=2), x, wt)
+
+
+# ----------------------------------------------------------------- dtype, shapes, machinery
+def test_float32_stays_float32(rng):
+    x = cnnkit.tensor(rng.standard_normal((2, 4, 6, 6)), requires_grad=True)
+    w = cnnkit.tensor(rng.standard_normal((4, 2, 3, 3)), requires_grad=True)
+    b = cnnkit.tensor(rng.standard_normal(4), requires_grad=True)
+    for fn in (lambda: conv2d(x, w, b, padding=1, groups=2), lambda: conv_transpose2d(x, w, b, stride=2, groups=2)):
+        x.grad = w.grad = b.grad = None
+        out = fn()
+        out.sum().backward()
+        assert out.dtype == np.float32
+        assert x.grad.dtype == w.grad.dtype == b.grad.dtype == np.float32
+
+
+def test_output_sizes():
+    x = cnnkit.zeros(2, 3, 28, 28)
+    assert conv2d(x, cnnkit.zeros(8, 3, 5, 5)).shape == (2, 8, 24, 24)
+    assert conv2d(x, cnnkit.zeros(8, 3, 3, 3), stride=2, padding=1).shape == (2, 8, 14, 14)
+    assert conv2d(x, cnnkit.zeros(8, 3, 4, 4), padding="same").shape == (2, 8, 28, 28)
+    assert conv2d(x, cnnkit.zeros(8, 3, 3, 3), dilation=3).shape == (2, 8, 22, 22)
+    assert conv2d(cnnkit.zeros(0, 3, 5, 5), cnnkit.zeros(4, 3, 3, 3)).shape == (0, 4, 3, 3)
+    # (H − 1)·s − 2p + d·(k − 1) + output_padding + 1
+    assert conv_transpose2d(x, cnnkit.zeros(3, 4, 3, 3), stride=2, padding=1, output_padding=1).shape == (2, 4, 56, 56)
+    assert conv_transpose2d(x, cnnkit.zeros(3, 2, 2, 2), stride=2, groups=3).shape == (2, 6, 56, 56)
+
+
+def test_conv2d_is_cross_correlation():
+    # the kernel is not flipped: a kernel with a single 1 at (0, 0) reads x[i, j] at output (i, j)
+    x = cnnkit.tensor(np.arange(16.0).reshape(1, 1, 4, 4))
+    w = np.zeros((1, 1, 3, 3), dtype=np.float32)
+    w[0, 0, 0, 0] = 1
+    np.testing.assert_array_equal(conv2d(x, cnnkit.tensor(w)).data[0, 0], x.data[0, 0, :2, :2])
+    w[0, 0, 0, 0], w[0, 0, 2, 2] = 0, 1
+    np.testing.assert_array_equal(conv2d(x, cnnkit.tensor(w)).data[0, 0], x.data[0, 0, 2:, 2:])
+
+
+def test_same_padding_puts_the_extra_pixel_bottom_right():
+    x = cnnkit.tensor(np.arange(25.0).reshape(1, 1, 5, 5))
+    y = conv2d(x, cnnkit.ones(1, 1, 2, 2), padding="same").data[0, 0]
+    assert y[0, 0] == 0 + 1 + 5 + 6  # window at rows 0–1, cols 0–1: no padding above or left
+    assert y[4, 4] == 24  # bottom-right window reads one real pixel and three padding zeros
+
+
+def _naive_im2col(x: np.ndarray, window: Window) -> np.ndarray:
+    top, bottom, left, right = window.padding
+    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    (kh, kw), (sh, sw), (dh, dw) = window.kernel, window.stride, window.dilation
+    oh, ow = window.output_size(x.shape[2:])
+    cols = np.zeros((x.shape[0], x.shape[1], kh, kw, oh, ow), x.dtype)
+    for k in range(kh):
+        for l in range(kw):
+            for i in range(oh):
+                for j in range(ow):
+                    cols[:, :, k, l, i, j] = xp[:, :, i * sh + k * dh, j * sw + l * dw]
+    return cols.reshape(x.shape[0], -1, oh * ow)
+
+
+WINDOWS = [Window((3, 3)), Window((3, 2), (2, 1), (1, 2), (1, 2, 0, 1)), Window((2, 2), (3, 3), (1, 1), (2, 2, 2, 2)),
+           Window((1, 1), (2, 2), (1, 1), (1, 1, 1, 1)), Window((4, 1), (1, 1), (2, 1), (3, 3, 0, 0))]
+
+
+@pytest.mark.parametrize("window", WINDOWS, ids=str)
+def test_im2col_matches_a_naive_gather_and_col2im_is_its_adjoint(window, rng):
+    x = rng.standard_normal((2, 3, 6, 5))
+    cols = im2col(x, window)
+    np.testing.assert_array_equal(cols, _naive_im2col(x, window))
+    # ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩ for every x and c: col2im is the exact transpose of the gather
+    c = rng.standard_normal(cols.shape)
+    np.testing.assert_allclose((cols * c).sum(), (x * col2im(c, window, x.shape)).sum(), rtol=1e-12)
+
+
+def test_pointwise_convolution_skips_im2col(rng):
+    x = rng.standard_normal((2, 3, 4, 5)).astype(np.float32)
+    cols = im2col(x, Window((1, 1)))
+    assert np.shares_memory(cols, x) and cols.shape == (2, 3, 20)
+    np.testing.assert_array_equal(col2im(cols, Window((1, 1)), x.shape), x)
+
+
+def test_no_scatter_add_and_no_torch():
+    for module in (conv_module, im2col_module):
+        source = inspect.getsource(module)
+        assert "add.at" not in source and "import torch" not in source
+
+
+# ----------------------------------------------------------------- errors
+def _zeros(*shape):
+    return cnnkit.zeros(*shape)
+
+
+CONV_ERRORS = [
+    ((_zeros(8, 1, 28, 28), _zeros(16, 3, 3, 3)), {},
+     r"conv2d: expected input of shape \(N, 3, H, W\) to match weight \(16, 3, 3, 3\), got \(8, 1, 28, 28\)"),
+    ((_zeros(28, 28), _zeros(16, 1, 3, 3)), {}, r"conv2d: expected a 4-D input \(N, C, H, W\).*got shape \(28, 28\)"),
+    ((_zeros(1, 1, 1, 8, 8), _zeros(2, 1, 3, 3)), {}, r"conv2d: expected a 4-D input.*\(1, 1, 1, 8, 8\)"),
+    ((_zeros(1, 1, 8, 8), _zeros(2, 1, 3)), {}, r"conv2d: expected a 4-D weight.*got shape \(2, 1, 3\)"),
+    ((_zeros(1, 4, 8, 8), _zeros(4, 1, 3, 3)), {"groups": 2},
+     r"conv2d: expected input of shape \(N, 2, H, W\) to match weight \(4, 1, 3, 3\) with groups=2, "
+     r"got \(1, 4, 8, 8\)"),
+    ((_zeros(1, 3, 8, 8), _zeros(4, 1, 3, 3)), {"groups": 2}, r"conv2d: expected input channels divisible by groups=2"),
+    ((_zeros(1, 4, 8, 8), _zeros(3, 2, 3, 3)), {"groups": 2},
+     r"conv2d: expected weight's dim 0 divisible by groups=2, got weight \(3, 2, 3, 3\)"),
+    ((_zeros(1, 1, 5, 5), _zeros(1, 1, 7, 3)), {}, r"conv2d: expected the kernel \(7, 3\).*padded input \(5, 5\)"),
+    ((_zeros(1, 1, 5, 5), _zeros(1, 1, 3, 3)), {"dilation": 3},
+     r"conv2d: expected the kernel \(3, 3\) with dilation \(3, 3\) \(spanning \(7, 7\)\)"),
+    ((_zeros(1, 1, 5, 5), _zeros(1, 1, 3, 3)), {"padding": "full"},
+     r"conv2d: expected padding 'same', 'valid', an int or a pair of ints, got 'full'"),
+    ((_zeros(1, 1, 5, 5), _zeros(1, 1, 3, 3)), {"padding": "same", "stride": 2},
+     r"conv2d: padding='same' needs stride 1, got stride \(2, 2\)"),
+    ((_zeros(1, 1, 5, 5), _zeros(2, 1, 3, 3), _zeros(3)), {},
+     r"conv2d: expected bias of shape \(2,\) to match weight \(2, 1, 3, 3\), got \(3,\)"),
+    ((_zeros(1, 1, 5, 5), _zeros(1, 1, 3, 3)), {"stride": 0}, r"conv2d: expected stride to be a positive int"),
+    ((_zeros(1, 1, 5, 5), _zeros(1, 1, 3, 3)), {"padding": -1}, r"conv2d: expected padding to be a non-negative"),
+    ((_zeros(1, 1, 5, 5), _zeros(1, 1, 3, 3)), {"dilation": (1, 2, 3)}, r"conv2d: expected dilation to be a positive"),
+    ((_zeros(1, 1, 5, 5), _zeros(1, 1, 3, 3)), {"groups": 0}, r"conv2d: expected groups to be a positive int, got 0"),
+]
+
+
+@pytest.mark.parametrize(("args", "kwargs", "match"), CONV_ERRORS, ids=range(len(CONV_ERRORS)))
+def test_conv2d_errors(args, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        conv2d(*args, **kwargs)
+
+
+TRANSPOSE_ERRORS = [
+    ((_zeros(1, 3, 5, 5), _zeros(4, 3, 3, 3)), {},
+     r"conv_transpose2d: expected input of shape \(N, 4, H, W\) to match weight \(4, 3, 3, 3\), got \(1, 3, 5, 5\)"),
+    ((_zeros(3, 5), _zeros(3, 2, 3, 3)), {}, r"conv_transpose2d: expected a 4-D input"),
+    ((_zeros(1, 4, 5, 5), _zeros(4, 3, 3, 3), _zeros(4)), {},
+     r"conv_transpose2d: expected bias of shape \(3,\) to match weight \(4, 3, 3, 3\), got \(4,\)"),
+    ((_zeros(1, 4, 5, 5), _zeros(4, 3, 3, 3), _zeros(3)), {"groups": 2},
+     r"conv_transpose2d: expected bias of shape \(6,\)"),
+    ((_zeros(1, 6, 5, 5), _zeros(6, 3, 3, 3)), {"groups": 4}, r"conv_transpose2d: expected input channels divisible"),
+    ((_zeros(1, 4, 5, 5), _zeros(4, 3, 3, 3)), {"stride": 2, "output_padding": 2},
+     r"conv_transpose2d: expected output_padding smaller than stride or dilation, got output_padding \(2, 2\)"),
+    ((_zeros(1, 4, 5, 5), _zeros(4, 3, 3, 3)), {"output_padding": 1}, r"output_padding smaller than stride"),
+    ((_zeros(1, 4, 5, 5), _zeros(4, 3, 3, 3)), {"padding": 4},
+     r"conv_transpose2d: expected a positive output size .* got \(-1, -1\) for input \(1, 4, 5, 5\)"),
+    ((_zeros(1, 4, 5, 5), _zeros(4, 3, 3, 3)), {"padding": "same"}, r"conv_transpose2d: expected padding to be"),
+]
+
+
+@pytest.mark.parametrize(("args", "kwargs", "match"), TRANSPOSE_ERRORS, ids=range(len(TRANSPOSE_ERRORS)))
+def test_conv_transpose2d_errors(args, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        conv_transpose2d(*args, **kwargs)
+
+
+def test_dtype_errors():
+    x = cnnkit.zeros(1, 1, 5, 5)
+    with pytest.raises(TypeError, match=r"conv2d: expected weight of dtype float32 to match the input, got float64"):
+        conv2d(x, cnnkit.tensor(np.zeros((1, 1, 3, 3)), dtype=np.float64))
+    with pytest.raises(TypeError, match=r"conv2d: expected a floating-point input, got dtype int64"):
+        conv2d(cnnkit.tensor(np.zeros((1, 1, 5, 5), dtype=np.int64)), cnnkit.zeros(1, 1, 3, 3))
