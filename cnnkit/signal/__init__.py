@@ -1,0 +1,9 @@
+"""Classical signal processing on 2-D arrays (NumPy in, NumPy out): correlation and convolution.
+
+`correlate2d` and `convolve2d` match `scipy.signal.correlate2d` / `convolve2d` with zero fill; see
+`cnnkit.signal.correlate` for how the two differ and why `conv2d` in a network is a correlation.
+"""
+
+from cnnkit.signal.correlate import convolve2d, correlate2d
+
+__all__ = ["convolve2d", "correlate2d"]
