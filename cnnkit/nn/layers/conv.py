@@ -69,8 +69,8 @@ class Conv2d(Module):
     """2-D cross-correlation: out[n, f] = bias[f] + Σ_c weight[f, c] ⋆ input[n, c] (per group).
 
     `padding` may be an int, a pair, 'valid' (no padding) or 'same' (stride 1 only; an even effective
-    kernel pads one more on the bottom/right, as PyTorch). `padding_mode` other than 'zeros' pads the input
-    with `functional.pad` first.
+    kernel pads one more on the bottom/right, as PyTorch). `padding_mode` other than 'zeros' ('reflect',
+    'replicate', 'circular') pads the input with `functional.pad` first, then convolves without padding.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
@@ -134,15 +134,11 @@ class Conv2d(Module):
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
         top, bottom, left, right = self._pad_sides()
         self._check_input(input, top, bottom, left, right)
+        if self.padding_mode == "zeros":  # the functional pads with zeros itself (and handles 'same'/'valid')
+            return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
         x = input.unsqueeze(0) if input.ndim == 3 else input
-        if self.padding_mode != "zeros" or top != bottom or left != right:
-            mode = "constant" if self.padding_mode == "zeros" else self.padding_mode
-            if top or bottom or left or right:
-                x = F.pad(x, (left, right, top, bottom), mode=mode)
-            padding: tuple[int, int] = (0, 0)
-        else:
-            padding = (top, left)
-        out = F.conv2d(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups)
+        x = F.pad(x, (left, right, top, bottom), mode=self.padding_mode)
+        out = F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
         return out.squeeze(0) if input.ndim == 3 else out
 
 

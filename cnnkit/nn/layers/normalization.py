@@ -93,12 +93,8 @@ class _BatchNorm(Module):
         tracked = not self.training or self.track_running_stats  # buffers are passed only when used or updated
         running_mean = self.running_mean if tracked else None
         running_var = self.running_var if tracked else None
-        x = self._to_4d(input)
-        out = F.batch_norm(x, running_mean, running_var, self.weight, self.bias, use_batch_stats, factor, self.eps)
-        return out if out.shape == input.shape else out.reshape(input.shape)
-
-    def _to_4d(self, input: Tensor) -> Tensor:  # noqa: A002
-        return input
+        return F.batch_norm(input, running_mean, running_var, self.weight, self.bias, use_batch_stats, factor,
+                            self.eps)
 
 
 class BatchNorm1d(_BatchNorm):
@@ -106,12 +102,6 @@ class BatchNorm1d(_BatchNorm):
 
     _ranks = (2, 3)
     _layout = "(N, {C}) or (N, {C}, L)"
-
-    def _to_4d(self, input: Tensor) -> Tensor:  # noqa: A002
-        # (N, C) → (N, C, 1, 1), (N, C, L) → (N, C, L, 1): the same per-channel statistics
-        n, c = input.shape[:2]
-        length = input.shape[2] if input.ndim == 3 else 1
-        return input.reshape(n, c, length, 1)
 
 
 class BatchNorm2d(_BatchNorm):
