@@ -211,6 +211,11 @@ class MultiStepLR(LRScheduler):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        super().load_state_dict(state_dict)
+        # a JSON round trip (checkpoint metadata) turns the milestone counts' int keys into strings
+        self.milestones = Counter({int(epoch): count for epoch, count in self.milestones.items()})
+
     def get_lr(self) -> list[float]:
         if self.last_epoch not in self.milestones:
             return _group_values(self.optimizer, "lr")

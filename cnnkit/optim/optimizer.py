@@ -80,6 +80,7 @@ class Optimizer:
                             "their order (and state_dict indices) is the same from run to run")
         group = dict(param_group)
         group["params"] = list(params)
+        self._extract_names(group)
         for p in group["params"]:
             if not isinstance(p, Tensor):
                 raise TypeError(f"{self._name}: can only optimize Tensors, but one of the params is "
@@ -101,6 +102,16 @@ class Optimizer:
             if any(id(p) in ids for p in other["params"]):
                 raise ValueError(f"{self._name}: some parameters appear in more than one parameter group")
         self.param_groups.append(group)
+
+    def _extract_names(self, group: dict[str, Any]) -> None:
+        """Accept `model.named_parameters()`: (name, tensor) pairs become params plus a 'param_names' list."""
+        named = [isinstance(p, tuple) for p in group["params"]]
+        if not any(named):
+            return
+        if not all(named) or any(len(p) != 2 for p in group["params"]):
+            raise ValueError(f"{self._name}: all params of a group should be (name, Tensor) pairs or none of them")
+        group["param_names"] = [name for name, _ in group["params"]]
+        group["params"] = [p for _, p in group["params"]]
 
     def _check_options(self, options: dict[str, Any]) -> None:
         """Validate one group's hyper-parameters (subclasses raise ValueError as PyTorch's constructors do)."""
@@ -189,6 +200,8 @@ class Optimizer:
             state[p] = {k: self._restore_value(k, v, p, index) for k, v in values.items()}
         for group, saved in zip(self.param_groups, saved_groups, strict=True):
             saved["params"] = group["params"]
+            if "param_names" in group and "param_names" not in saved:
+                saved["param_names"] = group["param_names"]
         self.state = state
         self.param_groups = saved_groups
         self._after_load()

@@ -8,6 +8,7 @@ through (measured: at most 5e-7 absolute after 20 steps); the atol covers parame
 
 from __future__ import annotations
 
+import json
 import pickle
 
 import numpy as np
@@ -237,6 +238,7 @@ def test_state_dict_round_trip_continues_identically(case):
             half_opt.step()
     saved = pickle.loads(pickle.dumps(half_opt.state_dict()))  # as it would come back from a file
     assert _plain(saved)
+    saved["param_groups"] = json.loads(json.dumps(saved["param_groups"]))  # checkpoints keep them as JSON
     assert [g["params"] for g in saved["param_groups"]] == [[0, 1], [2, 3]]
     stateless = name == "SGD" and not config.get("momentum")  # plain SGD keeps no state, as in torch
     assert sorted(saved["state"]) == ([] if stateless else [0, 1, 2, 3])
@@ -397,6 +399,19 @@ def test_add_param_group_uses_defaults_for_missing_options():
     with pytest.raises(ValueError, match="some parameters appear in more than one parameter group"):
         opt.add_param_group({"params": [a]})
     assert "Parameter Group 1" in repr(opt) and "lr: 0.01" in repr(opt)
+
+
+def test_named_parameters_are_accepted_and_their_names_kept():
+    w, b = (cnnkit.tensor(np.ones(2), requires_grad=True) for _ in range(2))
+    opt = optim.SGD([("weight", w), ("bias", b)], lr=0.1)
+    assert opt.param_groups[0]["params"] == [w, b]
+    saved = opt.state_dict()
+    assert saved["param_groups"][0]["param_names"] == ["weight", "bias"]
+    assert saved["param_groups"][0]["params"] == [0, 1]
+    opt.load_state_dict(saved)
+    assert opt.param_groups[0]["param_names"] == ["weight", "bias"]
+    with pytest.raises(ValueError, match="SGD: all params of a group should be \\(name, Tensor\\) pairs or none"):
+        optim.SGD([("weight", w), b], lr=0.1)
 
 
 # ----------------------------------------------------------------- bad input
