@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import cnnkit
-from cnnkit.nn.utils import clip_grad_norm_, clip_grad_value_, get_total_norm
+from cnnkit.nn.utils import clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm
 from tests.gradcheck import requires_torch
 
 SHAPES = [(3, 4), (7,), (2, 3, 2), ()]
@@ -51,6 +51,22 @@ def test_clip_grad_norm_matches_torch(norm_type, max_norm):
             assert p.grad is None
             continue
         assert p.grad.dtype == np.float32
+        np.testing.assert_allclose(p.grad.data, q.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+@requires_torch
+@pytest.mark.parametrize("norm_type", [2.0, math.inf, 1.0])
+def test_total_norm_then_clip_with_it_matches_torch(norm_type):
+    import torch
+
+    grads = _grads(seed=9, scale=2.0)
+    ck, th = _params(grads), _params(grads, torch)
+    ck_total = get_total_norm([p.grad for p in ck], norm_type)
+    th_total = torch.nn.utils.get_total_norm([q.grad for q in th], norm_type)
+    np.testing.assert_allclose(ck_total.data, th_total.numpy(), rtol=1e-5)
+    clip_grads_with_norm_(ck, 1.5, ck_total)
+    torch.nn.utils.clip_grads_with_norm_(th, 1.5, th_total)
+    for p, q in zip(ck, th, strict=True):
         np.testing.assert_allclose(p.grad.data, q.grad.numpy(), rtol=1e-5, atol=1e-7)
 
 
