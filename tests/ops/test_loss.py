@@ -115,6 +115,23 @@ def test_cross_entropy_equals_log_softmax_then_nll(seed):
     np.testing.assert_allclose(fused.data, composed.data, rtol=1e-5, atol=1e-6)
 
 
+@requires_torch
+@pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
+def test_strided_input_view_matches_torch(name):
+    import torch.nn.functional as F
+
+    # a (N, C, H, W) view of a channels-last array: the loss must not rely on the input being contiguous
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 4, 3, 5)).astype(np.float32)  # stored as (N, H, W, C)
+    t = rng.integers(0, 5, (2, 4, 3))
+    t[1, 0, 0] = -100
+    w = rng.uniform(0.5, 2, 5).astype(np.float32)
+    ck, th = getattr(L, name), getattr(F, name)
+    # torch 2.13's nll_loss backward fails on this view ("grad_input must be contiguous"): it gets a copy
+    compare_with_torch(lambda a, b: ck(a.permute(0, 3, 1, 2), b, weight=cnnkit.tensor(w)),
+                       lambda a, b: th(a.permute(0, 3, 1, 2).contiguous(), b, weight=_th(w)), x, t)
+
+
 def test_cross_entropy_known_value():
     x = cnnkit.tensor([[0.0, math.log(3.0)]], requires_grad=True)  # softmax = (1/4, 3/4)
     loss = L.cross_entropy(x, cnnkit.tensor([1]))
