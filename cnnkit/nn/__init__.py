@@ -3,7 +3,7 @@
 Names, constructor signatures, parameter names and default initialisation follow `torch.nn`.
 """
 
-from cnnkit.nn import functional, init
+from cnnkit.nn import functional, init, utils
 from cnnkit.nn.containers import ModuleDict, ModuleList, Sequential
 from cnnkit.nn.layers import (
     ELU,
@@ -52,7 +52,7 @@ from cnnkit.nn.module import Module, RemovableHandle
 from cnnkit.nn.parameter import Parameter
 
 __all__ = [
-    "functional", "init", "Module", "Parameter", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict",
+    "functional", "init", "utils", "Module", "Parameter", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict",
     "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d",
     "BatchNorm2d", "ConstantPad2d", "Conv2d", "ConvTranspose2d", "CrossEntropyLoss", "Dropout", "Dropout2d", "ELU",
     "Flatten", "GELU", "GroupNorm", "Hardtanh", "Identity", "L1Loss", "LayerNorm", "LeakyReLU", "Linear",

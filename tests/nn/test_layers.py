@@ -83,6 +83,7 @@ CONV_CASES = [
 
 
 @requires_torch
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")  # PyTorch's own note
 @pytest.mark.parametrize("kwargs,shape", CONV_CASES)
 def test_conv2d_vs_torch(kwargs, shape):
     torch = _torch()
