@@ -8,7 +8,7 @@ import pytest
 
 import cnnkit
 import cnnkit.nn as nn
-from tests.gradcheck import compare_with_torch, requires_torch
+from tests.gradcheck import check_gradients, compare_with_torch, requires_torch
 
 RTOL, ATOL = 1e-4, 1e-5
 
@@ -92,10 +92,12 @@ def test_conv2d_vs_torch(kwargs, shape):
 
 @requires_torch
 @pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
-def test_conv2d_padding_modes_vs_torch(mode):
+@pytest.mark.parametrize("padding,kernel_size", [((1, 2), 3), ("same", (3, 4)), (1, (3, 3))])
+def test_conv2d_padding_modes_vs_torch(mode, padding, kernel_size):
     torch = _torch()
-    kwargs = dict(in_channels=2, out_channels=3, kernel_size=3, padding=(1, 2), padding_mode=mode)
-    compare_layer(nn.Conv2d(**kwargs), torch.nn.Conv2d(**kwargs), _x(2, 2, 5, 6))
+    kwargs = dict(in_channels=2, out_channels=3, kernel_size=kernel_size, padding=padding, padding_mode=mode)
+    shape = (2, 2, 5, 6) if padding != 1 else (2, 5, 6)  # and once unbatched
+    compare_layer(nn.Conv2d(**kwargs), torch.nn.Conv2d(**kwargs), _x(*shape))
 
 
 CONV_T_CASES = [
@@ -205,6 +207,16 @@ def test_batchnorm_running_stats_over_several_steps_match_torch(momentum):
     x = _x(2, 3, 3, 3, seed=9)
     np.testing.assert_allclose(ck(cnnkit.tensor(x)).data, th(torch.tensor(x)).detach().numpy(), rtol=RTOL, atol=ATOL)
     assert int(ck.num_batches_tracked.data) == 4  # eval does not count
+
+
+@requires_torch
+def test_batchnorm_on_an_empty_batch_matches_torch():
+    torch = _torch()
+    ck, th = nn.BatchNorm2d(3), torch.nn.BatchNorm2d(3)
+    out = ck(cnnkit.zeros(0, 3, 2, 2))
+    assert out.shape == tuple(th(torch.zeros(0, 3, 2, 2)).shape) == (0, 3, 2, 2)
+    assert int(ck.num_batches_tracked.data) == int(th.num_batches_tracked) == 1
+    np.testing.assert_array_equal(ck.running_mean.data, th.running_mean.numpy())
 
 
 @requires_torch
@@ -383,6 +395,32 @@ def test_loss_weights_are_buffers_and_legacy_flags_map_to_reduction():
     assert nn.MSELoss(reduce=False).reduction == "none"
     with pytest.raises(ValueError, match="'avg' is not a valid value for reduction"):
         nn.L1Loss(reduction="avg")
+
+
+# ----------------------------------------------------------------- finite differences (no PyTorch needed)
+@pytest.mark.parametrize("build,shape", [
+    (lambda: nn.Conv2d(2, 3, 3, stride=2, padding=1), (2, 2, 5, 5)),
+    (lambda: nn.Conv2d(2, 4, (2, 3), padding="same", groups=2, padding_mode="reflect"), (1, 2, 4, 4)),
+    (lambda: nn.ConvTranspose2d(2, 2, 3, stride=2, output_padding=1), (1, 2, 3, 3)),
+    (lambda: nn.Linear(5, 3), (4, 5)),
+    (lambda: nn.BatchNorm2d(3), (3, 3, 2, 2)),
+    (lambda: nn.BatchNorm1d(3, affine=True), (5, 3)),
+    (lambda: nn.GroupNorm(2, 4), (2, 4, 3)),
+    (lambda: nn.LayerNorm((2, 3)), (2, 2, 3)),
+])
+def test_layer_gradients_match_finite_differences(build, shape):
+    """Input and every parameter gradient of the layer, in float64, against central differences."""
+    layer = build().double()
+    names = [name for name, _ in layer.named_parameters()]
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(shape)] + [p.data + 0.1 * rng.standard_normal(p.shape) for p in layer.parameters()]
+
+    def run(x, *params):
+        for name, p in zip(names, params, strict=True):
+            layer._parameters[name] = p  # route the gradient to check_gradients' own tensors
+        return layer(x)
+
+    check_gradients(run, *arrays)
 
 
 # ----------------------------------------------------------------- shapes, names and modes

@@ -88,7 +88,7 @@ class _BatchNorm(Module):
             if self.momentum is None:  # cumulative moving average
                 factor = 1.0 / float(self.num_batches_tracked.data)
         use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
-        if use_batch_stats and input.data.size // max(input.shape[1], 1) <= 1:
+        if use_batch_stats and input.data.size // max(input.shape[1], 1) == 1:  # an empty batch is allowed
             raise self._input_error(f"expected more than 1 value per channel when training, got input {input.shape}")
         tracked = not self.training or self.track_running_stats  # buffers are passed only when used or updated
         running_mean = self.running_mean if tracked else None
