@@ -298,7 +298,11 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:  # 
 
 
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:  # noqa: A002
-    """Zero whole channels of (N, C, H, W) — or of (C, H, W) — with probability p, scaling the rest by 1/(1 − p)."""
+    """Zero whole channels of (N, C, H, W) — or of (C, H, W) — with probability p, scaling the rest by 1/(1 − p).
+
+    A 3-D input is one unbatched (C, H, W) image, the reading PyTorch announces; PyTorch 2.13 still reads it as
+    (N, C, L) with a deprecation warning. Other ranks raise (PyTorch warns that they will).
+    """
     _check_p("dropout2d", p)
     if input.ndim not in (3, 4):
         raise ValueError(f"dropout2d: expected input of shape (N, C, H, W) or (C, H, W), got {input.shape}")
