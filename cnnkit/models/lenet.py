@@ -53,6 +53,10 @@ class LeNet5(nn.Module):
         )
 
     def forward(self, x):
+        channels = self.features[0].in_channels
+        if x.ndim != 4 or tuple(x.shape[1:]) != (channels, 28, 28):
+            raise ValueError(f"LeNet5: expected input of shape (N, {channels}, 28, 28) (28×28 images; C1's padding "
+                             f"of 2 stands for the paper's 32×32), got {tuple(x.shape)}")
         return self.classifier(self.flatten(self.features(x)))
 
 
