@@ -11,10 +11,7 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnkit.models import list_models
+    from cnnkit.models import format_models
 
-    print(f"{'model':<16}{'input':>14}{'parameters':>14}  description")
-    for entry in list_models():
-        shape = "×".join(str(n) for n in entry.input_shape)
-        print(f"{entry.name:<16}{shape:>14}{entry.num_parameters:>14,}  {entry.description}")
+    print(format_models())
     return 0

@@ -5,10 +5,31 @@ Each function lives with its backward in `cnnkit.ops.<kind>`; this module gather
 
 from __future__ import annotations
 
-from cnnkit.ops.activation import dropout, dropout2d, gelu, leaky_relu, log_softmax, relu, silu, softmax
+from cnnkit.ops.activation import (
+    dropout,
+    dropout2d,
+    elu,
+    gelu,
+    hardtanh,
+    leaky_relu,
+    log_softmax,
+    relu,
+    relu6,
+    silu,
+    softmax,
+    softplus,
+)
 from cnnkit.ops.conv import conv2d, conv_transpose2d
 from cnnkit.ops.elementwise import sigmoid, tanh
-from cnnkit.ops.loss import binary_cross_entropy_with_logits, cross_entropy, l1_loss, mse_loss, nll_loss
+from cnnkit.ops.loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
 from cnnkit.ops.matmul import linear
 from cnnkit.ops.norm import batch_norm, group_norm, layer_norm, local_response_norm
 from cnnkit.ops.pad import pad
@@ -21,4 +42,5 @@ __all__ = [
     "conv2d", "conv_transpose2d", "cross_entropy", "dropout", "dropout2d", "flatten", "gelu", "group_norm",
     "interpolate", "l1_loss", "layer_norm", "leaky_relu", "linear", "local_response_norm", "log_softmax",
     "max_pool2d", "mse_loss", "nll_loss", "pad", "relu", "sigmoid", "silu", "softmax", "tanh",
+    "binary_cross_entropy", "elu", "hardtanh", "relu6", "smooth_l1_loss", "softplus",
 ]
