@@ -46,10 +46,16 @@ double = float64
 
 __version__ = "0.1.0"
 
+# The packages, importable as attributes after `import cnnkit` (they need only the core above).
+from cnnkit import data, metrics, models, nn, optim, signal  # noqa: E402
+from cnnkit.serialization import load, save  # noqa: E402
+from cnnkit.summary import summary  # noqa: E402
+
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "manual_seed",
     "get_rng_state", "set_rng_state", "cat", "stack", "split", "chunk", "flatten", "permute", "zeros", "ones",
     "empty", "full", "zeros_like", "ones_like", "arange", "linspace", "eye", "rand", "randn", "randint",
     "randperm", "from_numpy", "abs", "clamp", "exp", "log", "sqrt", "sigmoid", "tanh", "maximum", "where",
-    "matmul", "sum", "mean", "var", "max", "min", "argmax", "argmin",
+    "matmul", "sum", "mean", "var", "max", "min", "argmax", "argmin", "data", "metrics", "models", "nn", "optim",
+    "signal", "load", "save", "summary",
 ]
