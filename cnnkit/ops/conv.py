@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnkit.ops.im2col import Pair, Window, col2im, im2col
+from cnnkit.ops.im2col import Pair, Window, col2im, im2col, scratch
 from cnnkit.ops.shape import reshape
 from cnnkit.tensor import Tensor, as_tensor, record
 
@@ -103,8 +103,12 @@ def _forward_product(w3: np.ndarray, cols4: np.ndarray) -> np.ndarray:
 
 
 def _adjoint_product(w3: np.ndarray, y4: np.ndarray) -> np.ndarray:
-    """cols = Wᵀ · Y per group: (G, A, B)ᵀ @ (N, G, A, L) → (N, G, B, L); the transpose is a BLAS flag, not a copy."""
-    return np.matmul(w3.swapaxes(-1, -2), y4)
+    """cols = Wᵀ · Y per group: (G, A, B)ᵀ @ (N, G, A, L) → (N, G, B, L); the transpose is a BLAS flag, not a copy.
+
+    The result is a pooled scratch array: it only lives until col2im has folded it into an image.
+    """
+    out = scratch(y4.shape[:2] + (w3.shape[2], y4.shape[3]), y4.dtype)
+    return np.matmul(w3.swapaxes(-1, -2), y4, out=out)
 
 
 def _weight_product(y4: np.ndarray, cols4: np.ndarray) -> np.ndarray:

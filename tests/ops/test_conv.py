@@ -11,7 +11,7 @@ import cnnkit
 from cnnkit.ops import conv as conv_module
 from cnnkit.ops import im2col as im2col_module
 from cnnkit.ops.conv import conv2d, conv_transpose2d
-from cnnkit.ops.im2col import Window, col2im, im2col
+from cnnkit.ops.im2col import Window, col2im, im2col, scratch
 from tests.gradcheck import check_gradients, compare_with_torch, requires_torch
 
 # ----------------------------------------------------------------- finite differences (float64, tiny)
@@ -265,6 +265,35 @@ def test_pointwise_convolution_skips_im2col(rng):
     cols = im2col(x, Window((1, 1)))
     assert np.shares_memory(cols, x) and cols.shape == (2, 3, 20)
     np.testing.assert_array_equal(col2im(cols, Window((1, 1)), x.shape), x)
+
+
+def test_scratch_reuses_an_array_only_once_nothing_refers_to_it():
+    shape = (4, 256, 512)  # 2 MiB: large enough to be pooled
+    a = scratch(shape, np.float32)
+    b = scratch(shape, np.float32)
+    assert a is not b
+    view, a_id = a.reshape(-1), id(a)
+    del a
+    c = scratch(shape, np.float32)  # the old `a` is still held through `view.base`
+    assert c is not b and id(c) != a_id and view.base is not c
+    del view
+    assert id(scratch(shape, np.float32)) == a_id  # now it is free again
+
+
+def test_graphs_alive_at_once_keep_their_own_columns(rng):
+    # Both convolutions draw their columns from the same scratch pool; neither may overwrite the other's.
+    w = cnnkit.tensor(rng.standard_normal((16, 8, 3, 3)), requires_grad=True)
+    inputs = [rng.standard_normal((8, 8, 32, 32)).astype(np.float32) for _ in range(2)]
+    outputs = [conv2d(cnnkit.tensor(x), w, padding=1) for x in inputs]
+    for x, y in zip(inputs, outputs, strict=True):
+        w.grad = None
+        y.sum().backward(retain_graph=True)
+        expected = im2col(x, Window((3, 3), padding=(1, 1, 1, 1))).sum(axis=(0, 2)).reshape(8, 3, 3)
+        np.testing.assert_allclose(w.grad.data, np.broadcast_to(expected, w.shape), rtol=1e-4, atol=1e-3)
+    w.grad = None
+    outputs[0].sum().backward()  # the graph was retained: the columns are still intact
+    np.testing.assert_allclose(w.grad.data[0], im2col(inputs[0], Window((3, 3), padding=(1, 1, 1, 1)))
+                               .sum(axis=(0, 2)).reshape(8, 3, 3), rtol=1e-4, atol=1e-3)
 
 
 def test_no_scatter_add_and_no_torch():
