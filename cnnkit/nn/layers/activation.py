@@ -2,15 +2,15 @@
 
 Each is a thin wrapper over its functional. `inplace=True` is accepted for PyTorch compatibility and shown
 in repr, but ignored: cnnkit's ops always return a new array (an in-place ReLU would save memory, not time).
-Functionals that `cnnkit.nn.functional` does not re-export yet (relu6, elu, hardtanh, softplus) are looked
-up in `cnnkit.ops.activation` when the layer runs.
+Functionals that `cnnkit.nn.functional` does not re-export yet (relu6, elu, hardtanh, softplus) are imported
+from `cnnkit.ops.activation` directly.
 """
 
 from __future__ import annotations
 
 import cnnkit.nn.functional as F
 from cnnkit.nn.module import Module
-from cnnkit.ops import activation as _activation
+from cnnkit.ops.activation import elu, hardtanh, relu6, softplus
 from cnnkit.tensor import Tensor
 
 
@@ -45,7 +45,7 @@ class ReLU6(Module):
         return _inplace_repr(self.inplace)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return _activation.relu6(input)
+        return relu6(input)
 
 
 class LeakyReLU(Module):
@@ -75,7 +75,7 @@ class ELU(Module):
         return _inplace_repr(self.inplace, f"alpha={self.alpha}, ")
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return _activation.elu(input, self.alpha)
+        return elu(input, self.alpha)
 
 
 class Hardtanh(Module):
@@ -93,10 +93,12 @@ class Hardtanh(Module):
         return _inplace_repr(self.inplace, f"min_val={self.min_val}, max_val={self.max_val}, ")
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return _activation.hardtanh(input, self.min_val, self.max_val)
+        return hardtanh(input, self.min_val, self.max_val)
 
 
 class Tanh(Module):
+    """tanh(x)."""
+
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         return F.tanh(input)
 
@@ -150,7 +152,7 @@ class Softplus(Module):
         return f"beta={self.beta}, threshold={self.threshold}"
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return _activation.softplus(input, self.beta, self.threshold)
+        return softplus(input, self.beta, self.threshold)
 
 
 def _require_dim(layer: str, dim: int | None) -> int:

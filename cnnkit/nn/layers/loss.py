@@ -4,7 +4,7 @@ Each checks its inputs before calling the functional: class-index targets must b
 (N, d1, ...) with values in [0, C) or equal to ignore_index; elementwise losses need input and target of
 the SAME shape (PyTorch only warns and broadcasts, which silently computes a different loss; here it is an
 error). `weight` and `pos_weight` are buffers, so they follow `to()` and appear in state_dict as in PyTorch.
-`smooth_l1_loss` and `binary_cross_entropy` are looked up in `cnnkit.ops.loss` when the loss runs.
+`smooth_l1_loss` and `binary_cross_entropy` come from `cnnkit.ops.loss` (functional.py does not re-export them yet).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 
 import cnnkit.nn.functional as F
 from cnnkit.nn.module import Module
-from cnnkit.ops import loss as _loss_ops
+from cnnkit.ops.loss import binary_cross_entropy, smooth_l1_loss
 from cnnkit.tensor import Tensor
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -152,7 +152,7 @@ class SmoothL1Loss(_Loss):
     def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
         target = _as_target(target)
         self._check_same_shape(input, target)
-        return _loss_ops.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+        return smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -185,4 +185,4 @@ class BCELoss(_Loss):
     def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
         target = _as_target(target)
         self._check_same_shape(input, target)
-        return _loss_ops.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
+        return binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
