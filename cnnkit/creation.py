@@ -20,57 +20,62 @@ def _dtype(dtype: Any, default: Any = DEFAULT_FLOAT) -> np.dtype:
     return np.dtype(default if dtype is None else dtype)
 
 
+def _wrap(array: np.ndarray, requires_grad: bool = False) -> Tensor:
+    """A Tensor keeping the array's dtype (the Tensor constructor would turn float64 into float32)."""
+    return Tensor(array, requires_grad=requires_grad, dtype=array.dtype)
+
+
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.zeros(_size(size), dtype=_dtype(dtype)), requires_grad=requires_grad)
+    return _wrap(np.zeros(_size(size), dtype=_dtype(dtype)), requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.ones(_size(size), dtype=_dtype(dtype)), requires_grad=requires_grad)
+    return _wrap(np.ones(_size(size), dtype=_dtype(dtype)), requires_grad)
 
 
 def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.empty(_size(size), dtype=_dtype(dtype)), requires_grad=requires_grad)
+    return _wrap(np.empty(_size(size), dtype=_dtype(dtype)), requires_grad)
 
 
 def full(size: Any, fill_value: float, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     default = np.int64 if isinstance(fill_value, (int, np.integer)) and not isinstance(fill_value, bool) \
         else DEFAULT_FLOAT
-    return Tensor(np.full(_size((size,)), fill_value, dtype=_dtype(dtype, default)), requires_grad=requires_grad)
+    return _wrap(np.full(_size((size,)), fill_value, dtype=_dtype(dtype, default)), requires_grad)
 
 
 def zeros_like(t: Tensor, dtype: Any = None) -> Tensor:
-    return Tensor(np.zeros(t.shape, dtype=_dtype(dtype, t.dtype)))
+    return _wrap(np.zeros(t.shape, dtype=_dtype(dtype, t.dtype)))
 
 
 def ones_like(t: Tensor, dtype: Any = None) -> Tensor:
-    return Tensor(np.ones(t.shape, dtype=_dtype(dtype, t.dtype)))
+    return _wrap(np.ones(t.shape, dtype=_dtype(dtype, t.dtype)))
 
 
 def arange(start: float, end: float | None = None, step: float = 1, dtype: Any = None) -> Tensor:
     if end is None:
         start, end = 0, start
     integral = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
-    return Tensor(np.arange(start, end, step, dtype=_dtype(dtype, np.int64 if integral else DEFAULT_FLOAT)))
+    return _wrap(np.arange(start, end, step, dtype=_dtype(dtype, np.int64 if integral else DEFAULT_FLOAT)))
 
 
 def linspace(start: float, end: float, steps: int, dtype: Any = None) -> Tensor:
-    return Tensor(np.linspace(start, end, steps, dtype=_dtype(dtype)))
+    return _wrap(np.linspace(start, end, steps, dtype=_dtype(dtype)))
 
 
 def eye(n: int, m: int | None = None, dtype: Any = None) -> Tensor:
-    return Tensor(np.eye(n, m, dtype=_dtype(dtype)))
+    return _wrap(np.eye(n, m, dtype=_dtype(dtype)))
 
 
 def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform on [0, 1), from cnnkit's seeded generator."""
     data = default_generator().random(_size(size), dtype=np.float32).astype(_dtype(dtype), copy=False)
-    return Tensor(data, requires_grad=requires_grad)
+    return _wrap(data, requires_grad)
 
 
 def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal, from cnnkit's seeded generator."""
     data = default_generator().standard_normal(_size(size), dtype=np.float32).astype(_dtype(dtype), copy=False)
-    return Tensor(data, requires_grad=requires_grad)
+    return _wrap(data, requires_grad)
 
 
 def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None) -> Tensor:
@@ -85,4 +90,4 @@ def randperm(n: int) -> Tensor:
 
 def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing memory with the array, keeping its dtype (float64 included), as torch.from_numpy."""
-    return Tensor(array, dtype=array.dtype)
+    return _wrap(array)

@@ -35,6 +35,7 @@ class Tensor:
     __array_priority__ = 1000  # so `ndarray + Tensor` defers to Tensor.__radd__
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+        """Wrap data without copying when possible; float64 becomes float32 unless `dtype` is given."""
         self.data: np.ndarray = _to_array(data, dtype)
         if requires_grad and self.data.dtype.kind != "f":
             raise RuntimeError(f"only floating-point tensors can require gradients, got dtype {self.data.dtype}")
@@ -128,7 +129,7 @@ class Tensor:
 
     def _accumulate_grad(self, grad: np.ndarray) -> None:
         if self.grad is None:
-            self.grad = Tensor(np.array(grad, dtype=self.dtype, copy=True))
+            self.grad = Tensor(np.array(grad, dtype=self.dtype, copy=True), dtype=self.dtype)
         else:
             self.grad.data += grad
 
@@ -144,7 +145,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same data (shared, not copied), cut from the graph."""
-        return Tensor(self.data)
+        return Tensor(self.data, dtype=self.dtype)
 
     def numpy(self) -> np.ndarray:
         return self.data
@@ -440,7 +441,7 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
     if isinstance(value, Tensor):
         return value
     if like is not None and np.isscalar(value) and like.dtype.kind == "f":
-        return Tensor(np.asarray(value, dtype=like.dtype))
+        return Tensor(value, dtype=like.dtype)
     return Tensor(value)
 
 

@@ -20,9 +20,9 @@ def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     b = as_tensor(b, like=a)
     if a.dtype != b.dtype:
         if a.dtype.kind == "f" and b.dtype.kind != "f":
-            b = Tensor(b.data.astype(a.dtype))
+            b = Tensor(b.data.astype(a.dtype), dtype=a.dtype)
         elif b.dtype.kind == "f" and a.dtype.kind != "f":
-            a = Tensor(a.data.astype(b.dtype))
+            a = Tensor(a.data.astype(b.dtype), dtype=b.dtype)
     return a, b
 
 

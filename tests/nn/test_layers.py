@@ -457,8 +457,6 @@ def test_layers_keep_float64():
     assert all(t.dtype == np.float64 for t in model.state_dict().values() if t.dtype.kind == "f")
 
 
-@pytest.mark.xfail(strict=True, reason="cnnkit/tensor.py Tensor._accumulate_grad wraps the gradient with Tensor(), "
-                                       "which turns float64 into float32 (shared file, reported)")
 def test_float64_gradients_stay_float64():
     model, x, out = _float64_model_and_output()
     out.sum().backward()
