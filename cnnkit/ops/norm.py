@@ -128,7 +128,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
                     ("bias", bias)):
         _check_vector(op, name, t, (c,), "one value per channel", input)
-    if momentum is None or isinstance(momentum, bool) or not isinstance(momentum, (int, float)):
+    if isinstance(momentum, bool) or not isinstance(momentum, (int, float, np.integer, np.floating)):
         raise TypeError(f"{op}: expected momentum to be a float, got {momentum!r} (the BatchNorm module turns "
                         "momentum=None into the cumulative-average factor 1/num_batches_tracked)")
     spatial = int(np.prod(input.shape[2:], dtype=np.int64))
