@@ -71,10 +71,24 @@ def scratch(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
         if sys.getrefcount(array) <= _FREE:
             return array
     array = np.empty(shape, dtype)
+    if _pool.nbytes + nbytes > _POOL_MAX_BYTES:
+        _evict_free()
     if _pool.nbytes + nbytes <= _POOL_MAX_BYTES:
         arrays.append(array)
         _pool.nbytes += nbytes
     return array
+
+
+def _evict_free() -> None:
+    """Forget every pooled array that is not in use (other shapes from earlier layers or batch sizes)."""
+    for key, arrays in list(_pool.arrays.items()):
+        busy = []
+        for array in arrays:
+            if sys.getrefcount(array) > _FREE:
+                busy.append(array)
+            else:
+                _pool.nbytes -= array.nbytes
+        _pool.arrays[key] = busy
 
 
 def clear_scratch() -> None:

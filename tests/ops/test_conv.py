@@ -280,6 +280,20 @@ def test_scratch_reuses_an_array_only_once_nothing_refers_to_it():
     assert id(scratch(shape, np.float32)) == a_id  # now it is free again
 
 
+def test_scratch_pool_stays_under_its_cap(monkeypatch):
+    from cnnkit.ops import im2col as module
+
+    monkeypatch.setattr(module, "_POOL_MAX_BYTES", 5 << 20)
+    module.clear_scratch()
+    held = [scratch((1 << 20,), np.float32) for _ in range(2)]  # 8 MiB held: only the first 4 MiB is pooled
+    assert module._pool.nbytes == 4 << 20
+    del held
+    kept = scratch((1 << 19,), np.float32)  # needs room: the free 4 MiB array is forgotten, the new one pooled
+    assert module._pool.nbytes == 2 << 20 and kept.nbytes == 2 << 20
+    module.clear_scratch()
+    assert module._pool.nbytes == 0
+
+
 def test_graphs_alive_at_once_keep_their_own_columns(rng):
     # Both convolutions draw their columns from the same scratch pool; neither may overwrite the other's.
     w = cnnkit.tensor(rng.standard_normal((16, 8, 3, 3)), requires_grad=True)
