@@ -64,11 +64,11 @@ def _check_operands(op: str, x: Tensor, weight: Tensor, bias: Tensor | None, gro
     if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
         raise ValueError(f"{op}: expected groups to be a positive int, got {groups!r}")
     groups = int(groups)
-    if x.ndim != 4:
-        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W) (or 3-D (C, H, W)), got shape {x.shape}")
     if weight.ndim != 4:
         layout = "(out_channels, in_channels/groups" if in_axis == 1 else "(in_channels, out_channels/groups"
         raise ValueError(f"{op}: expected a 4-D weight {layout}, kH, kW), got shape {weight.shape}")
+    if x.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-D input (N, C, H, W) (or 3-D (C, H, W)), got shape {x.shape}")
     _check_float(op, "input", x, x.dtype)
     _check_float(op, "weight", weight, x.dtype)
     channels = x.shape[1]
