@@ -37,8 +37,6 @@ class _Axis(NamedTuple):
     n: int  # input size
     out: int  # output size
     taps: tuple[_Tap, ...]
-    overlap: bool  # True if an input position can feed two (tap, output) pairs
-    tiles: bool  # True if every input position feeds exactly one (tap, output) pair
 
 
 # ---------------------------------------------------------------------------------------- argument checks
@@ -110,9 +108,7 @@ def _axis(n: int, k: int, s: int, p: int, d: int, out: int) -> _Axis:
         hi = min(out, (n - 1 - offset) // s + 1)  # one past the last o with o·s + offset ≤ n − 1
         if hi > lo:
             taps.append(_Tap(lo, hi, slice(lo * s + offset, (hi - 1) * s + offset + 1, s)))
-    overlap = k > 1 and (d > 1 or s < k)
-    tiles = not overlap and p == 0 and s == k and out * k == n
-    return _Axis(n, out, tuple(taps), overlap, tiles)
+    return _Axis(n, out, tuple(taps))
 
 
 def _geometry(op: str, shape: tuple[int, ...], kernel: tuple[int, int], strides: tuple[int, int],
@@ -170,35 +166,79 @@ def _reduce_taps(a: np.ndarray, geo: _Axis, axis: int, ufunc: np.ufunc, identity
     return out
 
 
-def _new_grad(shape: tuple[int, ...], dtype: np.dtype, geo: _Axis) -> np.ndarray:
-    # When the windows tile the input exactly every element is written once, so no zero fill is needed.
-    return np.empty(shape, dtype) if geo.tiles else np.zeros(shape, dtype)
+class _TapWriter:
+    """Accumulates per-tap gradient contributions into dL/dinput along one axis, writing memory once where it can.
+
+    Input positions split into `stride` phases (position mod stride); a tap's positions all lie in one phase.
+    The first tap to reach a phase writes its slice directly (`out=`) and zeroes the rest of that phase;
+    later taps add into it. So there is no full zero fill and no read-modify-write for the first tap.
+    """
+
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype, axis: int, stride: int) -> None:
+        self.grad = np.empty(shape, dtype)
+        self.axis, self.stride = axis, stride
+        self.started: set[int] = set()
+        self.buffer: np.ndarray | None = None
+
+    def target(self, tap: _Tap) -> tuple[np.ndarray, bool]:
+        """The gradient slice this tap writes, and whether it is the first write into its phase."""
+        view = self.grad[_at(self.axis, tap.src)]
+        phase = tap.src.start % self.stride
+        if phase in self.started:
+            return view, False
+        self.started.add(phase)
+        whole = self.grad[_at(self.axis, slice(phase, None, self.stride))]
+        first = tap.src.start // self.stride
+        whole[_at(self.axis, slice(0, first))] = 0
+        whole[_at(self.axis, slice(first + tap.hi - tap.lo, None))] = 0
+        return view, True
+
+    def scratch(self, like: np.ndarray, index: tuple[slice, ...]) -> np.ndarray:
+        """A reusable temporary of like's shape (sliced by index), for products added into a phase."""
+        if self.buffer is None:
+            self.buffer = np.empty(like.shape, like.dtype)
+        return self.buffer[index]
+
+    def finish(self) -> np.ndarray:
+        for phase in set(range(self.stride)) - self.started:  # positions no window reads get no gradient
+            self.grad[_at(self.axis, slice(phase, None, self.stride))] = 0
+        return self.grad
 
 
-def _route_first_max(src: np.ndarray, ref: np.ndarray, g: np.ndarray, geo: _Axis, axis: int) -> np.ndarray:
+def _route_first_max(src: np.ndarray, ref: np.ndarray, g: np.ndarray, geo: _Axis, axis: int,
+                     stride: int) -> np.ndarray:
     """Gradient w.r.t. src of ref = max over the taps of src along axis, sent to the first tap equal to ref.
 
     Tap by tap: m = (tap == ref) & ~taken, taken |= m, dsrc[tap] += g·m.
     """
     shape = src.shape[:axis] + (geo.n,) + src.shape[axis + 1:]
-    grad = _new_grad(shape, g.dtype, geo)
-    taken = np.zeros(ref.shape, dtype=bool)
+    writer = _TapWriter(shape, g.dtype, axis, stride)
+    taken = None  # which windows already gave their gradient to an earlier tap
     last = len(geo.taps) - 1
     for i, tap in enumerate(geo.taps):
         outs = _at(axis, slice(tap.lo, tap.hi))
-        taken_here = taken[outs]
-        if i == last and tap.lo == 0 and tap.hi == geo.out:
-            mask = ~taken_here  # the last tap holds the max wherever no earlier tap did
+        whole = tap.lo == 0 and tap.hi == geo.out
+        if i == last and whole:
+            mask = None if taken is None else ~taken  # the last tap holds the max wherever no earlier tap did
         else:
             mask = src[_at(axis, tap.src)] == ref[outs]
-            np.greater(mask, taken_here, out=mask)  # mask & ~taken
-            taken_here |= mask
-        target = grad[_at(axis, tap.src)]
-        if geo.overlap:
-            target += g[outs] * mask
-        else:  # each input position is written by one tap only
+            if taken is None and whole:
+                taken = mask  # the first tap takes every match; `taken` only changes after `mask` is used
+            else:
+                if taken is None:
+                    taken = np.zeros(ref.shape, dtype=bool)
+                np.greater(mask, taken[outs], out=mask)  # mask & ~taken
+                taken[outs] |= mask
+        target, first = writer.target(tap)
+        if mask is None:  # a single tap: every window's max is there
+            target[...] = g
+        elif first:
             np.multiply(g[outs], mask, out=target)
-    return grad
+        else:
+            product = writer.scratch(g, outs)
+            np.multiply(g[outs], mask, out=product)
+            target += product
+    return writer.finish()
 
 
 def _first_max_position(src: np.ndarray, ref: np.ndarray, geo: _Axis, axis: int, stride: int) -> np.ndarray:
@@ -217,17 +257,17 @@ def _first_max_position(src: np.ndarray, ref: np.ndarray, geo: _Axis, axis: int,
     return pos
 
 
-def _spread(g: np.ndarray, geo: _Axis, axis: int) -> np.ndarray:
+def _spread(g: np.ndarray, geo: _Axis, axis: int, stride: int) -> np.ndarray:
     """Adjoint of a window sum along axis: every tap position gets its window's gradient."""
     shape = g.shape[:axis] + (geo.n,) + g.shape[axis + 1:]
-    grad = _new_grad(shape, g.dtype, geo)
+    writer = _TapWriter(shape, g.dtype, axis, stride)
     for tap in geo.taps:
-        target = grad[_at(axis, tap.src)]
-        if geo.overlap:
-            target += g[_at(axis, slice(tap.lo, tap.hi))]
-        else:
+        target, first = writer.target(tap)
+        if first:
             target[...] = g[_at(axis, slice(tap.lo, tap.hi))]
-    return grad
+        else:
+            target += g[_at(axis, slice(tap.lo, tap.hi))]
+    return writer.finish()
 
 
 def _restore(a: np.ndarray, unbatched: bool) -> np.ndarray:
@@ -255,8 +295,8 @@ def max_pool2d(input: Tensor, kernel_size: IntPair, stride: IntPair | None = Non
 
     def backward(g: np.ndarray):
         g4 = g if not unbatched else g[None]
-        gt = _route_first_max(t, y, g4, rows, 2)  # dL/dt: to the first row holding the max
-        gx = _route_first_max(data, t, gt, cols, 3)  # dL/dx: to the first column of that row holding it
+        gt = _route_first_max(t, y, g4, rows, 2, strides[0])  # dL/dt: to the first row holding the max
+        gx = _route_first_max(data, t, gt, cols, 3, strides[1])  # dL/dx: to the first column of that row
         return (_restore(gx, unbatched),)
 
     out = record(_restore(y, unbatched), (x,), backward, "MaxPool2d")
@@ -308,7 +348,7 @@ def avg_pool2d(input: Tensor, kernel_size: IntPair, stride: IntPair | None = Non
     def backward(g: np.ndarray):
         g4 = g if not unbatched else g[None]
         gy = g4 / divisor  # dL/dx[i] = Σ over windows holding i of g / divisor
-        return (_restore(_spread(_spread(gy, rows, 2), cols, 3), unbatched),)
+        return (_restore(_spread(_spread(gy, rows, 2, strides[0]), cols, 3, strides[1]), unbatched),)
 
     return record(_restore(y, unbatched), (x,), backward, "AvgPool2d")
 
