@@ -75,8 +75,13 @@ def test_registry_counts_match_large_models(info):
 
 
 def test_alexnet_small_and_fashion_vgg_sizes():
+    from cnnkit.summary import summary
+
     assert 300_000 <= count(models.alexnet_small()) <= 2_000_000
     assert count(models.fashion_vgg()) <= 2_000_000
+    # fashion_vgg's cost per image, by hand: convs 1→32 at 28², 32→64 and 64→64 at 14², 64→128 at 7², FC
+    macs = 32 * 784 * 9 + 64 * 196 * 32 * 9 + 64 * 196 * 64 * 9 + 128 * 49 * 64 * 9 + 256 * 1152 + 10 * 256
+    assert summary(models.fashion_vgg(), (1, 28, 28)).total_macs == macs == 14_973_952
     assert 0.26e6 < count(models.resnet20()) < 0.28e6
 
 
@@ -220,10 +225,10 @@ def test_vgg_init_is_torchvisions():
     fc = model.classifier[0].weight.data  # (256, 1152)
     assert fc.std() == pytest.approx(0.01, rel=0.02)
     assert np.all(model.classifier[0].bias.data == 0)
-    conv = model.features[10].weight.data  # (64, 64, 3, 3): fan_out = 64 · 9
+    conv = model.features[7].weight.data  # (64, 64, 3, 3): fan_out = 64 · 9
     assert conv.shape == (64, 64, 3, 3)
     assert conv.std() == pytest.approx(np.sqrt(2 / (64 * 9)), rel=0.02)
-    assert np.all(model.features[10].bias.data == 0)
+    assert np.all(model.features[7].bias.data == 0)
     assert np.all(model.features[1].weight.data == 1) and np.all(model.features[1].bias.data == 0)
 
 
