@@ -499,6 +499,36 @@ def test_alexnet_matches_torchvision_layout_and_outputs():
 
 
 @requires_torch
+def test_alexnet_paper_variant_matches_torch_with_lrn():
+    import torch
+    from torch import nn as tnn
+
+    ck = built("alexnet").eval()
+    th_features = []
+    for m in ck.features:
+        kind = type(m).__name__
+        if kind == "Conv2d":
+            th_features.append(tnn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding))
+        elif kind == "LocalResponseNorm":
+            th_features.append(tnn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0))
+        elif kind == "ReLU":
+            th_features.append(tnn.ReLU())
+        else:
+            th_features.append(tnn.MaxPool2d(3, 2))
+    th = torch_alexnet().eval()
+    th.features = tnn.Sequential(*th_features)
+    th.classifier[1] = tnn.Linear(9216, 4096)
+    assert_same_keys_and_shapes(ck, th)
+    ck.load_state_dict(torch_weights(th))
+    x = 10 * np.random.default_rng(6).standard_normal((1, 3, 67, 67)).astype(np.float32)  # large: LRN matters
+    with torch.no_grad():
+        expected = th(torch.from_numpy(x)).numpy()
+    with cnnkit.no_grad():
+        actual = ck(cnnkit.tensor(x)).data
+    assert_close(actual, expected, "alexnet (LRN) eval output")
+
+
+@requires_torch
 def test_vgg11_bn_matches_torchvision_layout_and_outputs():
     import torch
 
