@@ -1,0 +1,119 @@
+"""The trainer on a tiny data set in the real file format: learning, run folder, reproducibility, resume,
+and stopping on a non-finite loss."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import cnnkit
+from cnnkit.training import loop, run
+from cnnkit.training.checkpoint import load_checkpoint
+from cnnkit.training.run import RunConfig, train
+from tests.training.tiny_data import write_tiny_fashion
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return str(write_tiny_fashion(tmp_path_factory.mktemp("fashion")))
+
+
+def _config(data_dir, out, **overrides) -> RunConfig:
+    settings = dict(model="lenet5_relu", dataset="fashion-mnist", data_dir=data_dir, epochs=3, batch_size=32,
+                    lr=0.05, out=str(out), eval_batch_size=50, augment="crop")
+    settings.update(overrides)
+    return RunConfig(**settings)
+
+
+def _weights(run_dir, name="last.safetensors"):
+    return load_checkpoint(run_dir / name).model_state
+
+
+def test_training_learns_and_writes_the_run_folder(data_dir, tmp_path):
+    result = train(_config(data_dir, tmp_path / "run"), progress=False, log=lambda *_: None)
+    files = {p.name for p in result.run_dir.iterdir()}
+    assert {"config.json", "history.json", "history.csv", "last.safetensors", "best.safetensors"} <= files
+    history = json.loads((result.run_dir / "history.json").read_text())
+    assert [row["epoch"] for row in history] == [1, 2, 3]
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert result.test_accuracy >= 0.8  # 10 classes: chance is 0.1
+    csv_lines = (result.run_dir / "history.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("epoch,train_loss,train_accuracy,test_loss,test_accuracy,lr,seconds")
+    assert len(csv_lines) == 4
+    meta = load_checkpoint(result.run_dir / "best.safetensors").meta
+    assert meta["data"]["classes"][0] == "T-shirt/top" and meta["config"]["model"] == "lenet5_relu"
+
+
+def test_same_seed_gives_the_same_history_and_weights(data_dir, tmp_path):
+    a = train(_config(data_dir, tmp_path / "a", epochs=2), progress=False, log=lambda *_: None)
+    b = train(_config(data_dir, tmp_path / "b", epochs=2), progress=False, log=lambda *_: None)
+    strip = [{k: v for k, v in row.items() if k not in ("seconds", "images_per_second")} for row in a.history]
+    assert strip == [{k: v for k, v in row.items() if k not in ("seconds", "images_per_second")}
+                     for row in b.history]
+    wa, wb = _weights(a.run_dir), _weights(b.run_dir)
+    assert all(np.array_equal(wa[k], wb[k]) for k in wa)
+    c = train(_config(data_dir, tmp_path / "c", epochs=2, seed=1), progress=False, log=lambda *_: None)
+    assert not np.array_equal(_weights(c.run_dir)["features.0.weight"], wa["features.0.weight"])
+
+
+def test_killed_run_resumes_to_exactly_the_same_weights(data_dir, tmp_path, monkeypatch):
+    full = train(_config(data_dir, tmp_path / "full", model="fashion_vgg", epochs=3), progress=False,
+                 log=lambda *_: None)
+
+    real_epoch = loop.train_epoch
+    calls = {"n": 0}
+
+    def killed_in_epoch_two(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # the process dies during epoch 2
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(run, "train_epoch", killed_in_epoch_two)
+    config = _config(data_dir, tmp_path / "killed", model="fashion_vgg", epochs=3)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, progress=False, log=lambda *_: None)
+    assert load_checkpoint(tmp_path / "killed" / "last.safetensors").meta["epoch"] == 1
+    monkeypatch.setattr(run, "train_epoch", real_epoch)
+    resumed = train(config, resume=True, progress=False, log=lambda *_: None)
+    assert [r["epoch"] for r in resumed.history] == [1, 2, 3]
+    expected, got = _weights(full.run_dir), _weights(resumed.run_dir)
+    assert expected.keys() == got.keys()
+    for key in expected:  # batch-norm running statistics and momentum buffers included
+        assert np.array_equal(expected[key], got[key]), key
+
+
+def test_existing_run_is_not_overwritten_and_resume_needs_a_checkpoint(data_dir, tmp_path):
+    config = _config(data_dir, tmp_path / "r", epochs=1)
+    with pytest.raises(FileNotFoundError, match="nothing to resume"):
+        train(config, resume=True, progress=False, log=lambda *_: None)
+    train(config, progress=False, log=lambda *_: None)
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(config, progress=False, log=lambda *_: None)
+
+
+def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(data_dir, tmp_path, monkeypatch):
+    real_cross_entropy = cnnkit.nn.CrossEntropyLoss.forward
+    state = {"epoch": 0}
+    real_epoch = loop.train_epoch
+
+    def count_epochs(*args, **kwargs):
+        state["epoch"] = kwargs["epoch"]
+        return real_epoch(*args, **kwargs)
+
+    def poisoned(self, logits, target):
+        loss = real_cross_entropy(self, logits, target)
+        return loss * float("nan") if state["epoch"] == 2 else loss
+
+    monkeypatch.setattr(run, "train_epoch", count_epochs)
+    monkeypatch.setattr(cnnkit.nn.CrossEntropyLoss, "forward", poisoned)
+    with pytest.raises(loop.TrainingDiverged, match="at epoch 2, step 1"):
+        train(_config(data_dir, tmp_path / "nan"), progress=False, log=lambda *_: None)
+    assert load_checkpoint(tmp_path / "nan" / "last.safetensors").meta["epoch"] == 1
+
+
+def test_bad_config_is_refused():
+    with pytest.raises(ValueError, match="--schedule must be one of"):
+        RunConfig(schedule="triangle").validate()
