@@ -1,0 +1,91 @@
+"""The `cnnkit` command: train, eval, predict, summary and models on a tiny data set; one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cnnkit.cli import main
+from tests.training.tiny_data import make_images, write_tiny_fashion
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    data_dir = write_tiny_fashion(tmp_path_factory.mktemp("fashion"))
+    out = tmp_path_factory.mktemp("runs") / "lenet"
+    code = main(["train", "--model", "lenet5_relu", "--data-dir", str(data_dir), "--epochs", "3", "--batch-size",
+                 "32", "--out", str(out), "--quiet"])
+    assert code == 0
+    return out, data_dir
+
+
+def test_train_prints_epochs_and_final_accuracy(trained_run, capsys):
+    out, _ = trained_run
+    assert (out / "best.safetensors").is_file() and (out / "history.csv").is_file()
+
+
+def test_eval_prints_accuracy_per_class_and_confusion(trained_run, capsys):
+    out, data_dir = trained_run
+    assert main(["eval", str(out), "--data-dir", str(data_dir)]) == 0
+    text = capsys.readouterr().out
+    history = json.loads((out / "history.json").read_text())
+    best = max(row["test_accuracy"] for row in history)
+    assert f"accuracy: {best:.4f}" in text
+    assert "per-class accuracy" in text and "Ankle boot" in text and "confusion matrix" in text
+
+
+def test_predict_converts_images_like_training(trained_run, tmp_path, capsys):
+    out, _ = trained_run
+    image = make_images(np.array([5]), np.random.default_rng(3))[0]
+    grey = tmp_path / "sandal.png"
+    Image.fromarray(image).save(grey)
+    colour_big = tmp_path / "sandal_rgb.jpg"  # another size and colour mode, converted as in training
+    Image.fromarray(image).convert("RGB").resize((56, 56), Image.NEAREST).save(colour_big, quality=95)
+    assert main(["predict", str(out), str(grey), str(colour_big), "--json", "--top-k", "2"]) == 0
+    results = json.loads(capsys.readouterr().out)
+    assert [len(r["top"]) for r in results] == [2, 2]
+    assert results[0]["top"][0]["class"] == "Sandal"
+    assert results[1]["top"][0]["class"] == "Sandal"
+    assert results[0]["top"][0]["probability"] >= results[0]["top"][1]["probability"]
+
+
+def test_predict_refuses_a_file_that_is_not_an_image(trained_run, tmp_path, capsys):
+    out, _ = trained_run
+    fake = tmp_path / "notes.png"
+    fake.write_text("not an image")
+    assert main(["predict", str(out), str(fake)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "notes.png is not an image" in err and "Traceback" not in err
+
+
+def test_wrong_checkpoint_and_unknown_model_are_one_line_errors(tmp_path, capsys):
+    bad = tmp_path / "x.safetensors"
+    bad.write_bytes(b"garbage")
+    assert main(["eval", str(bad)]) == 2
+    assert "not a valid safetensors file" in capsys.readouterr().err
+    assert main(["eval", str(tmp_path / "missing")]) == 2
+    assert "no such run folder or checkpoint" in capsys.readouterr().err
+    assert main(["summary", "lenet7"]) == 2
+    assert "unknown model 'lenet7'" in capsys.readouterr().err
+    assert main(["train", "--model-args", "{oops"]) == 2
+    assert "--model-args is not valid JSON" in capsys.readouterr().err
+
+
+def test_summary_and_models(capsys):
+    assert main(["summary", "lenet5"]) == 0
+    text = capsys.readouterr().out
+    assert "Total params: 61,706" in text
+    assert main(["models"]) == 0
+    text = capsys.readouterr().out
+    assert "resnet18" in text and "11,689,512" in text
+
+
+def test_help_works_from_the_console_entry_point():
+    result = subprocess.run([sys.executable, "-m", "cnnkit", "train", "--help"], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0 and "--resume" in result.stdout and "--augment" in result.stdout
