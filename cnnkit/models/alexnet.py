@@ -16,6 +16,7 @@ Both end their features with AdaptiveAvgPool2d((6, 6)), the identity at 224×224
 from __future__ import annotations
 
 from cnnkit import nn
+from cnnkit.tensor import Tensor
 
 # The paper's LRN: b = a / (k + α Σ a²)^β over n = 5 neighbouring channels, α = 1e-4, β = 0.75, k = 2.
 # PyTorch's LocalResponseNorm divides alpha by size, b = a / (k + alpha/size · Σ a²)^β, so the paper's
@@ -32,7 +33,7 @@ class AlexNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(pool_size)
         self.classifier = classifier
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.avgpool(self.features(x))
         return self.classifier(x.flatten(1))
 

@@ -22,6 +22,7 @@ full connections and a linear output.)
 from __future__ import annotations
 
 from cnnkit import nn
+from cnnkit.tensor import Tensor
 
 
 class LeNet5(nn.Module):
@@ -52,7 +53,7 @@ class LeNet5(nn.Module):
             nn.Linear(84, num_classes),  # output
         )
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         channels = self.features[0].in_channels
         if x.ndim != 4 or tuple(x.shape[1:]) != (channels, 28, 28):
             raise ValueError(f"LeNet5: expected input of shape (N, {channels}, 28, 28) (28×28 images; C1's padding "

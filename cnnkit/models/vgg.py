@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from cnnkit import nn
 from cnnkit.nn import init
+from cnnkit.tensor import Tensor
 
 WIDTHS = (64, 128, 256, 512, 512)
 CONVS_PER_BLOCK = {
@@ -50,7 +51,7 @@ class VGG(nn.Module):
         self.classifier = classifier
         _init_vgg(self)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.avgpool(self.features(x))
         return self.classifier(x.flatten(1))
 

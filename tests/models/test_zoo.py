@@ -196,9 +196,11 @@ def test_lenet_rejects_wrong_input_size():
         models.lenet5()(cnnkit.zeros(2, 3, 28, 28))
 
 
-def test_lenet_rejects_unknown_activation():
-    with pytest.raises(ValueError, match="activation"):
+def test_lenet_rejects_unknown_activation_or_pool():
+    with pytest.raises(ValueError, match=r"LeNet5: activation must be one of \['relu', 'tanh'\], got 'swish'"):
         models.LeNet5(activation="swish")
+    with pytest.raises(ValueError, match=r"LeNet5: pool must be one of \['avg', 'max'\], got 'median'"):
+        models.LeNet5(pool="median")
 
 
 def test_resnet_rejects_wrong_channels():
