@@ -155,7 +155,7 @@ def format_summary(s: Summary) -> str:
     header = _line(("Layer", "Type", "Output Shape", "Param #", "Mult-Adds"), widths)
     lines = [f"{s.model_name} on input {list(s.input_shape)}", rule, header, rule]
     for r in s.rows:
-        cells = (r.name, r.layer_type, str(list(r.output_shape)),
+        cells = (r.name or "(model)", r.layer_type, str(list(r.output_shape)),
                  f"{r.num_params:,}" if r.num_params else "--", f"{r.macs:,}" if r.macs else "--")
         lines.append(_line(cells, widths))
     mb = 1024 * 1024

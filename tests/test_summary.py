@@ -136,6 +136,7 @@ def test_shared_modules_count_once():
     assert [(r.name, r.num_params) for r in s.rows] == [("fc", 20), ("fc", 0), ("", 4)]
     assert [r.macs for r in s.rows] == [16, 16, 0]
     assert s.total_params == 24
+    assert any(line.startswith("(model) ") and line.split()[1] == "Shared" for line in str(s).splitlines())
 
 
 def test_frozen_parameters_are_not_trainable():
