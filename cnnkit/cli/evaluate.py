@@ -16,9 +16,10 @@ def add_parser(sub) -> None:
 
 
 def format_confusion(confusion, classes: list[str]) -> str:
+    """Rows are true classes, columns predicted ones; names cut to 9 characters so columns stay apart."""
     short = [c[:9] for c in classes]
-    width = max(9, max(len(str(confusion.max())), 1) + 1)
-    lines = ["true \\ predicted".ljust(12) + "".join(s.rjust(width) for s in short)]
+    width = max(10, len(str(confusion.max())) + 2)
+    lines = ["true \\ pred".ljust(12) + "".join(s.rjust(width) for s in short)]
     for name, row in zip(short, confusion, strict=True):
         lines.append(name.ljust(12) + "".join(str(v).rjust(width) for v in row))
     return "\n".join(lines)
