@@ -177,7 +177,8 @@ def _batch_norm_train(x: Tensor, x3: np.ndarray, running_mean: Tensor | None, ru
     def backward(g: np.ndarray):
         g3 = g.reshape(n, c, s)
         sum_g = _channel_sum(g3)  # dβ = Σ dy
-        sum_g_xc = _channel_dot(g3, xc)  # dγ = Σ dy·x̂ = inv_std·Σ dy·xc
+        need_dot = x.requires_grad or (weight is not None and weight.requires_grad)
+        sum_g_xc = _channel_dot(g3, xc) if need_dot else None  # dγ = Σ dy·x̂ = inv_std·Σ dy·xc
         dx = None
         if x.requires_grad:
             # dx = γ·inv_std/M · (M·dy − Σdy − x̂·Σ(dy·x̂)) = scale · (dy − Σdy/M − xc·inv_std²·Σ(dy·xc)/M)
@@ -186,7 +187,7 @@ def _batch_norm_train(x: Tensor, x3: np.ndarray, running_mean: Tensor | None, ru
             np.subtract(g3, dx, out=dx)
             dx *= _per_channel(scale, s)
             dx = dx.reshape(x.shape)
-        return pack(dx, sum_g_xc * inv_std, sum_g)
+        return pack(dx, None if sum_g_xc is None else sum_g_xc * inv_std, sum_g)
 
     return record(out.reshape(x.shape), inputs, backward, "BatchNorm")
 
@@ -203,7 +204,7 @@ def _update_running(running_mean: Tensor | None, running_var: Tensor | None, mea
 def _batch_norm_eval(x: Tensor, x3: np.ndarray, running_mean: Tensor, running_var: Tensor, weight: Tensor | None,
                      bias: Tensor | None, eps: float) -> Tensor:
     n, c, s = x3.shape
-    mean = _vec(running_mean, x.dtype)
+    mean = _vec(running_mean, x.dtype).copy()  # a snapshot: a later training step updates the running mean in place
     inv_std = 1 / np.sqrt(_vec(running_var, x.dtype) + eps)
     scale = inv_std if weight is None else _vec(weight, x.dtype) * inv_std
     shift = -mean * scale  # y = scale·x + shift, shift = β − μ·scale

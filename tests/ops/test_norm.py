@@ -75,6 +75,26 @@ def test_batch_norm_parameter_gradients_without_input_gradient(rng):
             np.testing.assert_allclose(w.grad.data, np.zeros(3), atol=1e-4)
 
 
+def test_batch_norm_bias_gradient_alone(rng):
+    x, w = _t(rng.standard_normal((4, 3, 5))), _t(rng.standard_normal(3))
+    b = _t(rng.standard_normal(3), requires_grad=True)
+    g = rng.standard_normal((4, 3, 5)).astype(np.float32)
+    batch_norm(x, None, None, w, b, training=True).backward(g)
+    assert w.grad is None
+    np.testing.assert_allclose(b.grad.data, g.sum(axis=(0, 2)), rtol=1e-5)
+
+
+def test_batch_norm_eval_backward_uses_the_statistics_of_its_forward(rng):
+    x = _t(rng.standard_normal((4, 2, 3)))
+    w = _t(np.ones(2), requires_grad=True)
+    rm, rv = _t(np.zeros(2)), _t(np.ones(2))
+    y = batch_norm(x, rm, rv, w, training=False)
+    batch_norm(_t(rng.standard_normal((4, 2, 3)) + 5), rm, rv, training=True, momentum=1.0)  # moves rm in place
+    y.sum().backward()
+    expected = x.data.sum(axis=(0, 2)) / np.sqrt(1 + 1e-5)  # Σ dy·x̂ with the forward's μ = 0, σ² = 1
+    np.testing.assert_allclose(w.grad.data, expected, rtol=1e-5)
+
+
 @pytest.mark.parametrize("shape, groups", [((2, 6, 3, 2), 1), ((2, 6, 3, 2), 2), ((2, 6, 3, 2), 3),
                                            ((2, 6, 3, 2), 6), ((3, 4), 2), ((2, 4, 5), 4), ((2, 4, 5), 1)])
 def test_group_norm_gradients(shape, groups, rng):
@@ -352,6 +372,16 @@ def test_group_norm_matches_torch(seed):
     compare_with_torch(lambda x, w, b: group_norm(x, groups, w, b), lambda x, w, b: F.group_norm(x, groups, w, b),
                        x, w, b)
     compare_with_torch(lambda x: group_norm(x, groups, eps=1e-3), lambda x: F.group_norm(x, groups, eps=1e-3), x)
+
+
+@requires_torch
+def test_group_norm_large_spatial_matches_torch(rng):
+    # S = 32·40 ≥ 1024 takes the (C, 1) broadcast path for γ and β
+    import torch.nn.functional as F
+
+    x = rng.standard_normal((2, 4, 32, 40)).astype(np.float32)
+    w, b = rng.standard_normal(4).astype(np.float32), rng.standard_normal(4).astype(np.float32)
+    compare_with_torch(lambda x, w, b: group_norm(x, 2, w, b), lambda x, w, b: F.group_norm(x, 2, w, b), x, w, b)
 
 
 @requires_torch
