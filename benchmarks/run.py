@@ -1,0 +1,209 @@
+"""The benchmark command: `python -m benchmarks [--quick] [--only PATTERN] [--json PATH] [--no-torch] ...`.
+
+For each selected workload: build both contenders, check once that they compute the same thing, then time
+them interleaved after warm-up (`timing.interleaved`) and keep the median. Memory runs in child processes
+(`benchmarks.memory`). At the end: the tables (`report`), and with `--json` the same figures in a file,
+with the machine, the versions, the thread settings and the load average at start and end.
+
+NumPy reads its BLAS thread count when it is imported, so this module imports NumPy, cnnkit and torch only
+inside `main`, after `threads.limit_env`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # `python benchmarks/run.py`: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import report, threads  # noqa: E402 - after the sys.path fix above
+from benchmarks.report import MemoryResult, Result  # noqa: E402
+from benchmarks.timing import interleaved  # noqa: E402
+
+LOAD_WARNING = 1.5  # 1-minute load average above which another process is keeping a core busy
+REPEATS, QUICK_REPEATS, WARMUP = 7, 3, 2
+FLOP_CONVENTION = ("models: forward = 2 x MACs of convs and linears, training step = 3 x forward; convs: 2 x MACs "
+                   "forward, 2 x that backward; pools, batch norm, cross-entropy: nominal per-element counts "
+                   "(see benchmarks/workloads_ops.py)")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks",
+                                     description="cnnkit against PyTorch: models, single ops, batch scaling, memory.")
+    parser.add_argument("--quick", action="store_true", help="a small subset, 3 repeats (under a minute when quiet)")
+    parser.add_argument("--only", action="append", default=[], metavar="PATTERN",
+                        help="run only the workloads whose name contains PATTERN (repeatable; any may match)")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures to this JSON file")
+    parser.add_argument("--no-torch", action="store_true", help="time cnnkit alone, even if torch is installed")
+    parser.add_argument("--threads", type=int, default=2, help="threads for NumPy's BLAS and for PyTorch (default 2)")
+    parser.add_argument("--repeats", type=int, help=f"timed repeats per contender (default {REPEATS}, quick "
+                                                    f"{QUICK_REPEATS}); the median is reported")
+    parser.add_argument("--warmup", type=int, default=WARMUP, help=f"untimed runs first (default {WARMUP})")
+    parser.add_argument("--memory-steps", type=int,
+                        help="training steps in each memory child (default 20, quick 3)")
+    parser.add_argument("--list", action="store_true", help="print the selected workload names and exit")
+    args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error(f"--threads must be at least 1, got {args.threads}")
+    if args.repeats is not None and args.repeats < 1:
+        parser.error(f"--repeats must be at least 1, got {args.repeats}")
+    if args.warmup < 0:
+        parser.error(f"--warmup must be at least 0, got {args.warmup}")
+    if args.memory_steps is not None and args.memory_steps < 1:
+        parser.error(f"--memory-steps must be at least 1, got {args.memory_steps}")
+    if args.repeats is None:
+        args.repeats = QUICK_REPEATS if args.quick else REPEATS
+    return args
+
+
+def all_workloads() -> list:
+    """Every workload, in run order: models, single ops, scaling, memory (imports NumPy and cnnkit)."""
+    from benchmarks import memory, scaling, workloads_models, workloads_ops
+
+    return workloads_models.workloads() + workloads_ops.workloads() + scaling.workloads() + memory.workloads()
+
+
+def select(workloads: list, quick: bool = False, only: Sequence[str] = ()) -> list:
+    """The quick subset when asked, then those whose name contains any of the `only` patterns."""
+    chosen = [w for w in workloads if w.quick] if quick else list(workloads)
+    if only:
+        chosen = [w for w in chosen if any(p.lower() in w.name.lower() for p in only)]
+    return chosen
+
+
+def load_torch(no_torch: bool) -> tuple[Any, str | None]:
+    """(torch module or None, a note saying why the PyTorch columns are empty)."""
+    if no_torch:
+        return None, "PyTorch columns skipped: --no-torch."
+    try:
+        import torch
+    except ImportError:
+        return None, "PyTorch columns skipped: torch is not installed (pip install torch==2.13.0)."
+    return torch, None
+
+
+def run_timed(workload: Any, torch: Any, repeats: int, warmup: int) -> Result:
+    """Build, check, time; any failure (a mismatch included) becomes the row's error instead of stopping the run."""
+    result = Result(workload.name, workload.group, target=workload.target, extra=dict(workload.extra))
+    try:
+        built = workload.build(torch)
+        result.images, result.flops = built.images, built.flops
+        if built.check is not None:
+            built.check()
+        contenders = [built.cnnkit] + ([built.torch] if built.torch is not None else [])
+        timings = interleaved(contenders, repeats=repeats, warmup=warmup)
+        result.cnnkit = timings[0]
+        result.torch = timings[1] if len(timings) > 1 else None
+    except Exception as err:  # noqa: BLE001 - one broken workload must not lose the others' figures
+        result.error = f"{type(err).__name__}: {err}"
+        result.extra["traceback"] = traceback.format_exc()
+    return result
+
+
+def machine_info() -> dict[str, Any]:
+    info = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            info["cpu"] = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), None)
+    except OSError:
+        info["cpu"] = None
+    return info
+
+
+def load_warning(load: tuple[float, float, float]) -> str | None:
+    if load[0] <= LOAD_WARNING:
+        return None
+    return (f"WARNING: 1-minute load average {load[0]:.2f} at start (> {LOAD_WARNING}): other processes are using "
+            "the CPU. OpenBLAS with 2 threads slows down badly then; these figures are disturbed.")
+
+
+def progress(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def describe(r: Result) -> str:
+    if r.error:
+        return f"error: {r.error}"
+    theirs = report.format_seconds(r.torch.median) if r.torch else report.DASH
+    ratio = f", ratio {r.ratio:.2f}" if r.ratio is not None else ""
+    return f"cnnkit {report.format_seconds(r.cnnkit.median)}, PyTorch {theirs}{ratio}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    env_threads = threads.limit_env(args.threads)  # before anything imports NumPy
+    chosen = select(all_workloads(), args.quick, args.only)
+    if args.list:
+        print("\n".join(w.name for w in chosen))
+        return 0
+    if not chosen:
+        progress(f"no workload matches {args.only}; --list shows the names")
+        return 2
+    start_load = os.getloadavg()
+    notes = [n for n in (load_warning(start_load),) if n]
+    for note in notes:
+        progress(note)
+    torch, torch_note = load_torch(args.no_torch)
+    notes += [torch_note] if torch_note else []
+    thread_info = {**env_threads, **threads.limit_loaded(args.threads, torch)}
+    memory_steps = args.memory_steps or (3 if args.quick else 20)
+    results: list[Result] = []
+    memory: list[MemoryResult] = []
+    started = time.time()
+    for i, workload in enumerate(chosen, 1):
+        progress(f"[{i}/{len(chosen)}] {workload.name} ...")
+        if workload.group == "memory":
+            from benchmarks import memory as memory_bench
+
+            memory.append(memory_bench.measure(workload, torch is not None, memory_steps, args.threads))
+            progress(f"    {memory[-1].error or 'done'}")
+            continue
+        results.append(run_timed(workload, torch, args.repeats, args.warmup))
+        progress(f"    {describe(results[-1])}")
+    end_load = os.getloadavg()
+    from benchmarks.scaling import SCALING_TARGET
+
+    scaling_rows = report.scaling_rows(results, SCALING_TARGET)
+    notes.append(f"load average (1, 5, 15 min): start {_load_text(start_load)}, end {_load_text(end_load)}; "
+                 f"threads: BLAS {thread_info.get('blas_threads')} ({thread_info.get('blas_method')}), "
+                 f"PyTorch {thread_info.get('torch_threads', '—')}; repeats {args.repeats}, median shown; "
+                 f"ratio = PyTorch time / cnnkit time (memory: PyTorch peak / cnnkit peak)")
+    print(report.format_report(results, memory, scaling_rows, notes))
+    if args.json:
+        meta = _meta(args, thread_info, torch, start_load, end_load, time.time() - started, notes)
+        report.write_json(args.json, report.to_json(meta, results, memory, scaling_rows))
+        progress(f"wrote {args.json}")
+    return 1 if any(r.error for r in results) or any(m.error for m in memory) else 0
+
+
+def _load_text(load: tuple[float, float, float]) -> str:
+    return " ".join(f"{v:.2f}" for v in load)
+
+
+def _meta(args: argparse.Namespace, thread_info: dict, torch: Any, start_load: tuple, end_load: tuple,
+          seconds: float, notes: list[str]) -> dict[str, Any]:
+    import numpy
+
+    import cnnkit
+
+    return {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(time.time() - seconds)),
+        "seconds": seconds, "argv": sys.argv[1:], "quick": args.quick, "only": args.only, "repeats": args.repeats,
+        "warmup": args.warmup, "threads": thread_info, "loadavg_start": list(start_load),
+        "loadavg_end": list(end_load), "load_warning": start_load[0] > LOAD_WARNING,
+        "versions": {"cnnkit": cnnkit.__version__, "numpy": numpy.__version__,
+                     "torch": torch.__version__ if torch is not None else None},
+        "machine": machine_info(), "flop_convention": FLOP_CONVENTION, "notes": notes,
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

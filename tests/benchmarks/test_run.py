@@ -1,0 +1,204 @@
+"""The command and the workloads: selection, `--quick --no-torch`, error capture, a tiny end-to-end run, the
+sameness checks (which must pass on twins and fail on a tampered twin), and the memory child's protocol."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import cnnkit
+from benchmarks import memory, run, threads
+from benchmarks.workload import Built, Mismatch, Workload, assert_close, assert_grads_close
+from tests.gradcheck import requires_torch
+
+QUICK = ["train lenet5 b128", "infer lenet5 b1000", "conv2d 5x5 6->16 @14 fwd+bwd", "conv2d 3x3 16->16 @32 p1 fwd+bwd",
+         "max_pool2d 2x2/2 32ch@32 fwd+bwd", "batch_norm train 64ch@16 fwd+bwd", "cross_entropy 128x10 fwd+bwd",
+         "scaling lenet5 train b32", "scaling lenet5 train b256", "memory resnet20 train b128"]
+
+
+@pytest.fixture(autouse=True)
+def _restore_thread_variables(monkeypatch):
+    for var in threads._ENV_VARS:  # main() sets them; monkeypatch puts the originals back afterwards
+        monkeypatch.delenv(var, raising=False)
+
+
+def test_quick_no_torch_lists_its_workloads(capsys):
+    assert run.main(["--quick", "--no-torch", "--list"]) == 0
+    assert capsys.readouterr().out.splitlines() == QUICK
+
+
+def test_every_workload_of_the_issue_is_there_once():
+    names = [w.name for w in run.all_workloads()]
+    assert len(names) == len(set(names))
+    groups = [w.group for w in run.all_workloads()]
+    assert (groups.count("model"), groups.count("op"), groups.count("scaling"), groups.count("memory")) == (8, 26, 8, 1)
+    for model in ("lenet5", "lenet5_relu", "resnet20", "fashion_vgg"):
+        assert f"train {model} b128" in names and f"infer {model} b1000" in names
+    assert all(f"scaling {m} train b{b}" in names for m in ("lenet5", "resnet20") for b in (32, 64, 128, 256))
+    targets = {w.name: str(w.target) for w in run.all_workloads() if w.target}
+    assert targets["train lenet5 b128"] == "≥0.7" and targets["infer lenet5 b1000"] == "≥0.8"
+    assert targets["train resnet20 b128"] == "≥0.5" and targets["memory resnet20 train b128"] == "≥0.5"
+    assert all(targets[n] == "≥0.3" for n in names if n.startswith(("conv2d", "max_pool", "avg_pool", "batch_norm",
+                                                                       "cross_entropy")))
+
+
+def test_only_selects_by_substring_case_insensitively():
+    workloads = run.all_workloads()
+    assert [w.name for w in run.select(workloads, only=["MAX_POOL2D 3x3"])] == [
+        "max_pool2d 3x3/2 32ch@32 fwd", "max_pool2d 3x3/2 32ch@32 fwd+bwd"]
+    assert [w.name for w in run.select(workloads, quick=True, only=["lenet5", "cross"])] == [
+        "train lenet5 b128", "infer lenet5 b1000", "cross_entropy 128x10 fwd+bwd", "scaling lenet5 train b32",
+        "scaling lenet5 train b256"]
+
+
+def test_no_match_is_an_error(capsys):
+    assert run.main(["--only", "no such workload", "--no-torch"]) == 2
+    assert "no workload matches ['no such workload']" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--threads", "0"], "--threads must be at least 1, got 0"),
+    (["--repeats", "0"], "--repeats must be at least 1, got 0"),
+    (["--warmup", "-1"], "--warmup must be at least 0, got -1"),
+])
+def test_bad_options(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        run.parse_args(argv)
+    assert message in capsys.readouterr().err
+
+
+def test_default_repeats():
+    assert run.parse_args([]).repeats == 7 and run.parse_args(["--quick"]).repeats == 3
+    assert run.parse_args(["--quick", "--repeats", "5"]).repeats == 5 and run.parse_args([]).threads == 2
+
+
+def test_load_warning_only_above_the_threshold():
+    assert run.load_warning((1.5, 9.0, 9.0)) is None
+    assert run.load_warning((1.51, 0.0, 0.0)).startswith("WARNING: 1-minute load average 1.51 at start (> 1.5)")
+
+
+def test_a_failing_workload_becomes_an_error_row():
+    def mismatching(torch):
+        def check():
+            raise Mismatch("logits: differ")
+
+        return Built(lambda: None, lambda: None, 1, 1.0, check)
+
+    result = run.run_timed(Workload("w", "op", mismatching), None, repeats=1, warmup=0)
+    assert result.error == "Mismatch: logits: differ" and result.cnnkit is None
+    broken = run.run_timed(Workload("w", "op", lambda torch: 1 / 0), None, repeats=1, warmup=0)
+    assert broken.error == "ZeroDivisionError: division by zero"
+
+
+def test_a_workload_without_torch_times_cnnkit_alone():
+    calls = []
+    result = run.run_timed(Workload("w", "op", lambda torch: Built(lambda: calls.append(1), None, 4, 8.0)), None,
+                           repeats=3, warmup=1)
+    assert result.error is None and result.torch is None and len(result.cnnkit.samples) == 3
+    assert (result.images, result.flops) == (4, 8.0) and len(calls) >= 1 + 1 + 3
+
+
+def test_tiny_end_to_end_run_without_torch(tmp_path, capsys):
+    path = tmp_path / "out.json"
+    code = run.main(["--no-torch", "--only", "cross_entropy 128x10 fwd+bwd", "--repeats", "2", "--warmup", "0",
+                     "--json", str(path)])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split() == ["workload", "cnnkit", "img/s", "GFLOP/s"]
+    assert "PyTorch columns skipped: --no-torch." in out
+    data = json.loads(path.read_text(encoding="utf-8"))
+    (row,) = data["results"]
+    assert row["name"] == "cross_entropy 128x10 fwd+bwd" and row["torch"] is None and row["ratio"] is None
+    assert len(row["cnnkit"]["samples_s"]) == 2 and row["cnnkit"]["median_s"] > 0
+    assert row["flops_per_call"] == 7 * 128 * 10 and row["images_per_call"] == 128
+    meta = data["meta"]
+    assert len(meta["loadavg_start"]) == 3 and len(meta["loadavg_end"]) == 3
+    assert meta["threads"]["requested"] == 2 and meta["versions"]["torch"] is None
+
+
+def test_sameness_checks_of_plain_arrays():
+    assert_close(np.array([1.0, 2.0]), np.array([1.0, 2.0015]), "x")  # 1.5e-3 of 2.0015 is within 1e-3 · max
+    with pytest.raises(Mismatch, match=r"x: cnnkit and PyTorch differ by 0.003 \(largest \|value\| 2"):
+        assert_close(np.array([1.0, 2.0]), np.array([1.0, 2.003]), "x")
+    with pytest.raises(Mismatch, match=r"x: cnnkit shape \(2,\) vs PyTorch \(3,\)"):
+        assert_close(np.zeros(2), np.zeros(3), "x")
+    with pytest.raises(Mismatch):
+        assert_close(np.array([np.nan]), np.array([1.0]), "x")
+    big, noise = np.ones(100), np.full(4, 1e-9)
+    assert_grads_close([("w", big * 1.01, big), ("b", -noise, noise)])  # b's norm is below the floor: noise
+    with pytest.raises(Mismatch, match="gradient of w: cnnkit and PyTorch differ by"):
+        assert_grads_close([("w", big * 1.05, big)])
+
+
+def test_memory_status_fields():
+    assert memory.status_bytes("VmRSS") > 1024 * 1024
+    assert memory.peak_bytes() >= memory.status_bytes("VmRSS")
+    assert memory.status_bytes("NoSuchField") is None
+
+
+def test_memory_child_reports_baseline_and_peak():
+    report = memory.run_child("cnnkit", steps=1, batch=2, threads=1)
+    assert report["framework"] == "cnnkit" and report["steps"] == 1 and report["batch"] == 2
+    assert 0 < report["baseline_bytes"] <= report["built_bytes"] <= report["peak_bytes"]
+    assert report["threads"]["requested"] == 1
+
+
+# ------------------------------------------------------------------------------------------- with PyTorch
+@requires_torch
+def test_model_workloads_pass_their_check_and_catch_a_tampered_twin():
+    import torch
+
+    from benchmarks import workloads_models as wm
+    from benchmarks.twins import torch_twin
+
+    wm.model_case("lenet5", 8, True, torch).check()
+    wm.model_case("fashion_vgg", 4, False, torch).check()
+    cnnkit.manual_seed(0)
+    model = cnnkit.models.get_model("lenet5_relu")
+    twin = torch_twin(model)
+    x = np.random.default_rng(0).standard_normal((4, 1, 28, 28), dtype=np.float32)
+    y = np.arange(4, dtype=np.int64)
+    with torch.no_grad():
+        twin.classifier[2].weight[0, 0] += 1.0
+    with pytest.raises(Mismatch, match="logits"):
+        wm._train_check(torch, model, twin, x, y)()
+    model.eval(), twin.eval()
+    with pytest.raises(Mismatch, match="logits"):
+        wm._infer_check(torch, model, twin, x)()
+
+
+@requires_torch
+def test_twins_match_structure_and_refuse_unknown_modules():
+    import torch
+
+    from benchmarks.twins import torch_twin
+
+    cnnkit.manual_seed(0)
+    model = cnnkit.models.get_model("resnet20").eval()
+    twin = torch_twin(model)
+    assert list(twin.state_dict()) == list(model.state_dict()) and not twin.training
+    x = np.random.default_rng(1).standard_normal((2, 3, 32, 32), dtype=np.float32)
+    with cnnkit.no_grad(), torch.no_grad():
+        assert_close(model(cnnkit.tensor(x)).data, twin(torch.from_numpy(x)).numpy(), "resnet20 logits")
+
+    class Custom(cnnkit.nn.Module):
+        def forward(self, x):
+            return x
+
+    with pytest.raises(NotImplementedError, match="torch_twin: no PyTorch twin for cnnkit module Custom"):
+        torch_twin(cnnkit.nn.Sequential(cnnkit.nn.ReLU(), Custom()))
+
+
+@requires_torch
+def test_op_workloads_pass_their_check():
+    import torch
+
+    from benchmarks import workloads_ops
+
+    specs = {s.name: s for s in workloads_ops.specs()}
+    for name in ("cross_entropy 128x10", "conv2d 5x5 1->6 @32"):
+        built = workloads_ops.op_case(specs[name], True, torch)
+        built.check()
+        built.cnnkit(), built.torch()
