@@ -47,8 +47,8 @@ def measure(workload: Workload, with_torch: bool, steps: int, threads: int) -> M
         result.cnnkit = run_child("cnnkit", steps, batch, threads)
         if with_torch:
             result.torch = run_child("torch", steps, batch, threads)
-    except RuntimeError as err:
-        result.error = str(err)
+    except (RuntimeError, subprocess.TimeoutExpired, json.JSONDecodeError) as err:
+        result.error = f"{type(err).__name__}: {err}"
     return result
 
 

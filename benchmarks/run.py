@@ -12,8 +12,12 @@ inside `main`, after `threads.limit_env`.
 from __future__ import annotations
 
 import argparse
+import cProfile
+import io
 import os
 import platform
+import pstats
+import statistics
 import sys
 import time
 import traceback
@@ -29,7 +33,9 @@ from benchmarks.report import MemoryResult, Result  # noqa: E402
 from benchmarks.timing import interleaved  # noqa: E402
 
 LOAD_WARNING = 1.5  # 1-minute load average above which another process is keeping a core busy
+PROBE_WARNING = 1e-3  # seconds for the BLAS probe's small product: beyond this, OpenBLAS is waiting for a core
 REPEATS, QUICK_REPEATS, WARMUP = 7, 3, 2
+DEFAULT_THREADS = 2
 FLOP_CONVENTION = ("models: forward = 2 x MACs of convs and linears, training step = 3 x forward; convs: 2 x MACs "
                    "forward, 2 x that backward; pools, batch norm, cross-entropy: nominal per-element counts "
                    "(see benchmarks/workloads_ops.py)")
@@ -43,25 +49,42 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="run only the workloads whose name contains PATTERN (repeatable; any may match)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures to this JSON file")
     parser.add_argument("--no-torch", action="store_true", help="time cnnkit alone, even if torch is installed")
-    parser.add_argument("--threads", type=int, default=2, help="threads for NumPy's BLAS and for PyTorch (default 2)")
+    parser.add_argument("--threads", type=int, help="threads for NumPy's BLAS and for PyTorch (default: "
+                        f"$OPENBLAS_NUM_THREADS if set, else {DEFAULT_THREADS})")
     parser.add_argument("--repeats", type=int, help=f"timed repeats per contender (default {REPEATS}, quick "
                                                     f"{QUICK_REPEATS}); the median is reported")
     parser.add_argument("--warmup", type=int, default=WARMUP, help=f"untimed runs first (default {WARMUP})")
     parser.add_argument("--memory-steps", type=int,
                         help="training steps in each memory child (default 20, quick 3)")
     parser.add_argument("--list", action="store_true", help="print the selected workload names and exit")
+    parser.add_argument("--profile", type=int, metavar="N", help="instead of timing, run cProfile on cnnkit's side of "
+                        "each selected workload (warm-up, then the repeats) and print its N costliest functions")
     args = parser.parse_args(argv)
+    if args.threads is None:
+        args.threads = default_threads(parser)
     if args.threads < 1:
         parser.error(f"--threads must be at least 1, got {args.threads}")
     if args.repeats is not None and args.repeats < 1:
         parser.error(f"--repeats must be at least 1, got {args.repeats}")
     if args.warmup < 0:
         parser.error(f"--warmup must be at least 0, got {args.warmup}")
+    if args.profile is not None and args.profile < 1:
+        parser.error(f"--profile must be at least 1, got {args.profile}")
     if args.memory_steps is not None and args.memory_steps < 1:
         parser.error(f"--memory-steps must be at least 1, got {args.memory_steps}")
     if args.repeats is None:
         args.repeats = QUICK_REPEATS if args.quick else REPEATS
     return args
+
+
+def default_threads(parser: argparse.ArgumentParser) -> int:
+    """OPENBLAS_NUM_THREADS when the caller set it (`env OPENBLAS_NUM_THREADS=1 python -m benchmarks`), else 2."""
+    value = os.environ.get("OPENBLAS_NUM_THREADS", "").strip()
+    if not value:
+        return DEFAULT_THREADS
+    if not value.isdigit():
+        parser.error(f"OPENBLAS_NUM_THREADS must be a positive integer, got {value!r}")
+    return int(value)
 
 
 def all_workloads() -> list:
@@ -108,6 +131,45 @@ def run_timed(workload: Any, torch: Any, repeats: int, warmup: int) -> Result:
     return result
 
 
+def profile_cnnkit(workload: Any, repeats: int, warmup: int, top: int) -> str:
+    """cProfile of cnnkit's contender alone (no PyTorch, no check): the `top` functions by own time."""
+    if workload.build is None:
+        return f"{workload.name}: not profiled (it runs in child processes)"
+    fn = workload.build(None).cnnkit
+    for _ in range(warmup):
+        fn()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(repeats):
+        fn()
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    body = out.getvalue().strip().splitlines()
+    start = next((i for i, line in enumerate(body) if line.lstrip().startswith("ncalls")), 0)
+    total = next((line.strip() for line in body if "function calls" in line), "")
+    return "\n".join([f"{workload.name}: {repeats} calls, {total}"] + body[start:])
+
+
+def blas_probe(calls: int = 20, pause: float = 0.002) -> float:
+    """Median seconds of a small float32 product (84×120 @ 120×128), each after a short pause.
+
+    About 20–100 µs on a quiet machine. When another process keeps a core busy, a multi-threaded OpenBLAS
+    must wake its parked helper thread for each product and waits for the scheduler: milliseconds. The
+    pause lets the helper park, as it does between the products of a training step.
+    """
+    import numpy as np
+
+    a, b = np.ones((84, 120), np.float32), np.ones((120, 128), np.float32)
+    times = []
+    for _ in range(calls):
+        time.sleep(pause)
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def machine_info() -> dict[str, Any]:
     info = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}
     try:
@@ -122,7 +184,8 @@ def load_warning(load: tuple[float, float, float]) -> str | None:
     if load[0] <= LOAD_WARNING:
         return None
     return (f"WARNING: 1-minute load average {load[0]:.2f} at start (> {LOAD_WARNING}): other processes are using "
-            "the CPU. OpenBLAS with 2 threads slows down badly then; these figures are disturbed.")
+            "the CPU. OpenBLAS with 2 threads slows down badly then (--threads 1 avoids that); these figures are "
+            "disturbed.")
 
 
 def progress(text: str) -> None:
@@ -137,6 +200,45 @@ def describe(r: Result) -> str:
     return f"cnnkit {report.format_seconds(r.cnnkit.median)}, PyTorch {theirs}{ratio}"
 
 
+def start_warnings(load: tuple[float, float, float], probe: float, n_threads: int) -> list[str]:
+    """Warnings that the run is disturbed: a high load average, or a BLAS that waits for a core."""
+    notes = [n for n in (load_warning(load),) if n]
+    if probe > PROBE_WARNING:
+        notes.append(f"WARNING: a small BLAS product takes {report.format_seconds(probe)} (well under 1 ms when "
+                     f"quiet): the {n_threads}-thread OpenBLAS is waiting for a core; cnnkit's figures are disturbed.")
+    return notes
+
+
+def run_all(chosen: Sequence[Any], torch: Any, args: argparse.Namespace) -> tuple[list[Result], list[MemoryResult]]:
+    """Every selected workload in order, with a progress line on stderr for each."""
+    from benchmarks import memory as memory_bench
+
+    results: list[Result] = []
+    memory: list[MemoryResult] = []
+    steps = args.memory_steps or (memory_bench.QUICK_STEPS if args.quick else memory_bench.STEPS)
+    for i, workload in enumerate(chosen, 1):
+        progress(f"[{i}/{len(chosen)}] {workload.name} ...")
+        if workload.group == "memory":
+            memory.append(memory_bench.measure(workload, torch is not None, steps, args.threads))
+            progress(f"    {memory[-1].error or 'done'}")
+        else:
+            results.append(run_timed(workload, torch, args.repeats, args.warmup))
+            progress(f"    {describe(results[-1])}")
+    return results, memory
+
+
+def closing_note(args: argparse.Namespace, thread_info: dict[str, Any], loads: tuple[tuple, tuple]) -> str:
+    probe = thread_info["blas_probe_s"]
+    return "\n".join([
+        f"load average (1, 5, 15 min): start {_load_text(loads[0])}, end {_load_text(loads[1])}",
+        f"threads: BLAS {thread_info.get('blas_threads')} ({thread_info.get('blas_method')}), "
+        f"PyTorch {thread_info.get('torch_threads', report.DASH)}",
+        f"BLAS probe (84x120 @ 120x128 float32 after a pause): {report.format_seconds(probe['start'])} at start, "
+        f"{report.format_seconds(probe['end'])} at end; well under 1 ms when the machine is quiet",
+        f"median of {args.repeats} interleaved repeats after {args.warmup} warm-up runs; ratio = PyTorch time / "
+        "cnnkit time (memory: PyTorch peak / cnnkit peak)"])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     env_threads = threads.limit_env(args.threads)  # before anything imports NumPy
@@ -147,35 +249,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not chosen:
         progress(f"no workload matches {args.only}; --list shows the names")
         return 2
-    start_load = os.getloadavg()
-    notes = [n for n in (load_warning(start_load),) if n]
+    start_load = os.getloadavg()  # before importing torch, which itself loads the machine for a few seconds
+    torch, torch_note = load_torch(args.no_torch)
+    thread_info = {**env_threads, **threads.limit_loaded(args.threads, torch)}
+    if args.profile:
+        for workload in chosen:
+            print(profile_cnnkit(workload, args.repeats, args.warmup, args.profile) + "\n")
+        return 0
+    probe_start, started = blas_probe(), time.time()
+    notes = start_warnings(start_load, probe_start, args.threads)
     for note in notes:
         progress(note)
-    torch, torch_note = load_torch(args.no_torch)
     notes += [torch_note] if torch_note else []
-    thread_info = {**env_threads, **threads.limit_loaded(args.threads, torch)}
-    memory_steps = args.memory_steps or (3 if args.quick else 20)
-    results: list[Result] = []
-    memory: list[MemoryResult] = []
-    started = time.time()
-    for i, workload in enumerate(chosen, 1):
-        progress(f"[{i}/{len(chosen)}] {workload.name} ...")
-        if workload.group == "memory":
-            from benchmarks import memory as memory_bench
-
-            memory.append(memory_bench.measure(workload, torch is not None, memory_steps, args.threads))
-            progress(f"    {memory[-1].error or 'done'}")
-            continue
-        results.append(run_timed(workload, torch, args.repeats, args.warmup))
-        progress(f"    {describe(results[-1])}")
+    results, memory = run_all(chosen, torch, args)
     end_load = os.getloadavg()
+    thread_info["blas_probe_s"] = {"start": probe_start, "end": blas_probe()}
     from benchmarks.scaling import SCALING_TARGET
 
     scaling_rows = report.scaling_rows(results, SCALING_TARGET)
-    notes.append(f"load average (1, 5, 15 min): start {_load_text(start_load)}, end {_load_text(end_load)}; "
-                 f"threads: BLAS {thread_info.get('blas_threads')} ({thread_info.get('blas_method')}), "
-                 f"PyTorch {thread_info.get('torch_threads', '—')}; repeats {args.repeats}, median shown; "
-                 f"ratio = PyTorch time / cnnkit time (memory: PyTorch peak / cnnkit peak)")
+    notes.append(closing_note(args, thread_info, (start_load, end_load)))
     print(report.format_report(results, memory, scaling_rows, notes))
     if args.json:
         meta = _meta(args, thread_info, torch, start_load, end_load, time.time() - started, notes)

@@ -59,7 +59,7 @@ def model_case(name: str, batch: int, train: bool, torch: Any = None, seed: int 
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((batch, *shape), dtype=np.float32)
     y = rng.integers(0, 10, size=batch, dtype=np.int64)
-    forward_flops = 2.0 * summary(model, shape, batch_size=batch).total_macs
+    forward_flops = 2.0 * summary(model, shape, batch_size=1).total_macs * batch
     flops = 3 * forward_flops if train else forward_flops
     model.train(train)
     ours = _cnnkit_step(model, x, y) if train else _cnnkit_infer(model, x)

@@ -62,6 +62,7 @@ def test_no_match_is_an_error(capsys):
     (["--threads", "0"], "--threads must be at least 1, got 0"),
     (["--repeats", "0"], "--repeats must be at least 1, got 0"),
     (["--warmup", "-1"], "--warmup must be at least 0, got -1"),
+    (["--profile", "0"], "--profile must be at least 1, got 0"),
 ])
 def test_bad_options(argv, message, capsys):
     with pytest.raises(SystemExit):
@@ -69,14 +70,23 @@ def test_bad_options(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
-def test_default_repeats():
+def test_default_repeats_and_threads(monkeypatch):
     assert run.parse_args([]).repeats == 7 and run.parse_args(["--quick"]).repeats == 3
     assert run.parse_args(["--quick", "--repeats", "5"]).repeats == 5 and run.parse_args([]).threads == 2
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")  # the caller's choice wins over the default, not over --threads
+    assert run.parse_args([]).threads == 1 and run.parse_args(["--threads", "2"]).threads == 2
 
 
 def test_load_warning_only_above_the_threshold():
     assert run.load_warning((1.5, 9.0, 9.0)) is None
     assert run.load_warning((1.51, 0.0, 0.0)).startswith("WARNING: 1-minute load average 1.51 at start (> 1.5)")
+
+
+def test_start_warnings_for_load_and_a_waiting_blas():
+    assert run.start_warnings((0.5, 3.0, 3.0), 5e-5, 2) == []
+    (warning,) = run.start_warnings((0.5, 0.0, 0.0), 0.024, 2)
+    assert warning.startswith("WARNING: a small BLAS product takes 24.0 ms") and "2-thread OpenBLAS" in warning
+    assert len(run.start_warnings((2.0, 0.0, 0.0), 0.024, 2)) == 2
 
 
 def test_a_failing_workload_becomes_an_error_row():
@@ -116,6 +126,7 @@ def test_tiny_end_to_end_run_without_torch(tmp_path, capsys):
     meta = data["meta"]
     assert len(meta["loadavg_start"]) == 3 and len(meta["loadavg_end"]) == 3
     assert meta["threads"]["requested"] == 2 and meta["versions"]["torch"] is None
+    assert set(meta["threads"]["blas_probe_s"]) == {"start", "end"}
 
 
 def test_sameness_checks_of_plain_arrays():
@@ -130,6 +141,13 @@ def test_sameness_checks_of_plain_arrays():
     assert_grads_close([("w", big * 1.01, big), ("b", -noise, noise)])  # b's norm is below the floor: noise
     with pytest.raises(Mismatch, match="gradient of w: cnnkit and PyTorch differ by"):
         assert_grads_close([("w", big * 1.05, big)])
+
+
+def test_profile_prints_the_costliest_functions(capsys):
+    assert run.main(["--no-torch", "--only", "cross_entropy 128x10 fwd", "--profile", "3", "--repeats", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("cross_entropy 128x10 fwd: 2 calls, ") and "ncalls  tottime" in out
+    assert "cross_entropy 128x10 fwd+bwd: 2 calls" in out  # --only matches both passes
 
 
 def test_memory_status_fields():
