@@ -180,12 +180,12 @@ def machine_info() -> dict[str, Any]:
     return info
 
 
-def load_warning(load: tuple[float, float, float]) -> str | None:
+def load_warning(load: tuple[float, float, float], n_threads: int = 2) -> str | None:
     if load[0] <= LOAD_WARNING:
         return None
+    hint = " (--threads 1 avoids that)" if n_threads > 1 else ""
     return (f"WARNING: 1-minute load average {load[0]:.2f} at start (> {LOAD_WARNING}): other processes are using "
-            "the CPU. OpenBLAS with 2 threads slows down badly then (--threads 1 avoids that); these figures are "
-            "disturbed.")
+            f"the CPU. A multi-threaded OpenBLAS slows down badly then{hint}; these figures are disturbed.")
 
 
 def progress(text: str) -> None:
@@ -202,7 +202,7 @@ def describe(r: Result) -> str:
 
 def start_warnings(load: tuple[float, float, float], probe: float, n_threads: int) -> list[str]:
     """Warnings that the run is disturbed: a high load average, or a BLAS that waits for a core."""
-    notes = [n for n in (load_warning(load),) if n]
+    notes = [n for n in (load_warning(load, n_threads),) if n]
     if probe > PROBE_WARNING:
         notes.append(f"WARNING: a small BLAS product takes {report.format_seconds(probe)} (well under 1 ms when "
                      f"quiet): the {n_threads}-thread OpenBLAS is waiting for a core; cnnkit's figures are disturbed.")
