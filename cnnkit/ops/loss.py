@@ -304,7 +304,7 @@ class _Picked:
         return np.ascontiguousarray(a).reshape(-1)[self.offsets]
 
     def subtract(self, a: np.ndarray, values: np.ndarray) -> None:
-        """a[n, t[n, …], …] −= values, in place on a C-contiguous a (no offset repeats, so no np.add.at needed)."""
+        """a[n, t[n, …], …] −= values, in place on a C-contiguous a (offsets never repeat: no scatter-add needed)."""
         a.reshape(-1)[self.offsets] -= values
 
     def scatter(self, shape: tuple[int, ...], values: np.ndarray, dtype: np.dtype) -> np.ndarray:

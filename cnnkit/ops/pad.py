@@ -6,7 +6,7 @@ positions along that axis (`_AxisPad`): a copied centre plus a left and a right 
 
 Backward folds the gradient of each border strip back onto the cells it was copied from: a reflect or
 circular strip reads distinct cells (a flipped or shifted run of the input), so the fold is one vectorised
-add; a replicate strip reads a single edge cell, so the fold is a sum. No np.add.at anywhere.
+add; a replicate strip reads a single edge cell, so the fold is a sum. No unbuffered scatter-add (ufunc.at) anywhere.
 """
 
 from __future__ import annotations
