@@ -183,9 +183,9 @@ def machine_info() -> dict[str, Any]:
 def load_warning(load: tuple[float, float, float], n_threads: int = 2) -> str | None:
     if load[0] <= LOAD_WARNING:
         return None
-    hint = " (--threads 1 avoids that)" if n_threads > 1 else ""
+    blas = (" A multi-threaded OpenBLAS slows down badly then (--threads 1 avoids that);" if n_threads > 1 else "")
     return (f"WARNING: 1-minute load average {load[0]:.2f} at start (> {LOAD_WARNING}): other processes are using "
-            f"the CPU. A multi-threaded OpenBLAS slows down badly then{hint}; these figures are disturbed.")
+            f"the CPU.{blas} These figures are disturbed.")
 
 
 def progress(text: str) -> None:
