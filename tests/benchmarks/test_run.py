@@ -4,6 +4,7 @@ sameness checks (which must pass on twins and fail on a tampered twin), and the 
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -83,6 +84,13 @@ def test_load_warning_only_above_the_threshold():
     assert "--threads 1 avoids that" in run.load_warning((2.0, 0.0, 0.0), 2)
     assert run.load_warning((2.0, 0.0, 0.0), 1).endswith("other processes are using the CPU. These figures are "
                                                            "disturbed.")
+
+
+def test_missing_torch_skips_its_columns_with_a_note(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
+    torch, note = run.load_torch(no_torch=False)
+    assert torch is None and note.startswith("PyTorch columns skipped: torch is not installed")
+    assert run.load_torch(no_torch=True) == (None, "PyTorch columns skipped: --no-torch.")
 
 
 def test_start_warnings_for_load_and_a_waiting_blas():
