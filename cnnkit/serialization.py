@@ -25,12 +25,19 @@ class CheckpointError(ValueError):
     """A file that is not a safetensors file, or not the kind of file the caller expected."""
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | os.PathLike, payload: bytes) -> None:
     """Write payload to path via a temporary file and an atomic rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the permissions open() would
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
             handle.flush()
@@ -64,12 +71,15 @@ def _read(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
+    if path.suffix == ".json" and path.with_suffix(".safetensors").is_file():
+        raise CheckpointError(f"{path} is the readable copy of a checkpoint's metadata; pass "
+                              f"{path.with_suffix('.safetensors')} (or its run folder) instead")
     payload = path.read_bytes()
     try:
         arrays = from_bytes(payload)
-    except (SafetensorError, ValueError, OSError) as err:
-        raise CheckpointError(f"{path} is not a valid safetensors file ({err}); cnnkit reads and writes "
-                              "safetensors only (convert a PyTorch .pth with `cnnkit convert-weights`)") from None
+    except (SafetensorError, ValueError, OSError):
+        raise CheckpointError(f"{path} is not a safetensors file; cnnkit reads and writes weights and "
+                              "checkpoints as safetensors only (it never unpickles .pth files)") from None
     header_len = int.from_bytes(payload[:8], "little")
     header = json.loads(payload[8 : 8 + header_len])
     raw = (header.get("__metadata__") or {}).get(METADATA_KEY)

@@ -9,10 +9,11 @@ import json
 def add_parser(sub) -> None:
     p = sub.add_parser("predict", help="classify image files with a trained model",
                        description="Classify image files. Each image is converted as the model's training "
-                                   "data was (colour mode, size, normalisation).")
+                                   "data was: to grey or RGB, resized (stretched) to the training size, scaled "
+                                   "to [0, 1] and normalised with the training set's mean and std.")
     p.add_argument("checkpoint", metavar="RUN_OR_CHECKPOINT")
     p.add_argument("images", nargs="+", metavar="IMAGE")
-    p.add_argument("--top-k", type=int, default=3)
+    p.add_argument("--top-k", type=int, default=3, help="how many classes to show per image (at least 1)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(run=run)
 
@@ -23,8 +24,10 @@ def run(args: argparse.Namespace) -> int:
     import cnnkit
     from cnnkit.training.restore import load_trained_model, prepare_image
 
+    if args.top_k < 1:
+        raise ValueError(f"--top-k must be at least 1, got {args.top_k}")
     model, _, info = load_trained_model(args.checkpoint)
-    k = max(1, min(args.top_k, len(info.classes)))
+    k = min(args.top_k, len(info.classes))
     batch = np.concatenate([prepare_image(path, info) for path in args.images])
     with cnnkit.no_grad():
         logits = model(cnnkit.tensor(batch)).data
@@ -41,5 +44,5 @@ def run(args: argparse.Namespace) -> int:
     for r in results:
         print(r["image"])
         for rank, t in enumerate(r["top"], start=1):
-            print(f"  {rank}. {t['class']:<14} {t['probability']:.4f}")
+            print(f"  {rank:>2}. {t['class']:<14} {t['probability']:.4f}")
     return 0

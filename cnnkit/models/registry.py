@@ -68,7 +68,7 @@ def list_models() -> list[ModelInfo]:
 def model_info(name: str) -> ModelInfo:
     """The registry entry for `name`; unknown names raise a ValueError listing the known ones."""
     if not isinstance(name, str) or name.lower() not in _REGISTRY:
-        raise ValueError(f"get_model: unknown model {name!r}; known models: {', '.join(_REGISTRY)}")
+        raise ValueError(f"unknown model {name!r}; known models: {', '.join(_REGISTRY)}")
     return _REGISTRY[name.lower()]
 
 

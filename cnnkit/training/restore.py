@@ -48,6 +48,8 @@ def prepare_image(path: str | os.PathLike, info: DataInfo) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory; give image files")
     if not path.is_file():
         raise FileNotFoundError(f"no such image file: {path}")
     try:

@@ -48,15 +48,18 @@ class RunConfig:
     eval_batch_size: int = 1000
 
     def validate(self) -> None:
-        checks = [(self.optimizer in OPTIMIZERS, f"--optimizer must be one of {', '.join(OPTIMIZERS)}"),
-                  (self.schedule in SCHEDULES, f"--schedule must be one of {', '.join(SCHEDULES)}"),
-                  (self.augment in AUGMENTATIONS, f"--augment must be one of {', '.join(AUGMENTATIONS)}"),
-                  (self.epochs >= 1, "--epochs must be at least 1"),
-                  (self.batch_size >= 1, "--batch-size must be at least 1"),
-                  (self.lr > 0, "--lr must be positive")]
-        for ok, message in checks:
+        from cnnkit.models import model_info
+
+        checks = [("optimizer", self.optimizer in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
+                  ("schedule", self.schedule in SCHEDULES, f"one of {', '.join(SCHEDULES)}"),
+                  ("augment", self.augment in AUGMENTATIONS, f"one of {', '.join(AUGMENTATIONS)}"),
+                  ("epochs", self.epochs >= 1, "at least 1"),
+                  ("batch_size", self.batch_size >= 1, "at least 1"),
+                  ("lr", self.lr > 0, "positive")]
+        for name, ok, wanted in checks:
             if not ok:
-                raise ValueError(f"{message}, got {self}")
+                raise ValueError(f"--{name.replace('_', '-')} must be {wanted}, got {getattr(self, name)!r}")
+        model_info(self.model)  # an unknown model name is refused here, before any folder is made
 
 
 def epoch_seed(seed: int, epoch: int, stream: int) -> int:
@@ -126,7 +129,8 @@ class RunResult:
     best_accuracy: float
 
 
-def prepare_run_dir(config: RunConfig, resume: bool) -> Path:
+def check_run_dir(config: RunConfig, resume: bool) -> Path:
+    """The run folder, checked but not created: resuming needs a checkpoint there, a new run needs none."""
     run_dir = Path(config.out)
     has_checkpoint = (run_dir / "last.safetensors").exists()
     if resume and not has_checkpoint:
@@ -134,8 +138,23 @@ def prepare_run_dir(config: RunConfig, resume: bool) -> Path:
     if not resume and has_checkpoint:
         raise FileExistsError(f"{run_dir} already holds a run; continue it with --resume, "
                               "or choose another folder with --out")
-    run_dir.mkdir(parents=True, exist_ok=True)
     return run_dir
+
+
+def settings_for_resume(given: RunConfig, run_dir: Path, log) -> RunConfig:
+    """A resumed run keeps the settings in its config.json; options given that differ from them are named.
+
+    Only the run folder and, when given, the data folder come from the new command line.
+    """
+    stored = RunConfig(**json.loads((run_dir / "config.json").read_text()))
+    defaults = RunConfig()
+    ignored = [name for name in asdict(given) if name not in ("out", "data_dir")
+               and getattr(given, name) != getattr(stored, name) and getattr(given, name) != getattr(defaults, name)]
+    if ignored:
+        log(f"note: resuming with the run's own settings (config.json); ignoring --{', --'.join(ignored)}")
+    stored.out = given.out
+    stored.data_dir = given.data_dir or stored.data_dir
+    return stored
 
 
 def train(config: RunConfig, resume: bool = False, progress: bool = True, log=print) -> RunResult:
@@ -143,8 +162,10 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, log=pr
     import cnnkit
     from cnnkit import nn
 
+    run_dir = check_run_dir(config, resume)
+    if resume:
+        config = settings_for_resume(config, run_dir, log)
     config.validate()
-    run_dir = prepare_run_dir(config, resume)
     train_set, test_set, info = load_classification_data(config.dataset, config.data_dir)
     cnnkit.manual_seed(config.seed)
     model = build_model(config, info)
@@ -162,8 +183,10 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, log=pr
             scheduler.load_state_dict(checkpoint.meta["scheduler"])
         history, best = checkpoint.meta["history"], checkpoint.meta["best_accuracy"]
         start_epoch = checkpoint.meta["epoch"] + 1
-        log(f"resuming {run_dir} after epoch {start_epoch - 1}")
+        log(f"resuming {run_dir} after epoch {start_epoch - 1} of {config.epochs}" if start_epoch <= config.epochs
+            else f"{run_dir} is already complete ({config.epochs} of {config.epochs} epochs); nothing to train")
     else:
+        run_dir.mkdir(parents=True, exist_ok=True)  # only now: a bad option or missing data leaves no folder
         atomic_write_text(run_dir / "config.json", json.dumps(asdict(config), indent=2))
     test_loader = _loader(test_set, config.eval_batch_size, False, 0, batch_transforms(config, info, False))
     for epoch in range(start_epoch, config.epochs + 1):

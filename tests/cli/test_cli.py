@@ -67,7 +67,7 @@ def test_wrong_checkpoint_and_unknown_model_are_one_line_errors(tmp_path, capsys
     bad = tmp_path / "x.safetensors"
     bad.write_bytes(b"garbage")
     assert main(["eval", str(bad)]) == 2
-    assert "not a valid safetensors file" in capsys.readouterr().err
+    assert "x.safetensors is not a safetensors file" in capsys.readouterr().err
     assert main(["eval", str(tmp_path / "missing")]) == 2
     assert "no such run folder or checkpoint" in capsys.readouterr().err
     assert main(["summary", "lenet7"]) == 2
@@ -89,3 +89,18 @@ def test_help_works_from_the_console_entry_point():
     result = subprocess.run([sys.executable, "-m", "cnnkit", "train", "--help"], capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0 and "--resume" in result.stdout and "--augment" in result.stdout
+
+
+def test_predict_refuses_a_folder_and_a_zero_top_k(trained_run, tmp_path, capsys):
+    out, _ = trained_run
+    assert main(["predict", str(out), str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    assert main(["predict", str(out), str(tmp_path), "--top-k", "0"]) == 2
+    assert "--top-k must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_train_help_shows_every_default_once():
+    from cnnkit.cli import build_parser
+
+    text = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
+    assert "(default: 10)" in text and "(default: 0.0)" in text and "(default: None)" not in text

@@ -41,8 +41,21 @@ def test_checkpoint_round_trip_with_optimizer_state(tmp_path):
 def test_non_safetensors_file_is_refused(tmp_path):
     bad = tmp_path / "model.pth"
     bad.write_bytes(b"\x80\x04\x95 this is a pickle, which cnnkit never loads")
-    with pytest.raises(CheckpointError, match="not a valid safetensors file"):
+    with pytest.raises(CheckpointError, match="model.pth is not a safetensors file"):
         load(bad)
+
+
+def test_metadata_copy_is_pointed_to_its_checkpoint(tmp_path):
+    save_checkpoint(tmp_path / "best.safetensors", {"w": np.zeros(2, np.float32)}, None, {"epoch": 1})
+    with pytest.raises(CheckpointError, match="readable copy of a checkpoint's metadata; pass .*best.safetensors"):
+        load_checkpoint(tmp_path / "best.json")
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    atomic_write_bytes(tmp_path / "f", b"x")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "f").stat().st_mode & 0o777 == 0o666 & ~mask
 
 
 def test_plain_weights_are_not_a_training_checkpoint(tmp_path):

@@ -114,6 +114,22 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(data_dir, tmp_path
     assert load_checkpoint(tmp_path / "nan" / "last.safetensors").meta["epoch"] == 1
 
 
-def test_bad_config_is_refused():
-    with pytest.raises(ValueError, match="--schedule must be one of"):
+def test_bad_config_is_refused_before_any_folder_is_made(data_dir, tmp_path):
+    with pytest.raises(ValueError, match="--schedule must be one of none, cosine, step, onecycle, got 'triangle'"):
         RunConfig(schedule="triangle").validate()
+    with pytest.raises(ValueError, match="^--epochs must be at least 1, got 0$"):
+        RunConfig(epochs=0).validate()
+    with pytest.raises(ValueError, match="unknown model 'nosuchnet'"):
+        train(_config(data_dir, tmp_path / "bad", model="nosuchnet"), progress=False, log=lambda *_: None)
+    assert not (tmp_path / "bad").exists()
+
+
+def test_resume_keeps_the_runs_own_settings_and_says_so(data_dir, tmp_path):
+    config = _config(data_dir, tmp_path / "r2", epochs=1)
+    train(config, progress=False, log=lambda *_: None)
+    messages = []
+    changed = _config(data_dir, tmp_path / "r2", epochs=1, lr=0.5)
+    result = train(changed, resume=True, progress=False, log=messages.append)
+    assert any("ignoring --lr" in m for m in messages)
+    assert any("already complete (1 of 1 epochs)" in m for m in messages)
+    assert len(result.history) == 1
