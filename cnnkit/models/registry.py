@@ -54,7 +54,7 @@ _ENTRIES = [
     ModelInfo("resnet20", resnet20, CIFAR, 10, 272_474, "CIFAR ResNet-20 (He 2016), projection shortcuts"),
     ModelInfo("resnet32", resnet32, CIFAR, 10, 466_906, "CIFAR ResNet-32 (He 2016), projection shortcuts"),
     ModelInfo("resnet56", resnet56, CIFAR, 10, 855_770, "CIFAR ResNet-56 (He 2016), projection shortcuts"),
-    ModelInfo("fashion_vgg", fashion_vgg, MNIST, 10, 427_914,
+    ModelInfo("fashion_vgg", fashion_vgg, MNIST, 10, 575_754,
               "VGG-style net with batch norm: the zoo's Fashion-MNIST recipe"),
 ]
 _REGISTRY = {info.name: info for info in _ENTRIES}
