@@ -30,9 +30,15 @@ class Parameter(Tensor):
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 
-    def __reduce_ex__(self, protocol: Any) -> Any:  # pickling (deepcopy, checkpoints) keeps the class and flag
+    def __reduce_ex__(self, protocol: Any) -> Any:  # copy.deepcopy keeps the class and the flag
         return (_rebuild_parameter, (self.data, self.requires_grad))
 
 
 def _rebuild_parameter(data: np.ndarray, requires_grad: bool) -> Parameter:
     return Parameter(Tensor(data, dtype=data.dtype), requires_grad)
+
+
+def register_weight_and_bias(module: Any, weight: Tensor | None, bias: Tensor | None) -> None:
+    """Register `weight` then `bias` on a layer as Parameters, or as None where the layer has none."""
+    for name, value in (("weight", weight), ("bias", bias)):
+        module.register_parameter(name, None if value is None else Parameter(value))

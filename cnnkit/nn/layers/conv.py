@@ -13,7 +13,7 @@ import cnnkit.nn.functional as F
 from cnnkit import creation
 from cnnkit.nn import init
 from cnnkit.nn.module import Module
-from cnnkit.nn.parameter import Parameter
+from cnnkit.nn.parameter import Parameter, register_weight_and_bias
 from cnnkit.tensor import Tensor
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -97,11 +97,8 @@ class Conv2d(Module):
         self.output_padding = (0, 0)
         self.groups = groups
         self.padding_mode = padding_mode
-        self.weight = Parameter(creation.empty(out_channels, in_channels // groups, *self.kernel_size))
-        if bias:
-            self.bias = Parameter(creation.empty(out_channels))
-        else:
-            self.register_parameter("bias", None)
+        register_weight_and_bias(self, creation.empty(out_channels, in_channels // groups, *self.kernel_size),
+                                 creation.empty(out_channels) if bias else None)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -172,11 +169,8 @@ class ConvTranspose2d(Module):
                                  f"dilation={self.dilation}")
         self.groups = groups
         self.padding_mode = padding_mode
-        self.weight = Parameter(creation.empty(in_channels, out_channels // groups, *self.kernel_size))
-        if bias:
-            self.bias = Parameter(creation.empty(out_channels))
-        else:
-            self.register_parameter("bias", None)
+        register_weight_and_bias(self, creation.empty(in_channels, out_channels // groups, *self.kernel_size),
+                                 creation.empty(out_channels) if bias else None)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

@@ -6,7 +6,7 @@ import cnnkit.nn.functional as F
 from cnnkit import creation
 from cnnkit.nn.layers.conv import _reset_conv_parameters
 from cnnkit.nn.module import Module
-from cnnkit.nn.parameter import Parameter
+from cnnkit.nn.parameter import register_weight_and_bias
 from cnnkit.tensor import Tensor
 
 
@@ -17,11 +17,8 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(creation.empty(out_features, in_features))
-        if bias:
-            self.bias = Parameter(creation.empty(out_features))
-        else:
-            self.register_parameter("bias", None)
+        register_weight_and_bias(self, creation.empty(out_features, in_features),
+                                 creation.empty(out_features) if bias else None)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

@@ -17,7 +17,7 @@ import cnnkit.nn.functional as F
 from cnnkit import creation
 from cnnkit.nn import init
 from cnnkit.nn.module import Module
-from cnnkit.nn.parameter import Parameter
+from cnnkit.nn.parameter import register_weight_and_bias
 from cnnkit.tensor import Tensor
 
 
@@ -35,15 +35,8 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(creation.empty(num_features))
-            if bias:
-                self.bias = Parameter(creation.empty(num_features))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        register_weight_and_bias(self, creation.empty(num_features) if affine else None,
+                                 creation.empty(num_features) if affine and bias else None)
         if track_running_stats:
             self.register_buffer("running_mean", creation.zeros(num_features))
             self.register_buffer("running_var", creation.ones(num_features))
@@ -124,15 +117,8 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = Parameter(creation.ones(num_channels))
-            if bias:
-                self.bias = Parameter(creation.zeros(num_channels))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        register_weight_and_bias(self, creation.ones(num_channels) if affine else None,
+                                 creation.zeros(num_channels) if affine and bias else None)
 
     def extra_repr(self) -> str:
         return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
@@ -155,15 +141,9 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(int(s) for s in normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(creation.ones(self.normalized_shape))
-            if bias:
-                self.bias = Parameter(creation.zeros(self.normalized_shape))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        shape = self.normalized_shape
+        register_weight_and_bias(self, creation.ones(shape) if elementwise_affine else None,
+                                 creation.zeros(shape) if elementwise_affine and bias else None)
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
