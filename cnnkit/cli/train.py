@@ -38,6 +38,8 @@ def add_parser(sub) -> None:
                    help="learning-rate schedule over the whole run, stepped every batch")
     p.add_argument("--augment", default="none", choices=["none", "crop", "flip", "crop-flip"],
                    help="data augmentation: random 2-pixel shifts (crop) and/or horizontal flips")
+    p.add_argument("--warmup-fraction", type=float, default=0.3,
+                   help="onecycle schedule: share of the steps spent raising the learning rate to --lr")
     p.add_argument("--label-smoothing", type=float, default=0.0, help="cross-entropy label smoothing")
     p.add_argument("--model-args", default="{}", help='extra model arguments as JSON, e.g. \'{"dropout": 0.3}\'')
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation, shuffling, augmentation, dropout")
@@ -57,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     config = RunConfig(model=args.model, dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs,
                        batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, momentum=args.momentum,
                        weight_decay=args.weight_decay, schedule=args.schedule, augment=args.augment,
-                       label_smoothing=args.label_smoothing, seed=args.seed, model_args=model_args,
+                       label_smoothing=args.label_smoothing, warmup_fraction=args.warmup_fraction, seed=args.seed,
+                       model_args=model_args,
                        out=args.out or default_out(args.model, args.dataset))
     result = train(config, resume=args.resume, progress=not args.quiet and sys.stderr.isatty())
     print(f"final test accuracy {result.test_accuracy:.4f} (best {result.best_accuracy:.4f}); "

@@ -42,6 +42,7 @@ class RunConfig:
     schedule: str = "cosine"
     augment: str = "none"
     label_smoothing: float = 0.0
+    warmup_fraction: float = 0.3  # onecycle: share of the steps spent raising the learning rate
     seed: int = 0
     out: str = "runs/lenet5-fashion-mnist"
     model_args: dict[str, Any] = field(default_factory=dict)
@@ -55,7 +56,8 @@ class RunConfig:
                   ("augment", self.augment in AUGMENTATIONS, f"one of {', '.join(AUGMENTATIONS)}"),
                   ("epochs", self.epochs >= 1, "at least 1"),
                   ("batch_size", self.batch_size >= 1, "at least 1"),
-                  ("lr", self.lr > 0, "positive")]
+                  ("lr", self.lr > 0, "positive"),
+                  ("warmup_fraction", 0 < self.warmup_fraction < 1, "between 0 and 1")]
         for name, ok, wanted in checks:
             if not ok:
                 raise ValueError(f"--{name.replace('_', '-')} must be {wanted}, got {getattr(self, name)!r}")
@@ -98,7 +100,8 @@ def build_scheduler(config: RunConfig, optimizer, steps_per_epoch: int):
     if config.schedule == "step":
         return lr_scheduler.MultiStepLR(optimizer, milestones=[total // 2, total * 3 // 4], gamma=0.1)
     if config.schedule == "onecycle":
-        return lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total)
+        return lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total,
+                                       pct_start=config.warmup_fraction)
     return None
 
 
