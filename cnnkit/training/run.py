@@ -154,7 +154,8 @@ def settings_for_resume(given: RunConfig, run_dir: Path, log) -> RunConfig:
     ignored = [name for name in asdict(given) if name not in ("out", "data_dir")
                and getattr(given, name) != getattr(stored, name) and getattr(given, name) != getattr(defaults, name)]
     if ignored:
-        log(f"note: resuming with the run's own settings (config.json); ignoring --{', --'.join(ignored)}")
+        options = ", ".join("--" + name.replace("_", "-") for name in ignored)
+        log(f"note: resuming with the run's own settings (config.json); ignoring {options}")
     stored.out = given.out
     stored.data_dir = given.data_dir or stored.data_dir
     return stored

@@ -128,8 +128,8 @@ def test_resume_keeps_the_runs_own_settings_and_says_so(data_dir, tmp_path):
     config = _config(data_dir, tmp_path / "r2", epochs=1)
     train(config, progress=False, log=lambda *_: None)
     messages = []
-    changed = _config(data_dir, tmp_path / "r2", epochs=1, lr=0.5)
+    changed = _config(data_dir, tmp_path / "r2", epochs=1, lr=0.5, batch_size=64)
     result = train(changed, resume=True, progress=False, log=messages.append)
-    assert any("ignoring --lr" in m for m in messages)
+    assert any("ignoring --batch-size, --lr" in m for m in messages)
     assert any("already complete (1 of 1 epochs)" in m for m in messages)
     assert len(result.history) == 1
