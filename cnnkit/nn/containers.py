@@ -30,7 +30,38 @@ def _renumber(container: Module) -> None:
         container._modules[str(i)] = module
 
 
-class Sequential(Module):
+class _NumberedModules(Module):
+    """What Sequential and ModuleList share: children named "0", "1", ... kept numbered through edits."""
+
+    def __delitem__(self, idx: int | slice) -> None:
+        keys = list(self._modules)
+        for key in (keys[idx] if isinstance(idx, slice) else [keys[_index(self, idx)]]):
+            del self._modules[key]
+        _renumber(self)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def __dir__(self) -> list[str]:
+        return [key for key in super().__dir__() if not key.isdigit()]
+
+    def append(self, module: Module) -> Any:
+        self.add_module(str(len(self)), module)
+        return self
+
+    def _insert(self, index: int, module: Module) -> None:
+        modules = list(self._modules.values())
+        position = index if 0 <= index <= len(modules) else _index(self, index)
+        modules.insert(position, module)
+        self._modules.clear()
+        for i, m in enumerate(modules):
+            self.add_module(str(i), m)
+
+
+class Sequential(_NumberedModules):
     """`Sequential(m0, m1, ...)` or `Sequential(OrderedDict(...))`: forward feeds each child's output to the next."""
 
     def __init__(self, *args: Any) -> None:
@@ -51,24 +82,6 @@ class Sequential(Module):
         key = list(self._modules)[_index(self, idx)]
         self.add_module(key, module)
 
-    def __delitem__(self, idx: int | slice) -> None:
-        keys = list(self._modules)
-        for key in (keys[idx] if isinstance(idx, slice) else [keys[_index(self, idx)]]):
-            del self._modules[key]
-        _renumber(self)
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-    def __dir__(self) -> list[str]:
-        return [key for key in super().__dir__() if not key.isdigit()]
-
-    def append(self, module: Module) -> Sequential:
-        self.add_module(str(len(self)), module)
-        return self
 
     def extend(self, modules: Iterable[Module]) -> Sequential:
         for module in modules:
@@ -78,12 +91,7 @@ class Sequential(Module):
     def insert(self, index: int, module: Module) -> Sequential:
         if not isinstance(module, Module):
             raise TypeError(f"module should be of type Module, got {type(module).__name__}")
-        modules = list(self._modules.values())
-        position = index if 0 <= index <= len(modules) else _index(self, index)
-        modules.insert(position, module)
-        self._modules.clear()
-        for i, m in enumerate(modules):
-            self.add_module(str(i), m)
+        self._insert(index, module)
         return self
 
     def forward(self, input: Any) -> Any:  # noqa: A002 - PyTorch's name
@@ -92,7 +100,7 @@ class Sequential(Module):
         return input
 
 
-class ModuleList(Module):
+class ModuleList(_NumberedModules):
     """A list of modules whose parameters the parent sees; indexing, slicing, append, extend, insert."""
 
     def __init__(self, modules: Iterable[Module] | None = None) -> None:
@@ -108,27 +116,8 @@ class ModuleList(Module):
     def __setitem__(self, idx: int, module: Module) -> None:
         self.add_module(str(_index(self, idx)), module)
 
-    def __delitem__(self, idx: int | slice) -> None:
-        keys = list(self._modules)
-        for key in (keys[idx] if isinstance(idx, slice) else [keys[_index(self, idx)]]):
-            del self._modules[key]
-        _renumber(self)
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
     def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
         return self.extend(modules)
-
-    def __dir__(self) -> list[str]:
-        return [key for key in super().__dir__() if not key.isdigit()]
-
-    def append(self, module: Module) -> ModuleList:
-        self.add_module(str(len(self)), module)
-        return self
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
         if isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential)):
@@ -138,12 +127,7 @@ class ModuleList(Module):
         return self
 
     def insert(self, index: int, module: Module) -> None:
-        modules = list(self._modules.values())
-        position = index if 0 <= index <= len(modules) else _index(self, index)
-        modules.insert(position, module)
-        self._modules.clear()
-        for i, m in enumerate(modules):
-            self.add_module(str(i), m)
+        self._insert(index, module)
 
     def __repr__(self) -> str:
         """As PyTorch: runs of identical children collapse to `(0-2): 3 x ReLU()`."""
