@@ -162,33 +162,31 @@ def _require_dim(layer: str, dim: int | None) -> int:
     return dim
 
 
-class Softmax(Module):
+class _AlongDim(Module):
+    """An activation applied along one required `dim`: Softmax and LogSoftmax."""
+
+    def __init__(self, dim: int | None = None) -> None:
+        super().__init__()
+        self.dim = _require_dim(type(self).__name__, dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+    def _apply_along(self, fn, input: Tensor) -> Tensor:  # noqa: A002
+        if not -input.ndim <= self.dim < max(input.ndim, 1):
+            raise self._input_error(f"expected input with dimension {self.dim}, got shape {input.shape}")
+        return fn(input, self.dim)
+
+
+class Softmax(_AlongDim):
     """exp(x) / Σ exp(x) along `dim` (required)."""
 
-    def __init__(self, dim: int | None = None) -> None:
-        super().__init__()
-        self.dim = _require_dim("Softmax", dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
-
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        if not -input.ndim <= self.dim < max(input.ndim, 1):
-            raise self._input_error(f"expected input with dimension {self.dim}, got shape {input.shape}")
-        return F.softmax(input, self.dim)
+        return self._apply_along(F.softmax, input)
 
 
-class LogSoftmax(Module):
+class LogSoftmax(_AlongDim):
     """x − log Σ exp(x) along `dim` (required)."""
 
-    def __init__(self, dim: int | None = None) -> None:
-        super().__init__()
-        self.dim = _require_dim("LogSoftmax", dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
-
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        if not -input.ndim <= self.dim < max(input.ndim, 1):
-            raise self._input_error(f"expected input with dimension {self.dim}, got shape {input.shape}")
-        return F.log_softmax(input, self.dim)
+        return self._apply_along(F.log_softmax, input)
