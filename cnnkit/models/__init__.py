@@ -1,4 +1,4 @@
-"""`cnnkit.models`: the model zoo (LeNet-5, AlexNet, VGG, ResNet) and its registry.
+"""`cnnkit.models`: the model zoo (LeNet-5, AlexNet, VGG, ResNet, U-Net) and its registry.
 
 Each builder takes keyword `num_classes` and `in_channels` and returns an `nn.Module` whose layout and
 parameter names follow torchvision where torchvision has the model. `get_model(name, **kwargs)` builds by
@@ -20,6 +20,8 @@ from cnnkit.models.resnet import (
     resnet50,
     resnet56,
 )
+from cnnkit.models.unet import UNet, unet
+from cnnkit.models.unet_blocks import DoubleConv, Down, Up
 from cnnkit.models.vgg import (
     VGG,
     fashion_vgg,
@@ -35,8 +37,9 @@ from cnnkit.models.vgg import (
 )
 
 __all__ = [
-    "AlexNet", "BasicBlock", "Bottleneck", "CifarResNet", "LeNet5", "ModelInfo", "ResNet", "VGG", "alexnet",
-    "alexnet_small", "fashion_vgg", "format_models", "get_model", "lenet5", "lenet5_relu", "list_models",
-    "model_info", "resnet18", "resnet20", "resnet32", "resnet34", "resnet50", "resnet56", "vgg11", "vgg11_bn",
-    "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "vgg_block",
+    "AlexNet", "BasicBlock", "Bottleneck", "CifarResNet", "DoubleConv", "Down", "LeNet5", "ModelInfo", "ResNet",
+    "UNet", "Up", "VGG", "alexnet", "alexnet_small", "fashion_vgg", "format_models", "get_model", "lenet5",
+    "lenet5_relu", "list_models", "model_info", "resnet18", "resnet20", "resnet32", "resnet34", "resnet50",
+    "resnet56", "unet", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
+    "vgg_block",
 ]

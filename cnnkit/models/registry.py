@@ -15,6 +15,7 @@ from cnnkit import nn
 from cnnkit.models.alexnet import alexnet, alexnet_small
 from cnnkit.models.lenet import lenet5, lenet5_relu
 from cnnkit.models.resnet import resnet18, resnet20, resnet32, resnet34, resnet50, resnet56
+from cnnkit.models.unet import unet
 from cnnkit.models.vgg import fashion_vgg, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn
 
 
@@ -56,6 +57,8 @@ _ENTRIES = [
     ModelInfo("resnet56", resnet56, CIFAR, 10, 855_770, "CIFAR ResNet-56 (He 2016), projection shortcuts"),
     ModelInfo("fashion_vgg", fashion_vgg, MNIST, 10, 575_754,
               "VGG-style net with batch norm: the zoo's Fashion-MNIST recipe"),
+    ModelInfo("unet", unet, (1, 64, 64), 11, 482_619,
+              "U-Net (Ronneberger 2015), batch norm, depth 3, width 16: a class per pixel"),
 ]
 _REGISTRY = {info.name: info for info in _ENTRIES}
 
