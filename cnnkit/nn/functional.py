@@ -20,6 +20,7 @@ from cnnkit.ops.activation import (
     softplus,
 )
 from cnnkit.ops.conv import conv2d, conv_transpose2d
+from cnnkit.ops.dice import dice_loss
 from cnnkit.ops.elementwise import sigmoid, tanh
 from cnnkit.ops.loss import (
     binary_cross_entropy,
@@ -39,7 +40,7 @@ from cnnkit.ops.shape import flatten
 
 __all__ = [
     "adaptive_avg_pool2d", "adaptive_max_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy_with_logits",
-    "conv2d", "conv_transpose2d", "cross_entropy", "dropout", "dropout2d", "flatten", "gelu", "group_norm",
+    "conv2d", "conv_transpose2d", "cross_entropy", "dice_loss", "dropout", "dropout2d", "flatten", "gelu", "group_norm",
     "interpolate", "l1_loss", "layer_norm", "leaky_relu", "linear", "local_response_norm", "log_softmax",
     "max_pool2d", "mse_loss", "nll_loss", "pad", "relu", "sigmoid", "silu", "softmax", "tanh",
     "binary_cross_entropy", "elu", "hardtanh", "relu6", "smooth_l1_loss", "softplus",

@@ -1,4 +1,4 @@
-"""Loss layers: CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, BCEWithLogitsLoss, BCELoss.
+"""Loss layers: CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, BCEWithLogitsLoss, BCELoss, DiceLoss.
 
 Each checks its inputs before calling the functional: class-index targets must be integers of shape
 (N, d1, ...) with values in [0, C) or equal to ignore_index; elementwise losses need input and target of
@@ -186,3 +186,20 @@ class BCELoss(_Loss):
         target = _as_target(target)
         self._check_same_shape(input, target)
         return binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
+
+
+class DiceLoss(Module):
+    """Soft Dice loss on logits for segmentation (not in torch.nn): 1 − mean over the classes present in the
+    batch of (2·Σp·g + eps) / (Σp + Σg + eps), background (class 0) left out by default; see `F.dice_loss`."""
+
+    def __init__(self, ignore_index: int = 255, exclude_background: bool = True, eps: float = 1.0) -> None:
+        super().__init__()
+        self.ignore_index = ignore_index
+        self.exclude_background = exclude_background
+        self.eps = eps
+
+    def extra_repr(self) -> str:
+        return f"ignore_index={self.ignore_index}, exclude_background={self.exclude_background}, eps={self.eps}"
+
+    def forward(self, input: Tensor, target: Any) -> Tensor:  # noqa: A002
+        return F.dice_loss(input, _as_target(target), self.ignore_index, self.exclude_background, self.eps)
