@@ -14,7 +14,7 @@ import os
 import sys
 from typing import Any
 
-_ENV_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+_ENV_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 # OpenBLAS builds name their setter differently: NumPy's wheels carry scipy-openblas with a suffixed name.
 _SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads", "openblas_set_num_threads64_",
             "openblas_set_num_threads")
@@ -33,6 +33,10 @@ def limit_loaded(threads: int, torch_module: Any = None) -> dict[str, Any]:
     """Set the thread count in the loaded BLAS (and in torch when given); report the method and the result."""
     info: dict[str, Any] = {"requested": threads}
     info["blas_method"], info["blas_threads"] = _limit_blas(threads)
+    from cnnkit.ops.compiled import set_num_threads as set_kernel_threads
+
+    set_kernel_threads(threads)  # cnnkit's compiled loops (col2im, depthwise conv) use the same count
+    info["kernel_threads"] = threads
     if torch_module is not None:
         torch_module.set_num_threads(threads)
         info["torch_threads"] = torch_module.get_num_threads()

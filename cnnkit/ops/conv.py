@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from cnnkit.ops.conv_depthwise import depthwise_forward, depthwise_input_grad, depthwise_weight_grad, is_depthwise
 from cnnkit.ops.im2col import Pair, Window, col2im, im2col, scratch
 from cnnkit.ops.shape import reshape
 from cnnkit.tensor import Tensor, as_tensor, record
@@ -111,6 +112,7 @@ def _adjoint_product(w3: np.ndarray, y4: np.ndarray) -> np.ndarray:
     return np.matmul(w3.swapaxes(-1, -2), y4, out=out)
 
 
+KEEP_COLS_BYTES = 16 << 20  # im2col buffers up to this size are kept for backward; larger ones are gathered again
 SMALL_OUTPUT = 16  # output pixels per image below which per-image products are too small for BLAS
 
 
@@ -156,6 +158,8 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
                          f"to fit in the padded input {window.padded_size(in_hw)}, got input {x.shape} "
                          f"with padding {window.padding} (top, bottom, left, right)")
 
+    if is_depthwise(x.shape[1], groups):
+        return _depthwise_conv2d(x, weight, bias, window, out_hw)
     n, c, f = x.shape[0], x.shape[1], weight.shape[0]
     pixels, taps = out_hw[0] * out_hw[1], kernel[0] * kernel[1]  # explicit sizes: a batch of 0 is allowed
     w3 = weight.data.reshape(groups, f // groups, c // groups * taps)
@@ -163,16 +167,39 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     out = _forward_product(w3, cols4).reshape(n, f, *out_hw)
     if bias is not None:
         out += bias.data.reshape(f, 1, 1)
-    saved_cols = cols4 if weight.requires_grad else None  # only dW needs the columns; let them go otherwise
+    # Only dW needs the columns. Small ones are kept; large ones (9× the input for a 3×3 kernel) are gathered
+    # again in backward, where their scratch buffer is then reused for dX's columns.
+    saved_cols = cols4 if weight.requires_grad and cols4.nbytes <= KEEP_COLS_BYTES else None
+    del cols4
     inputs = (x, weight) if bias is None else (x, weight, bias)
 
     def backward(g: np.ndarray):
         g4 = g.reshape(n, groups, f // groups, pixels)
         gx = gw = None
+        if weight.requires_grad:  # dW = Σ_n dY_n · cols_nᵀ
+            cols = saved_cols if saved_cols is not None else im2col(x.data, window, out_hw)
+            gw = _weight_product(g4, cols.reshape(n, groups, -1, pixels)).reshape(weight.shape)
+            del cols  # frees the scratch buffer for the adjoint product below
         if x.requires_grad:  # dX = col2im(Wᵀ · dY)
             gx = col2im(_adjoint_product(w3, g4).reshape(n, c * taps, pixels), window, x.shape, out_hw)
-        if weight.requires_grad:  # dW = Σ_n dY_n · cols_nᵀ
-            gw = _weight_product(g4, saved_cols).reshape(weight.shape)
+        grads = (gx, gw)
+        if bias is not None:  # db = Σ_{n,i,j} dY
+            grads += (g.sum(axis=(0, 2, 3)) if bias.requires_grad else None,)
+        return grads
+
+    return record(out, inputs, backward, "Conv2d")
+
+
+def _depthwise_conv2d(x: Tensor, weight: Tensor, bias: Tensor | None, window: Window, out_hw: Pair) -> Tensor:
+    """conv2d with one input channel per group, by the compiled loops of `conv_depthwise`."""
+    out = depthwise_forward(x.data, weight.data, window, out_hw)
+    if bias is not None:
+        out += bias.data.reshape(-1, 1, 1)
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+
+    def backward(g: np.ndarray):
+        gx = depthwise_input_grad(g, weight.data, window, x.shape) if x.requires_grad else None
+        gw = depthwise_weight_grad(g, x.data, window, weight.shape) if weight.requires_grad else None
         grads = (gx, gw)
         if bias is not None:  # db = Σ_{n,i,j} dY
             grads += (g.sum(axis=(0, 2, 3)) if bias.requires_grad else None,)

@@ -1,0 +1,53 @@
+"""Compiled loops: `compiled(fn)` turns a plain-Python loop nest into a parallel machine-code kernel with Numba.
+
+Only the few loops that NumPy cannot express without big temporaries or thousands of tiny calls are
+compiled (im2col/col2im and the depthwise convolution, see /work/shared/notes/numpy-conv-speed.md and
+`benchmarks/`); the matrix products stay with BLAS. Numba is imported, and a kernel compiled, on the
+kernel's first call, so `import cnnkit` and `cnnkit --help` never pay for it; compiled code is cached
+on disk (`cache=True`), so later processes load it instead of compiling again.
+
+Kernels use `prange` over independent (image, channel) planes: no two iterations write the same
+element, so the parallel loop needs no atomics. `set_num_threads` sets the kernels' thread count (the
+benchmark keeps it equal to BLAS's).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+
+def compiled(fn: Callable) -> Callable:
+    """`fn` compiled with `numba.njit(parallel=True, cache=True)` on first call; same signature."""
+    kernel: list[Callable] = []
+
+    @functools.wraps(fn)
+    def call(*args: Any) -> Any:
+        if not kernel:
+            numba = _numba()
+            # the kernel module's `prange` is the plain `range` below until numba is loaded; the compiler
+            # must see numba's own to parallelise the loop
+            fn.__globals__["prange"] = numba.prange
+            kernel.append(numba.njit(parallel=True, cache=True, nogil=True)(fn))
+        return kernel[0](*args)
+
+    call.py_func = fn  # the plain-Python loop nest, for reading and for tests
+    return call
+
+
+def prange(*args: int) -> range:
+    """`numba.prange` inside a compiled kernel; Python's `range` when a kernel's `py_func` runs uncompiled."""
+    return range(*args)
+
+
+@functools.cache
+def _numba() -> Any:
+    import numba  # its thread count comes from $NUMBA_NUM_THREADS (default: every core)
+
+    return numba
+
+
+def set_num_threads(threads: int) -> None:
+    """Threads used by the compiled kernels (at most the machine's core count)."""
+    _numba().set_num_threads(threads)

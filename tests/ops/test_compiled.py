@@ -1,0 +1,54 @@
+"""The compiled-loop machinery: numba stays unloaded until a kernel runs, and a kernel equals its Python loop nest."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+
+from cnnkit.ops.conv_depthwise import _forward, is_depthwise
+from cnnkit.ops.im2col import Window, _scatter, col2im, im2col
+
+
+def test_importing_cnnkit_and_its_cli_does_not_load_numba() -> None:
+    code = "import sys, cnnkit, cnnkit.cli, cnnkit.ops.conv; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_col2im_kernel_equals_its_python_loops() -> None:
+    rng = np.random.default_rng(0)
+    cols = rng.standard_normal((2, 3, 3, 2, 3, 4)).astype(np.float32)  # (N, C, kH, kW, OH, OW)
+    args = (2, 1, 1, 2, 1, 0)  # stride (2, 1), dilation (1, 2), padding top 1, left 0
+    fast, slow = np.empty((2, 3, 5, 6), np.float32), np.empty((2, 3, 5, 6), np.float32)
+    _scatter(cols, fast, *args)
+    _scatter.py_func(cols, slow, *args)
+    np.testing.assert_allclose(fast, slow, rtol=1e-6, atol=1e-6)
+
+
+def test_col2im_is_the_adjoint_of_im2col() -> None:
+    # <im2col(x), c> = <x, col2im(c)> for every x and c: the defining property of the scatter
+    rng = np.random.default_rng(1)
+    window = Window((3, 2), (2, 1), (1, 2), (1, 0, 2, 1))
+    x = rng.standard_normal((2, 3, 7, 6))
+    cols = im2col(x, window).copy()
+    c = rng.standard_normal(cols.shape)
+    assert np.isclose((cols * c).sum(), (x * col2im(c, window, x.shape)).sum(), rtol=1e-12)
+
+
+def test_depthwise_kernel_equals_its_python_loops() -> None:
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 3, 6, 5)).astype(np.float32)
+    w = rng.standard_normal((6, 1, 3, 3)).astype(np.float32)  # multiplier 2
+    fast, slow = np.empty((2, 6, 4, 5), np.float32), np.empty((2, 6, 4, 5), np.float32)
+    args = (1, 1, 1, 1, 0, 1)  # padding left/right 1 only
+    _forward(x, w, fast, *args)
+    _forward.py_func(x, w, slow, *args)
+    np.testing.assert_allclose(fast, slow, rtol=1e-5, atol=1e-5)
+
+
+def test_depthwise_route_needs_one_input_channel_per_group() -> None:
+    assert is_depthwise(8, 8)
+    assert not is_depthwise(8, 4)
+    assert not is_depthwise(1, 1)  # a plain single-channel conv goes through im2col
