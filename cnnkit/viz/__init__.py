@@ -1,0 +1,30 @@
+"""Pictures of what a CNN learned, drawn with matplotlib (Agg, no window) and written as PNG files.
+
+One module per kind of figure; every `plot_*` function takes the data and a path and returns the path:
+
+    filters.py        plot_filters(model, path)                          first conv layer's kernels
+    feature_maps.py   feature_maps / plot_feature_maps(model, layer, image, path)   a layer's activations
+    top_patches.py    top_patches(model, layer, channels, dataset) → plot_top_patches(patches, path)
+    kernels_figure.py plot_kernels(image, path)                          the classic kernels applied
+    curves.py         plot_curves(history, path)                         loss and accuracy per epoch
+    confusion.py      plot_confusion_matrix(confusion, classes, path)
+    misclassified.py  most_confident_mistakes / plot_misclassified(images, targets, probabilities, classes, path)
+    shift.py          shift_images, accuracy_under_shift / plot_shift_accuracy(shifts, accuracies, path)
+
+`figure.py` makes and saves the figures; `hooks.py` finds layers by name and captures their outputs.
+"""
+
+from cnnkit.viz.confusion import plot_confusion_matrix
+from cnnkit.viz.curves import plot_curves
+from cnnkit.viz.feature_maps import feature_maps, plot_feature_maps
+from cnnkit.viz.filters import plot_filters
+from cnnkit.viz.kernels_figure import plot_kernels
+from cnnkit.viz.misclassified import most_confident_mistakes, plot_misclassified
+from cnnkit.viz.shift import accuracy_under_shift, plot_shift_accuracy, shift_images
+from cnnkit.viz.top_patches import Patch, plot_top_patches, top_patches
+
+__all__ = [
+    "Patch", "accuracy_under_shift", "feature_maps", "most_confident_mistakes", "plot_confusion_matrix",
+    "plot_curves", "plot_feature_maps", "plot_filters", "plot_kernels", "plot_misclassified", "plot_shift_accuracy",
+    "plot_top_patches", "shift_images", "top_patches",
+]  # fmt: skip
