@@ -4,6 +4,9 @@ Array-backed datasets (with `data` and `targets`, and no per-item transform), al
 with one fancy-indexing gather and one vectorised conversion; any other dataset is indexed item by item and
 stacked. Shuffling draws one permutation per epoch from the loader's own generator, seeded by `seed` or, when
 None, by a seed drawn once from cnnkit's global generator (so `cnnkit.manual_seed` makes it repeatable).
+With `collate_fn`, each batch is `collate_fn([dataset[i] for i in batch_indices])`, as torch's DataLoader (for
+targets that do not stack, e.g. `cnnkit.data.collate.detection_collate`); the batch `transform` then does not
+apply, since the loader no longer knows which part is the image.
 """
 
 from __future__ import annotations
@@ -76,7 +79,8 @@ class DataLoader:
     """Iterate over a dataset in (shuffled) batches; each epoch is one `for images, labels in loader` loop."""
 
     def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
-                 seed: int | None = None, transform: Callable | None = None) -> None:
+                 seed: int | None = None, transform: Callable | None = None,
+                 collate_fn: Callable | None = None) -> None:
         if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
             raise TypeError(f"DataLoader: expected a dataset with __len__ and __getitem__, "
                             f"got {type(dataset).__name__}")
@@ -86,7 +90,11 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
+        if collate_fn is not None and transform is not None:
+            raise ValueError("DataLoader: pass either collate_fn or transform, not both (a collate_fn's batch has "
+                             "no known image part for the transform; transform the items in the dataset instead)")
         self.transform = transform
+        self.collate_fn = collate_fn
         if shuffle and seed is None:
             seed = int(default_generator().integers(2**63))
         self.seed = seed
@@ -108,10 +116,13 @@ class DataLoader:
             return gather_arrays(base, base_indices)
         return stack_items(self.dataset, indices)
 
-    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+    def __iter__(self) -> Iterator[Any]:
         order = self.epoch_order()
         stop = len(self) * self.batch_size
         for start in range(0, min(stop, len(order)), self.batch_size):
+            if self.collate_fn is not None:
+                yield self.collate_fn([self.dataset[int(i)] for i in order[start : start + self.batch_size]])
+                continue
             images, labels = self.batch_arrays(order[start:start + self.batch_size])
             if self.transform is not None:
                 images = np.asarray(self.transform(images))
