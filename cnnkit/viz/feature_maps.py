@@ -15,7 +15,7 @@ import numpy as np
 
 import cnnkit
 from cnnkit import nn
-from cnnkit.viz.figure import bare, for_display, grid_shape, new_figure, save_figure, show_image, tile_axes
+from cnnkit.viz.figure import bare, for_display, save_figure, show_image, suptitle, tile_figure
 from cnnkit.viz.hooks import as_batch, capturing
 
 TILE = 1.1  # inches per map
@@ -46,9 +46,7 @@ def plot_feature_maps(
     all_maps = feature_maps(model, layer, batch)[0]
     maps = all_maps[:max_channels]
     total = len(maps)
-    rows, cols = grid_shape(total + 1)
-    fig = new_figure(max(3.0, cols * TILE), rows * TILE + 0.5)
-    axes = tile_axes(fig, total + 1)
+    fig, axes = tile_figure(total + 1, TILE, min_width=3.0)
     show_image(axes[0], for_display(batch[0]))
     axes[0].set_title("input", fontsize=8, pad=2)
     for channel, (ax, fmap) in enumerate(zip(axes[1:], maps, strict=True)):
@@ -57,5 +55,5 @@ def plot_feature_maps(
         bare(ax)
     shape = "×".join(str(d) for d in maps.shape[1:])
     count = f"first {total} of {len(all_maps)}" if total < len(all_maps) else str(total)
-    fig.suptitle(title or f"{layer}: {count} channels of {shape}", fontsize=10)
+    suptitle(fig, title or f"{layer}: {count} channels of {shape}")
     return save_figure(fig, path)

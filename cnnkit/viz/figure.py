@@ -43,15 +43,40 @@ def grid_shape(n: int, max_cols: int = 8) -> tuple[int, int]:
     return math.ceil(n / cols), cols
 
 
-def tile_axes(fig: Figure, n: int, max_cols: int = 8) -> list[Any]:
-    """n image axes in a grid (the spare cells of the last row are hidden)."""
+def tile_figure(
+    n: int,
+    tile: float,
+    max_cols: int = 8,
+    label: float = 0.22,
+    top: float = 0.45,
+    right: float = 0.0,
+    min_width: float = 0.0,
+) -> tuple[Figure, list[Any]]:
+    """A figure holding n bare image axes in a near-square grid, each tile × tile inches with `label` inches
+    above it for a title; `top` inches above the grid for the figure's title, `right` inches beside it (e.g.
+    for a colour bar). The grid is centred in the width left of `right`.
+    """
     rows, cols = grid_shape(n, max_cols)
-    axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    for ax in axes:
+    width = max(min_width, cols * tile + right)
+    height = top + rows * (tile + label) + 0.1
+    fig = Figure(figsize=(width, height), dpi=DPI)
+    FigureCanvasAgg(fig)
+    left = (width - right - cols * tile) / 2
+    pad = 0.04 * tile
+    axes = []
+    for i in range(n):
+        row, col = divmod(i, cols)
+        x = left + col * tile + pad
+        y = height - top - (row + 1) * (tile + label) + pad  # bottom edge of the image box
+        ax = fig.add_axes((x / width, y / height, (tile - 2 * pad) / width, (tile - 2 * pad) / height))
         bare(ax)
-    for ax in axes[n:]:
-        ax.set_visible(False)
-    return list(axes[:n])
+        axes.append(ax)
+    return fig, axes
+
+
+def suptitle(fig: Figure, text: str) -> None:
+    """The figure's title, at the top of the space tile_figure leaves for it."""
+    fig.suptitle(text, fontsize=10, y=1 - 0.08 / fig.get_figheight(), va="top")
 
 
 def bare(ax: Any) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnkit import nn
-from cnnkit.viz.figure import bare, grid_shape, new_figure, save_figure, tile_axes
+from cnnkit.viz.figure import bare, save_figure, suptitle, tile_figure
 from cnnkit.viz.hooks import find_layer, first_conv
 
 TILE = 0.9  # inches per kernel
@@ -45,9 +45,8 @@ def plot_filters(model: nn.Module, path: str | os.PathLike, layer: str | None = 
         )
     images = filter_images(weight[:max_filters])
     n, colour = len(images), images.ndim == 4
-    rows, cols = grid_shape(n)
-    fig = new_figure(max(2.6, cols * TILE) + (0.0 if colour else 1.1), rows * TILE + 0.5)
-    axes = tile_axes(fig, n)
+    bar = 0.0 if colour else 1.0  # room for the colour bar
+    fig, axes = tile_figure(n, TILE, right=bar, min_width=2.8 + bar)
     for index, (ax, image) in enumerate(zip(axes, images, strict=True)):
         if colour:
             ax.imshow(image, interpolation="nearest")
@@ -56,8 +55,9 @@ def plot_filters(model: nn.Module, path: str | os.PathLike, layer: str | None = 
         ax.set_title(str(index), fontsize=8, pad=2)
         bare(ax)
     if not colour:
-        fig.colorbar(shown, ax=axes, shrink=0.8, label="w / max|w|")
+        width = fig.get_figwidth()
+        fig.colorbar(shown, cax=fig.add_axes(((width - 0.8) / width, 0.15, 0.12 / width, 0.6)), label="w / max|w|")
     kh, kw = weight.shape[2:]
     shown_count = f"first {n} of {len(weight)}" if n < len(weight) else f"{n}"
-    fig.suptitle(f"{name}: {shown_count} filters, {kh}×{kw}", fontsize=10)
+    suptitle(fig, f"{name}: {shown_count} filters, {kh}×{kw}")
     return save_figure(fig, path)

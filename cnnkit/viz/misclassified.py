@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnkit.viz.figure import for_display, grid_shape, new_figure, save_figure, show_image, tile_axes
+from cnnkit.viz.figure import for_display, save_figure, show_image, suptitle, tile_figure
 
 TILE = 1.4  # inches per image
 
@@ -46,14 +46,12 @@ def plot_misclassified(
             f"plot_misclassified: {len(images)} images, {len(targets)} targets and "
             f"{len(probabilities)} probability rows; expected the same number"
         )
-    rows, cols = grid_shape(len(images), max_cols=6)
-    fig = new_figure(cols * TILE + 0.4, rows * (TILE + 0.3) + 0.5)
-    axes = tile_axes(fig, len(images), max_cols=6)
+    fig, axes = tile_figure(len(images), TILE, max_cols=6, label=0.35, min_width=3.6)
     for ax, image, true, probs in zip(axes, images, targets, probabilities, strict=True):
         show_image(ax, for_display(image, keep_unit=True))
         predicted = int(np.argmax(probs))
         ax.set_title(
             f"{classes[int(true)][:11]}\n→ {classes[predicted][:11]} ({probs[predicted]:.2f})", fontsize=7, pad=2
         )
-    fig.suptitle(title or "most confident mistakes: true → predicted (probability)", fontsize=10)
+    suptitle(fig, title or "most confident mistakes: true → predicted (probability)")
     return save_figure(fig, path)

@@ -22,7 +22,7 @@ import numpy as np
 
 from cnnkit import nn
 from cnnkit.receptive_field import ReceptiveField, receptive_field
-from cnnkit.viz.figure import GREY, grid_shape, new_figure, save_figure, show_image, tile_axes
+from cnnkit.viz.figure import GREY, save_figure, show_image, suptitle, tile_figure
 from cnnkit.viz.hooks import capturing
 
 TILE = 1.2  # inches per patch
@@ -154,16 +154,14 @@ def plot_top_patches(
     """Draw patches as a grid in the given order; titles give the activation, the index and names[i] if given."""
     if not patches:
         raise ValueError("plot_top_patches: no patches to draw")
-    rows, cols = grid_shape(len(patches))
-    fig = new_figure(max(3.0, cols * TILE), rows * (TILE + 0.15) + 0.5)
-    axes = tile_axes(fig, len(patches))
+    fig, axes = tile_figure(len(patches), TILE, min_width=3.0)
     low, high = _pixel_range(patches)
     for i, (ax, patch) in enumerate(zip(axes, patches, strict=True)):
         show_image(ax, _display(patch.image, low, high))
         name = f" {names[i]}" if names is not None else ""
         ax.set_title(f"{patch.value:.2f} #{patch.index}{name}", fontsize=7, pad=2)
     height, width = patches[0].image.shape[1:]
-    fig.suptitle(title or f"top {len(patches)} patches ({height}×{width} receptive field)", fontsize=10)
+    suptitle(fig, title or f"top {len(patches)} patches ({height}×{width} receptive field)")
     return save_figure(fig, path)
 
 

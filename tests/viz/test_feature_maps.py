@@ -43,7 +43,7 @@ def test_maps_equal_the_layer_output_in_eval_mode_and_modes_are_restored(rng):
 def test_plot_size_and_content(tmp_path, rng):
     image = rng.standard_normal((1, 12, 12)).astype(np.float32)
     path = plot_feature_maps(_model(), "0", image, tmp_path / "maps.png")
-    read_png(path, (330, 270))  # input + 5 maps: 2 rows × 3 columns of 1.1-inch tiles
+    read_png(path, (330, 319))  # input + 5 maps: 2 rows × 3 columns of 1.1-inch tiles
 
 
 def test_errors_name_the_layer(tmp_path, rng):

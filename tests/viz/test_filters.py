@@ -20,7 +20,7 @@ def _grey_model() -> nn.Module:
 
 
 def test_grey_kernels_in_a_diverging_map(tmp_path):
-    pixels = read_png(plot_filters(_grey_model(), tmp_path / "filters.png"), (380, 230))  # 2×3 tiles + colour bar
+    pixels = read_png(plot_filters(_grey_model(), tmp_path / "filters.png"), (380, 279))  # 2×3 tiles + colour bar
     assert has_colour(pixels, colormap_rgb("RdBu_r", 1.0)) and has_colour(pixels, colormap_rgb("RdBu_r", 0.0))
 
 
@@ -30,7 +30,7 @@ def test_rgb_kernels_in_colour(tmp_path):
     weight[:, 0] = 1.0  # every kernel: pure red where the red weights are highest
     weight[:, :, 0, 0] = 0.0
     model[0].weight.data[...] = weight
-    pixels = read_png(plot_filters(model, tmp_path / "rgb.png"), (260, 230))
+    pixels = read_png(plot_filters(model, tmp_path / "rgb.png"), (280, 279))
     assert has_colour(pixels, (255, 0, 0))
     np.testing.assert_allclose(filter_images(weight)[0, 1, 1], [1.0, 0.0, 0.0])
     np.testing.assert_allclose(filter_images(weight)[0, 0, 0], [0.0, 0.0, 0.0])

@@ -73,7 +73,7 @@ def test_fewer_images_than_k_and_max_images():
 def test_grid_is_drawn_with_grey_outside(tmp_path):
     patches = top_patches(_model(), "1", 0, _dataset(), k=9)[0]
     patches[0].image[:, 0, :] = np.nan  # a row outside the image
-    pixels = read_png(plot_top_patches(patches, tmp_path / "top.png", names=["a"] * 9), (360, 455))
+    pixels = read_png(plot_top_patches(patches, tmp_path / "top.png", names=["a"] * 9), (360, 481))
     assert has_colour(pixels, (128, 128, 128), tolerance=1)
 
 
