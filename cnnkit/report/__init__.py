@@ -1,0 +1,7 @@
+"""Run reports: `write_report(run_dir)` writes RUN_DIR/report.html, one self-contained page per training run
+(run_report.py), from the run's data (run_data.py), its figures (figures.py) and small HTML pieces (html.py).
+"""
+
+from cnnkit.report.run_report import write_report
+
+__all__ = ["write_report"]

@@ -1,0 +1,103 @@
+"""`write_report(run_dir)`: one self-contained HTML page about a training run, `RUN_DIR/report.html`.
+
+The page shows the results (the best checkpoint evaluated on the test set, per-class accuracy), the run's
+settings (config.json), the model summary table, and the figures of `cnnkit.report.figures`. The figures are
+written as PNG files into `RUN_DIR/report/` (handy for slides) and embedded in the page as base64, so
+report.html alone is complete: it needs neither those files nor a network connection.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from cnnkit.metrics import per_class_accuracy
+from cnnkit.report import html
+from cnnkit.report.figures import FigureFile, run_figures
+from cnnkit.report.run_data import RunData, load_run
+from cnnkit.serialization import atomic_write_text
+
+SECTIONS = (
+    "Training curves",
+    "Confusion matrix",
+    "Most confident mistakes",
+    "Learned filters",
+    "Feature maps",
+    "Top patches",
+    "Classic kernels",
+)
+
+
+def write_report(
+    run_dir: str | os.PathLike,
+    data_dir: str | None = None,
+    images: int = 3,
+    channels: int = 4,
+    max_images: int = 10000,
+    log: Callable[[str], None] = print,
+) -> Path:
+    """Evaluate the run's best checkpoint, draw the figures and write RUN_DIR/report.html; returns its path."""
+    from cnnkit.summary import summary
+
+    if images < 1 or channels < 1 or max_images < 1:
+        raise ValueError(
+            f"report: --images, --channels and --max-images must be at least 1, got {images}, "
+            f"{channels} and {max_images}"
+        )
+    run = load_run(run_dir, data_dir)
+    log(
+        f"report: {run.run_dir}: test accuracy {run.evaluation.accuracy:.4f} on {len(run.evaluation.targets)} "
+        "images; drawing figures"
+    )
+    table = summary(run.model, tuple(run.info.input_shape))
+    figures = run_figures(run, run.run_dir / "report", table, images=images, channels=channels, max_images=max_images)
+    path = run.run_dir / "report.html"
+    atomic_write_text(path, render(run, str(table), figures))
+    return path
+
+
+def render(run: RunData, summary_text: str, figures: list[FigureFile]) -> str:
+    """The page: results, settings, model, then one section per kind of figure."""
+    title = f"{run.config.get('model', 'model')} on {run.info.dataset}"
+    written = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    sections = [
+        _results(run),
+        html.section("Settings", html.table(("setting", "value"), sorted(run.config.items()))),
+        html.section("Model", html.preformatted(summary_text)),
+    ]
+    for name in SECTIONS:
+        chosen = [f for f in figures if f.section == name]
+        if chosen:
+            sections.append(html.section(name, *(html.figure(f.path, f.caption) for f in chosen)))
+    return html.page(title, f"run folder {run.run_dir} · report written {written}", sections)
+
+
+def _results(run: RunData) -> str:
+    evaluation, history = run.evaluation, run.history
+    accuracy = evaluation.accuracy
+    headline = html.paragraph(f"test accuracy {accuracy:.4f} ({accuracy * 100:.2f} %)", "big")
+    best_epoch = run.meta.get("epoch", "?")
+    facts = [
+        ("checkpoint evaluated", f"epoch {best_epoch} (best test accuracy)"),
+        ("test images", f"{len(evaluation.targets):,}"),
+        ("epochs trained", str(len(history))),
+        (
+            "final epoch: train / test accuracy",
+            f"{history[-1]['train_accuracy']:.4f} / {history[-1]['test_accuracy']:.4f}" if history else "-",
+        ),
+        ("training time", f"{sum(float(r.get('seconds', 0)) for r in history):.0f} s"),
+    ]
+    per_class = [
+        (name, f"{value:.4f}", f"{int(count):,}")
+        for name, value, count in zip(
+            run.classes, per_class_accuracy(run.confusion), run.confusion.sum(axis=1), strict=True
+        )
+    ]
+    return html.section(
+        "Results",
+        headline,
+        html.table(None, facts),
+        html.table(("class", "accuracy", "test images"), per_class, numeric=(1, 2)),
+    )

@@ -1,0 +1,70 @@
+"""write_report: the page shows the run's accuracy, settings, summary and every figure, embedded and self-contained."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cnnkit.report import write_report
+from cnnkit.report.run_report import SECTIONS
+
+IMG_SRC = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
+
+
+def test_the_page_shows_the_best_checkpoints_accuracy_and_the_runs_settings(reported_run):
+    run_dir, page = reported_run
+    assert page == run_dir / "report.html"
+    text = page.read_text()
+    history = json.loads((run_dir / "history.json").read_text())
+    best = max(row["test_accuracy"] for row in history)  # best.safetensors is the checkpoint of that epoch
+    assert f"test accuracy {best:.4f} ({best * 100:.2f} %)" in text
+    assert "Total params: 61,706" in text  # the summary table
+    assert "<td>lenet5_relu</td>" in text and "<td>batch_size</td><td>32</td>" in text
+    assert "Ankle boot" in text and "<td>test images</td><td>100</td>" in text
+    for title in ("Results", "Settings", "Model", *SECTIONS):
+        assert f"<h2>{title}</h2>" in text, title
+
+
+def test_every_figure_is_embedded_and_matches_the_png_beside_it(reported_run):
+    run_dir, page = reported_run
+    embedded = [base64.b64decode(data) for data in IMG_SRC.findall(page.read_text())]
+    files = sorted((run_dir / "report").glob("*.png"))
+    # curves, confusion, mistakes, filters, maps of features.0 and features.3 for one image, 2 patch grids, kernels
+    assert len(files) == 9 and len(embedded) == 9
+    assert sorted(embedded) == sorted(f.read_bytes() for f in files)
+    for payload in embedded:
+        with Image.open(io.BytesIO(payload)) as image:
+            assert image.format == "PNG" and image.size[0] >= 250 and image.size[1] >= 200
+            assert np.asarray(image.convert("L"), dtype=np.float64).var() > 0
+    assert {f.name for f in files} >= {
+        "patches-features.3-0.png",
+        "patches-features.3-1.png",
+        "filters.png",
+        "maps-features.0-0.png",
+        "maps-features.3-0.png",
+        "curves.png",
+    }
+
+
+def test_the_page_needs_no_network(reported_run):
+    text = reported_run[1].read_text()
+    assert "http://" not in text and "https://" not in text and "<link" not in text and 'src="/' not in text
+    assert text.count("<img ") == len(IMG_SRC.findall(text))  # no image comes from anywhere else
+
+
+def test_errors_name_the_folder(tmp_path, reported_run):
+    with pytest.raises(FileNotFoundError, match="no such run folder"):
+        write_report(tmp_path / "missing")
+    with pytest.raises(FileNotFoundError, match="has no config.json: is it a cnnkit run folder"):
+        write_report(tmp_path)
+    with pytest.raises(ValueError, match="--images, --channels and --max-images must be at least 1, got 0"):
+        write_report(reported_run[0], images=0)
+    (tmp_path / "config.json").write_text(json.dumps({"task": "segment", "model": "unet"}))
+    with pytest.raises(ValueError, match="is a 'segment' run; reports cover classification runs"):
+        write_report(tmp_path)
