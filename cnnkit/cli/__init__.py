@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cnnkit.cli import evaluate, models, predict, summary, train
+from cnnkit.cli import demo, evaluate, models, predict, report, summary, train
 
-COMMANDS = (train, evaluate, predict, summary, models)
+COMMANDS = (train, evaluate, predict, summary, models, report, demo)
 
 
 class UserError(Exception):
