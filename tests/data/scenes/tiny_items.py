@@ -36,9 +36,10 @@ def make_items(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def write_tiny_items(folder: Path, n_train: int = 60, n_test: int = 20, seed: int = 0) -> Path:
-    """train and t10k IDX files of tiny items in folder (where FashionMNIST(root=folder) finds them)."""
+    """train and t10k IDX files of tiny items in folder (where FashionMNIST(root=folder) finds them); not gzipped,
+    since compressing the speckle of thousands of items takes seconds."""
     for prefix, n, offset in (("train", n_train, 0), ("t10k", n_test, 1)):
         items, labels = make_items(n, seed + offset)
-        write(folder / f"{prefix}-images-idx3-ubyte.gz", idx_bytes(items), gz=True)
-        write(folder / f"{prefix}-labels-idx1-ubyte.gz", idx_bytes(labels), gz=True)
+        write(folder / f"{prefix}-images-idx3-ubyte", idx_bytes(items), gz=False)
+        write(folder / f"{prefix}-labels-idx1-ubyte", idx_bytes(labels), gz=False)
     return folder
