@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cnnkit.cli import demo, evaluate, models, predict, report, summary, train
+from cnnkit.cli import data, evaluate, models, predict, summary, train
 
-COMMANDS = (train, evaluate, predict, summary, models, report, demo)
+COMMANDS = (train, evaluate, predict, summary, models, data)
 
 
 class UserError(Exception):
