@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cnnkit.cli import data, evaluate, models, predict, summary, train
+from cnnkit.cli import data, demo, evaluate, models, predict, report, summary, train
 
-COMMANDS = (train, evaluate, predict, summary, models, data)
+COMMANDS = (train, evaluate, predict, summary, models, report, demo, data)
 
 
 class UserError(Exception):
