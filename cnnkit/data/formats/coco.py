@@ -138,8 +138,8 @@ class CocoDetection(Dataset):
     def __init__(
         self,
         root: str | os.PathLike,
-        annFile: str | os.PathLike,
-        transform: Callable | None = None,  # noqa: N803
+        annFile: str | os.PathLike,  # torchvision's name
+        transform: Callable | None = None,
         target_transform: Callable | None = None,
         transforms: Callable | None = None,
     ) -> None:
