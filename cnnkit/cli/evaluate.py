@@ -1,4 +1,8 @@
-"""`cnnkit eval RUN_OR_CHECKPOINT`: test-set accuracy, per-class accuracy and the confusion matrix as text."""
+"""`cnnkit eval RUN_OR_CHECKPOINT`: a trained model's scores on the test split of its data, as text.
+
+Classifiers: accuracy, per-class accuracy and the confusion matrix. Segmenters: pixel accuracy, mean IoU
+and the per-class IoU table.
+"""
 
 from __future__ import annotations
 
@@ -26,26 +30,36 @@ def format_confusion(confusion, classes: list[str]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnkit.data import DataLoader
-    from cnnkit.metrics import confusion_matrix, per_class_accuracy
-    from cnnkit.training.datasets import load_classification_data
-    from cnnkit.training.loop import evaluate
     from cnnkit.training.restore import load_trained_model
-    from cnnkit.training.run import RunConfig, batch_transforms
+    from cnnkit.training.run import RunConfig, evaluation_loader
+    from cnnkit.training.tasks import get_task
 
     model, meta, info = load_trained_model(args.checkpoint)
-    config = meta["config"]
-    _, test_set, _ = load_classification_data(info.dataset, args.data_dir or config.get("data_dir"))
-    loader = DataLoader(test_set, batch_size=args.batch_size, shuffle=False,
-                        transform=batch_transforms(RunConfig(), info, train=False))
-    result = evaluate(model, loader)
-    confusion = confusion_matrix(result.predictions, result.targets, len(info.classes))
-    print(f"model {config['model']} on {info.dataset} test set ({len(result.targets)} images, "
+    stored = dict(meta["config"])
+    stored["data_dir"] = args.data_dir or stored.get("data_dir")
+    config = RunConfig(**stored)
+    task = get_task(config.task)
+    _, test_set, _ = task.load_data(config, split="test")
+    result = task.evaluate(model, evaluation_loader(task, config, info, test_set, args.batch_size), None)
+    print(f"model {config.model} on {info.dataset} test set ({len(test_set)} {task.item_name}, "
           f"checkpoint of epoch {meta['epoch']})")
+    if task.kind == "segmentation":
+        confusion = result.details
+        print(f"pixel accuracy: {confusion.pixel_accuracy():.4f}")
+        print(f"mean IoU: {confusion.mean_iou():.4f}  (over the classes present in truth or prediction)\n")
+        print(confusion.format_table(info.classes))
+        return 0
+    _print_classification(result.details, info.classes)
+    return 0
+
+
+def _print_classification(result, classes: list[str]) -> None:
+    from cnnkit.metrics import confusion_matrix, per_class_accuracy
+
+    confusion = confusion_matrix(result.predictions, result.targets, len(classes))
     print(f"accuracy: {result.accuracy:.4f}\n")
     print("per-class accuracy:")
-    for name, acc in zip(info.classes, per_class_accuracy(confusion), strict=True):
+    for name, acc in zip(classes, per_class_accuracy(confusion), strict=True):
         print(f"  {name:<14} {acc:.4f}")
     print("\nconfusion matrix (rows: true class, columns: predicted):")
-    print(format_confusion(confusion, info.classes))
-    return 0
+    print(format_confusion(confusion, classes))

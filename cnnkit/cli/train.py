@@ -1,4 +1,8 @@
-"""`cnnkit train`: train a classifier (default: LeNet-5 on Fashion-MNIST), writing a run folder."""
+"""`cnnkit train`: train a classifier (default: LeNet-5 on Fashion-MNIST) or a segmenter, writing a run folder.
+
+Options left out take the task's defaults (`RunConfig.for_task`): classification's, or for `--task segment`
+a U-Net on the Fashion-MNIST scenes with Adam.
+"""
 
 from __future__ import annotations
 
@@ -21,23 +25,35 @@ DEFAULTS_HELP = "LeNet-5 on Fashion-MNIST, 10 epochs of SGD with momentum and a 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model (default: " + DEFAULTS_HELP + ")",
-                       description="Train an image classifier. With no options: " + DEFAULTS_HELP + ".",
+                       description="Train an image classifier, or with --task segment a U-Net that labels every "
+                                   "pixel. With no options: " + DEFAULTS_HELP + ".",
                        formatter_class=ShowDefaults)
-    p.add_argument("--model", default="lenet5", help="zoo model name (see `cnnkit models`)")
-    p.add_argument("--dataset", default="fashion-mnist",
-                   help="fashion-mnist, mnist, kmnist, cifar10, or folder (with --data-dir)")
+    p.add_argument("--task", default="classify", choices=["classify", "segment"],
+                   help="classify whole images, or segment (a class per pixel, on the Fashion-MNIST scenes)")
+    p.add_argument("--model", default=None, help="zoo model name (see `cnnkit models`); default lenet5, "
+                                                 "unet for --task segment")
+    p.add_argument("--dataset", default=None,
+                   help="fashion-mnist (default), mnist, kmnist, cifar10, or folder (with --data-dir); "
+                        "fashion-scenes for --task segment")
     p.add_argument("--data-dir", default=None,
                    help="where the dataset's files are (when not given: search, then download)")
-    p.add_argument("--epochs", type=int, default=10, help="passes over the training set")
-    p.add_argument("--batch-size", type=int, default=128, help="images per training step")
-    p.add_argument("--lr", type=float, default=0.05, help="learning rate (peak learning rate for onecycle)")
-    p.add_argument("--optimizer", default="sgd", choices=["sgd", "adam", "adamw", "rmsprop"], help="optimiser")
+    p.add_argument("--data-args", default="{}", help='extra dataset arguments as JSON, e.g. \'{"num_scenes": 2000}\'')
+    p.add_argument("--clutter", action="store_true", help="--task segment: scenes on textured backgrounds")
+    p.add_argument("--epochs", type=int, default=None, help="passes over the training set (default 10; 8 for "
+                                                            "segment)")
+    p.add_argument("--batch-size", type=int, default=None, help="images per training step (default 128; 32 for "
+                                                                "segment)")
+    p.add_argument("--lr", type=float, default=None, help="learning rate, the peak for onecycle (default 0.05 with "
+                                                          "sgd; 0.002 with adam for segment)")
+    p.add_argument("--optimizer", default=None, choices=["sgd", "adam", "adamw", "rmsprop"],
+                   help="optimiser (default sgd; adam for segment)")
     p.add_argument("--momentum", type=float, default=0.9, help="momentum (SGD uses Nesterov's when > 0)")
     p.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay")
     p.add_argument("--schedule", default="cosine", choices=["none", "cosine", "step", "onecycle"],
                    help="learning-rate schedule over the whole run, stepped every batch")
-    p.add_argument("--augment", default="none", choices=["none", "crop", "flip", "crop-flip"],
-                   help="data augmentation: random 2-pixel shifts (crop) and/or horizontal flips")
+    p.add_argument("--augment", default=None, choices=["none", "crop", "flip", "crop-flip"],
+                   help="data augmentation: random 2-pixel shifts (crop) and/or horizontal flips (default none; "
+                        "flip for segment, which mirrors each image with its mask)")
     p.add_argument("--warmup-fraction", type=float, default=0.3,
                    help="onecycle schedule: share of the steps spent raising the learning rate to --lr")
     p.add_argument("--label-smoothing", type=float, default=0.0, help="cross-entropy label smoothing")
@@ -50,21 +66,34 @@ def add_parser(sub) -> None:
     p.set_defaults(run=run)
 
 
+def _json_option(name: str, text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"--{name} is not valid JSON: {err}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"--{name} must be a JSON object, got {text}")
+    return value
+
+
+TASK_DEPENDENT = ("model", "dataset", "epochs", "batch_size", "lr", "optimizer", "augment")
+
+
 def run(args: argparse.Namespace) -> int:
     from cnnkit.training.run import RunConfig, default_out, train
 
-    try:
-        model_args = json.loads(args.model_args)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"--model-args is not valid JSON: {err}") from None
-    config = RunConfig(model=args.model, dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs,
-                       batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, momentum=args.momentum,
-                       weight_decay=args.weight_decay, schedule=args.schedule, augment=args.augment,
-                       label_smoothing=args.label_smoothing, warmup_fraction=args.warmup_fraction, seed=args.seed,
-                       model_args=model_args,
-                       out=args.out or default_out(args.model, args.dataset))
+    data_args = _json_option("data-args", args.data_args)
+    if args.clutter:
+        data_args["clutter"] = True
+    given = {name: getattr(args, name) for name in TASK_DEPENDENT if getattr(args, name) is not None}
+    config = RunConfig.for_task(args.task, data_dir=args.data_dir, momentum=args.momentum,
+                                weight_decay=args.weight_decay, schedule=args.schedule,
+                                label_smoothing=args.label_smoothing, warmup_fraction=args.warmup_fraction,
+                                seed=args.seed, model_args=_json_option("model-args", args.model_args),
+                                data_args=data_args, out="", **given)
+    config.out = args.out or default_out(config.model, config.dataset)
     result = train(config, resume=args.resume, progress=not args.quiet and sys.stderr.isatty())
-    print(f"final test accuracy {result.test_accuracy:.4f} (best {result.best_accuracy:.4f}); "
+    print(f"final {result.eval_split} {result.score_name} {result.final_score:.4f} (best {result.best_score:.4f}); "
           f"run folder: {result.run_dir}")
     if args.report:
         from cnnkit.report import write_report

@@ -11,14 +11,13 @@ from typing import Any
 
 from cnnkit.serialization import atomic_write_text
 
-COLUMNS = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr", "seconds")
-
 
 def write_history(run_dir: str | os.PathLike, rows: list[dict[str, Any]]) -> None:
     """history.json (a list of rows) and history.csv (one line per epoch), both written atomically."""
     run_dir = Path(run_dir)
     atomic_write_text(run_dir / "history.json", json.dumps(rows, indent=2))
-    columns = list(COLUMNS) + sorted({k for row in rows for k in row} - set(COLUMNS))
+    columns = list(rows[0]) if rows else []  # the trainer writes every row's keys in one order
+    columns += sorted({k for row in rows for k in row} - set(columns))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()

@@ -51,11 +51,19 @@ def _progress(iterable: Iterable, total: int, description: str, enabled: bool):
     return tqdm(iterable, total=total, desc=description, leave=True, dynamic_ncols=True, mininterval=0.5)
 
 
+def _count_correct(logits: np.ndarray, labels: np.ndarray) -> tuple[int, int]:
+    return int((logits.argmax(axis=1) == labels).sum()), len(labels)
+
+
 def train_epoch(model, loader, optimizer, loss_fn: Callable, *, epoch: int, scheduler=None,
-                progress: bool = True, description: str | None = None) -> EpochStats:
-    """Train for one pass over `loader`; the scheduler (if any) steps after every optimiser step."""
+                progress: bool = True, description: str | None = None,
+                batch_correct: Callable = _count_correct) -> EpochStats:
+    """Train for one pass over `loader`; the scheduler (if any) steps after every optimiser step.
+
+    `batch_correct(logits, targets)` gives (correct, counted) for the running accuracy (pixels for segmentation).
+    """
     model.train()
-    total_loss, correct, seen = 0.0, 0, 0
+    total_loss, correct, seen, counted = 0.0, 0, 0, 0
     start = time.perf_counter()
     bar = _progress(loader, len(loader), description or f"epoch {epoch}", progress)
     for step, (images, labels) in enumerate(bar, start=1):
@@ -72,15 +80,15 @@ def train_epoch(model, loader, optimizer, loss_fn: Callable, *, epoch: int, sche
             scheduler.step()
         n = len(labels)
         total_loss += value * n
-        correct += int((logits.data.argmax(axis=1) == labels.data).sum())
-        seen += n
+        right, count = batch_correct(logits.data, labels.data)
+        correct, counted, seen = correct + right, counted + count, seen + n
         if progress and (step % 10 == 0 or step == len(loader)):
             elapsed = time.perf_counter() - start
-            bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.4f}",
+            bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / max(counted, 1):.4f}",
                             img_s=f"{seen / max(elapsed, 1e-9):.0f}", refresh=False)
     if progress:
         bar.close()
-    return EpochStats(total_loss / max(seen, 1), correct / max(seen, 1), seen, time.perf_counter() - start)
+    return EpochStats(total_loss / max(seen, 1), correct / max(counted, 1), seen, time.perf_counter() - start)
 
 
 def evaluate(model, loader, loss_fn: Callable | None = None, progress: bool = False) -> Evaluation:

@@ -1,7 +1,9 @@
 """A training run from a plain config: build data, model, optimiser and schedule, train with checkpoints.
 
+One loop serves every task (`cnnkit.training.tasks`: classification, segmentation); the task supplies the
+data, the loss, the batch transform and the evaluation, and names the score that picks the best checkpoint.
 The run folder holds `config.json`, `history.json`/`history.csv`, `last.safetensors` (written after every
-epoch) and `best.safetensors` (best test accuracy), each checkpoint with a `.json` copy of its metadata.
+epoch) and `best.safetensors` (best score on the evaluation split), each checkpoint with a `.json` copy of its metadata.
 Randomness is derived from (seed, epoch): the shuffle order, the augmentation and dropout of epoch e
 depend only on them, so a run resumed from the checkpoint of epoch e − 1 ends with exactly the weights
 of an uninterrupted run.
@@ -16,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from cnnkit.serialization import atomic_write_text
+from cnnkit.tensor import Tensor
 from cnnkit.training.checkpoint import load_checkpoint, save_checkpoint
-from cnnkit.training.datasets import DataInfo, load_classification_data
+from cnnkit.training.datasets import DataInfo
 from cnnkit.training.history import write_history
-from cnnkit.training.loop import evaluate, train_epoch
+from cnnkit.training.loop import train_epoch
+from cnnkit.training.tasks import TASKS, get_task
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("none", "cosine", "step", "onecycle")
@@ -28,8 +32,9 @@ AUGMENTATIONS = ("none", "crop", "flip", "crop-flip")
 
 @dataclass
 class RunConfig:
-    """Everything that defines a classification run; stored as config.json in the run folder."""
+    """Everything that defines a run; stored as config.json in the run folder. `for_task` gives a task's defaults."""
 
+    task: str = "classify"
     model: str = "lenet5"
     dataset: str = "fashion-mnist"
     data_dir: str | None = None
@@ -47,11 +52,19 @@ class RunConfig:
     out: str = "runs/lenet5-fashion-mnist"
     model_args: dict[str, Any] = field(default_factory=dict)
     eval_batch_size: int = 1000
+    data_args: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def for_task(cls, task: str = "classify", **given: Any) -> RunConfig:
+        """The defaults of `task` (classification's, overridden by e.g. segmentation's), then the given values."""
+        settings = {**get_task(task).defaults, **given}
+        return cls(task=task, **settings)
 
     def validate(self) -> None:
         from cnnkit.models import model_info
 
-        checks = [("optimizer", self.optimizer in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
+        checks = [("task", self.task in TASKS, f"one of {', '.join(TASKS)}"),
+                  ("optimizer", self.optimizer in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
                   ("schedule", self.schedule in SCHEDULES, f"one of {', '.join(SCHEDULES)}"),
                   ("augment", self.augment in AUGMENTATIONS, f"one of {', '.join(AUGMENTATIONS)}"),
                   ("epochs", self.epochs >= 1, "at least 1"),
@@ -105,31 +118,48 @@ def build_scheduler(config: RunConfig, optimizer, steps_per_epoch: int):
     return None
 
 
-def batch_transforms(config: RunConfig, info: DataInfo, train: bool):
-    """Normalisation, preceded in training by the chosen augmentation (vectorised over the batch)."""
-    from cnnkit.data import transforms as T
+class TransformedBatches:
+    """A loader whose (images, targets) batches pass through a task's batch transform (augmentation, normalisation)."""
 
-    steps = []
-    if train and config.augment in ("crop", "crop-flip"):
-        steps.append(T.RandomCrop(info.input_shape[1:], padding=2))
-    if train and config.augment in ("flip", "crop-flip"):
-        steps.append(T.RandomHorizontalFlip())
-    steps.append(T.Normalize(info.mean, info.std))
-    return T.Compose(steps)
+    def __init__(self, loader, transform) -> None:
+        self.loader, self.transform = loader, transform
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self):
+        for images, targets in self.loader:
+            images, targets = self.transform(images.data, targets.data)
+            yield Tensor(images), Tensor(targets)
 
 
-def _loader(dataset, batch_size: int, shuffle: bool, seed: int, transform):
+def _loader(dataset, batch_size: int, shuffle: bool, seed: int, transform) -> TransformedBatches:
     from cnnkit.data import DataLoader
 
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, seed=seed, transform=transform)
+    return TransformedBatches(DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, seed=seed), transform)
+
+
+def evaluation_loader(task, config: RunConfig, info: DataInfo, dataset, batch_size: int) -> TransformedBatches:
+    """Batches of a held-out split, prepared as the task prepares them for evaluation (no augmentation)."""
+    return _loader(dataset, batch_size, False, 0, task.batch_transform(config, info, False))
 
 
 @dataclass
 class RunResult:
     run_dir: Path
     history: list[dict[str, Any]]
-    test_accuracy: float
-    best_accuracy: float
+    final_score: float  # the task's score (accuracy, mIoU) on its evaluation split after the last epoch
+    best_score: float
+    score_name: str = "accuracy"
+    eval_split: str = "test"
+
+    @property
+    def test_accuracy(self) -> float:  # the classification names, kept for callers of issue 3
+        return self.final_score
+
+    @property
+    def best_accuracy(self) -> float:
+        return self.best_score
 
 
 def check_run_dir(config: RunConfig, resume: bool) -> Path:
@@ -150,7 +180,7 @@ def settings_for_resume(given: RunConfig, run_dir: Path, log) -> RunConfig:
     Only the run folder and, when given, the data folder come from the new command line.
     """
     stored = RunConfig(**json.loads((run_dir / "config.json").read_text()))
-    defaults = RunConfig()
+    defaults = RunConfig.for_task(given.task)
     ignored = [name for name in asdict(given) if name not in ("out", "data_dir")
                and getattr(given, name) != getattr(stored, name) and getattr(given, name) != getattr(defaults, name)]
     if ignored:
@@ -162,62 +192,77 @@ def settings_for_resume(given: RunConfig, run_dir: Path, log) -> RunConfig:
 
 
 def train(config: RunConfig, resume: bool = False, progress: bool = True, log=print) -> RunResult:
-    """Run (or resume) a classification training as described by config; returns the history."""
+    """Run (or resume) the training described by config; returns the history and the scores."""
     import cnnkit
-    from cnnkit import nn
 
     run_dir = check_run_dir(config, resume)
     if resume:
         config = settings_for_resume(config, run_dir, log)
     config.validate()
-    train_set, test_set, info = load_classification_data(config.dataset, config.data_dir)
+    task = get_task(config.task)
+    train_set, eval_set, info = task.load_data(config)
     cnnkit.manual_seed(config.seed)
     model = build_model(config, info)
     optimizer = build_optimizer(config, model)
     steps_per_epoch = -(-len(train_set) // config.batch_size)
     scheduler = build_scheduler(config, optimizer, steps_per_epoch)
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    loss_fn = task.build_loss(config)
     history: list[dict[str, Any]] = []
-    best, start_epoch = 0.0, 1
+    best, start_epoch = float("-inf"), 1
     if resume:
         checkpoint = load_checkpoint(run_dir / "last.safetensors")
         model.load_state_dict(checkpoint.model_state)
         optimizer.load_state_dict(checkpoint.optimizer_state)
         if scheduler is not None and checkpoint.meta.get("scheduler"):
             scheduler.load_state_dict(checkpoint.meta["scheduler"])
-        history, best = checkpoint.meta["history"], checkpoint.meta["best_accuracy"]
+        history = checkpoint.meta["history"]
+        best = checkpoint.meta.get("best_score", checkpoint.meta.get("best_accuracy"))
         start_epoch = checkpoint.meta["epoch"] + 1
         log(f"resuming {run_dir} after epoch {start_epoch - 1} of {config.epochs}" if start_epoch <= config.epochs
             else f"{run_dir} is already complete ({config.epochs} of {config.epochs} epochs); nothing to train")
     else:
         run_dir.mkdir(parents=True, exist_ok=True)  # only now: a bad option or missing data leaves no folder
         atomic_write_text(run_dir / "config.json", json.dumps(asdict(config), indent=2))
-    test_loader = _loader(test_set, config.eval_batch_size, False, 0, batch_transforms(config, info, False))
+    eval_loader = evaluation_loader(task, config, info, eval_set, config.eval_batch_size)
     for epoch in range(start_epoch, config.epochs + 1):
         cnnkit.manual_seed(epoch_seed(config.seed, epoch, 1))  # augmentation and dropout of this epoch
         train_loader = _loader(train_set, config.batch_size, True, epoch_seed(config.seed, epoch, 0),
-                               batch_transforms(config, info, True))
+                               task.batch_transform(config, info, True))
         lr = optimizer.param_groups[0]["lr"]
         stats = train_epoch(model, train_loader, optimizer, loss_fn, epoch=epoch, scheduler=scheduler,
-                            progress=progress, description=f"epoch {epoch}/{config.epochs}")
-        result = evaluate(model, test_loader, loss_fn)
-        row = {"epoch": epoch, "train_loss": round(stats.loss, 6), "train_accuracy": round(stats.accuracy, 6),
-               "test_loss": round(result.loss, 6), "test_accuracy": round(result.accuracy, 6), "lr": lr,
-               "seconds": round(stats.seconds, 2), "images_per_second": round(stats.images_per_second, 1)}
+                            progress=progress, description=f"epoch {epoch}/{config.epochs}",
+                            batch_correct=task.batch_correct)
+        result = task.evaluate(model, eval_loader, loss_fn)
+        row = _history_row(epoch, stats, result, task.eval_split, lr)
         history.append(row)
-        log(f"epoch {epoch:3d}  train loss {stats.loss:.4f}  train acc {stats.accuracy:.4f}  "
-            f"test loss {result.loss:.4f}  test acc {result.accuracy:.4f}  ({stats.seconds:.1f} s, "
-            f"{stats.images_per_second:.0f} img/s)")
-        meta = {"kind": "classification", "config": asdict(config), "data": info.to_dict(), "epoch": epoch,
-                "history": history, "best_accuracy": max(best, result.accuracy),
+        log(_epoch_line(row, task.eval_split))
+        improved = result.score > best
+        best = max(best, result.score)
+        meta = {"kind": task.kind, "config": asdict(config),
+                "data": info.to_dict(), "epoch": epoch, "history": history, "best_score": best,
+                "score_name": task.score_name, "best_accuracy": best,
                 "scheduler": scheduler.state_dict() if scheduler is not None else None}
-        if result.accuracy > best:
-            best = result.accuracy
+        if improved:
             save_checkpoint(run_dir / "best.safetensors", model.state_dict(), None, meta)
         save_checkpoint(run_dir / "last.safetensors", model.state_dict(), optimizer.state_dict(), meta)
         write_history(run_dir, history)
-    final = history[-1]["test_accuracy"] if history else 0.0
-    return RunResult(run_dir, history, final, best)
+    final = history[-1][f"{task.eval_split}_{task.score_name}"] if history else 0.0
+    return RunResult(run_dir, history, final, max(best, 0.0), task.score_name, task.eval_split)
+
+
+def _history_row(epoch: int, stats, result, split: str, lr: float) -> dict[str, Any]:
+    row = {"epoch": epoch, "train_loss": round(stats.loss, 6), "train_accuracy": round(stats.accuracy, 6),
+           f"{split}_loss": round(result.loss, 6)}
+    row.update({f"{split}_{name}": round(value, 6) for name, value in result.metrics.items()})
+    row.update({"lr": lr, "seconds": round(stats.seconds, 2), "images_per_second": round(stats.images_per_second, 1)})
+    return row
+
+
+def _epoch_line(row: dict[str, Any], split: str) -> str:
+    scores = "  ".join(f"{split} {key[len(split) + 1:].replace('accuracy', 'acc')} {value:.4f}"
+                       for key, value in row.items() if key.startswith(split + "_"))
+    return (f"epoch {row['epoch']:3d}  train loss {row['train_loss']:.4f}  train acc {row['train_accuracy']:.4f}  "
+            f"{scores}  ({row['seconds']:.1f} s, {row['images_per_second']:.0f} img/s)")
 
 
 def default_out(model: str, dataset: str, root: str | os.PathLike = "runs") -> str:

@@ -1,0 +1,43 @@
+"""The `Task` record: the functions and names by which one kind of training differs from another."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class TaskEvaluation:
+    """One evaluation pass: the mean loss, the task's score (what the best checkpoint is chosen by) and extras."""
+
+    loss: float
+    score: float
+    metrics: dict[str, float]  # history columns, without the split prefix (e.g. {"accuracy": …, "miou": …})
+    details: Any = None  # task-specific: predictions for classification, the confusion for segmentation
+
+
+@dataclass(frozen=True)
+class Task:
+    """What the trainer needs to know about a task, as plain functions.
+
+    load_data(config) -> (train_set, eval_set, DataInfo); build_loss(config) -> loss module;
+    batch_transform(config, info, train) -> callable on a (images, targets) batch of arrays;
+    batch_correct(logits, targets) -> (correct, counted) for the training accuracy;
+    evaluate(model, loader, loss_fn) -> TaskEvaluation.
+    """
+
+    name: str  # as given to --task
+    kind: str  # as stored in checkpoints: "classification", "segmentation"
+    score_name: str  # the metric that picks the best checkpoint, e.g. "accuracy" or "miou"
+    item_name: str  # what one sample is called in messages: "images", "scenes"
+    eval_split: str  # the split evaluated every epoch: "test" (classification, as issue 3 asks) or "val"
+    defaults: dict[str, Any]  # RunConfig defaults that differ from classification's
+    load_data: Callable
+    build_loss: Callable
+    batch_transform: Callable
+    batch_correct: Callable[[np.ndarray, np.ndarray], tuple[int, int]]
+    evaluate: Callable
+    extra_columns: tuple[str, ...] = field(default=())

@@ -1,0 +1,124 @@
+"""Semantic segmentation: a class for every pixel (255 = ignore), scored by mean IoU over the classes.
+
+The data are the Fashion-MNIST scenes (`cnnkit.data.scenes`), trained on the train split and evaluated
+every epoch on the validation split (the best checkpoint is chosen there, never on the test split, which
+`cnnkit eval` reports). Batches are gathered straight from the scenes' image and mask arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from cnnkit.training.tasks.base import Task, TaskEvaluation
+
+IGNORE_INDEX = 255
+DATASETS = ("fashion-scenes",)
+
+
+@dataclass
+class ImageMaskArrays:
+    """Images (N, H, W) uint8 and masks (N, H, W) as the array-backed loader reads them (`data`, `targets`)."""
+
+    data: np.ndarray
+    targets: np.ndarray
+    classes: list[str]
+    transform: None = None
+    target_transform: None = None
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.data[index][None].astype(np.float32) / np.float32(255), self.targets[index].astype(np.int64)
+
+
+def scenes(config: Any, split: str):
+    """The Fashion-MNIST scenes of one split as loader-ready arrays (generated and cached on first use)."""
+    from cnnkit.data.scenes import FashionScenes
+
+    args = dict(config.data_args)
+    unknown = set(args) - {"clutter", "ignore_border", "seed", "num_scenes", "val_items"}
+    if unknown:
+        raise ValueError(f"--data-args: fashion-scenes takes clutter, ignore_border, seed, num_scenes and val_items, "
+                         f"got {', '.join(sorted(unknown))}")
+    count = args.pop("num_scenes", None)
+    if split != "train" and count is not None:
+        count = max(1, count // 10)  # keep the 10:1 train:val/test proportion of the full set
+    data = FashionScenes(root=config.data_dir, split=split, num_scenes=count, **args)
+    return ImageMaskArrays(data.images, data.masks, list(data.classes))
+
+
+def load_data(config: Any, split: str = "val"):
+    """(train scenes, evaluation scenes of `split`, DataInfo) for `--task segment`."""
+    from cnnkit.training.datasets import DataInfo
+
+    if config.dataset not in DATASETS:
+        raise ValueError(f"--task segment trains on {', '.join(DATASETS)}, got --dataset {config.dataset!r}")
+    train, held_out = scenes(config, "train"), scenes(config, split)
+    sample = train.data[:2000].astype(np.float32) / 255
+    info = DataInfo(config.dataset, train.classes, (1,) + train.data.shape[1:], (float(sample.mean()),),
+                    (float(sample.std()),))
+    return train, held_out, info
+
+
+def build_loss(config: Any):
+    from cnnkit import nn
+
+    return nn.CrossEntropyLoss(ignore_index=IGNORE_INDEX, label_smoothing=config.label_smoothing)
+
+
+def batch_transform(config: Any, info: Any, train: bool):
+    """Normalisation; in training with --augment flip (or crop-flip), each image and its mask mirrored together."""
+    from cnnkit.data.transforms import Normalize, RandomHorizontalFlip, flip_where
+
+    normalize, flipper = Normalize(info.mean, info.std), RandomHorizontalFlip()
+    flip = train and config.augment in ("flip", "crop-flip")
+
+    def apply(images: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if flip:
+            chosen = flipper.rng.random(len(images)) < 0.5
+            images, masks = flip_where(images, chosen, axis=3), flip_where(masks, chosen, axis=2)
+        return np.asarray(normalize(images)), masks
+
+    return apply
+
+
+def batch_correct(logits: np.ndarray, masks: np.ndarray) -> tuple[int, int]:
+    """Correct pixels and counted pixels (ignore pixels left out): the training pixel accuracy."""
+    valid = masks != IGNORE_INDEX
+    return int(((logits.argmax(axis=1) == masks) & valid).sum()), int(valid.sum())
+
+
+def evaluate(model: Any, loader: Any, loss_fn: Any) -> TaskEvaluation:
+    """Pixel accuracy, mean IoU and the whole-split confusion matrix, without recording a graph."""
+    from cnnkit.autograd import no_grad
+    from cnnkit.metrics import SegmentationConfusion
+
+    was_training = model.training
+    model.eval()
+    confusion, total_loss, pixels = None, 0.0, 0
+    with no_grad():
+        for images, masks in loader:
+            logits = model(images)
+            if confusion is None:
+                confusion = SegmentationConfusion(logits.shape[1], ignore_index=IGNORE_INDEX)
+            counted = int((masks.data != IGNORE_INDEX).sum())
+            if loss_fn is not None and counted:
+                total_loss += float(loss_fn(logits, masks).item()) * counted
+            pixels += counted
+            confusion.update(logits.data.argmax(axis=1), masks.data)
+    model.train(was_training)
+    if confusion is None:
+        return TaskEvaluation(float("nan"), 0.0, {"accuracy": 0.0, "miou": 0.0})
+    miou, accuracy = confusion.mean_iou(), confusion.pixel_accuracy()
+    return TaskEvaluation(total_loss / max(pixels, 1), miou, {"accuracy": accuracy, "miou": miou}, confusion)
+
+
+SEGMENT = Task(name="segment", kind="segmentation", score_name="miou", item_name="scenes", eval_split="val",
+               defaults={"model": "unet", "dataset": "fashion-scenes", "optimizer": "adam", "lr": 0.002,
+                         "batch_size": 32, "epochs": 8, "eval_batch_size": 100, "augment": "flip"},
+               load_data=load_data, build_loss=build_loss, batch_transform=batch_transform,
+               batch_correct=batch_correct, evaluate=evaluate, extra_columns=("miou",))

@@ -1,0 +1,108 @@
+"""`--task segment` through the one trainer: scenes built from a tiny Fashion-MNIST, history, resume, eval."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from cnnkit.cli import main
+from cnnkit.training import run
+from cnnkit.training.run import RunConfig, train
+from cnnkit.training.tasks import get_task
+from tests.training.tiny_data import write_tiny_fashion
+
+TINY = {"num_scenes": 48, "val_items": 60}
+
+
+def _config(data_dir, out, epochs: int = 2) -> RunConfig:
+    return RunConfig.for_task("segment", data_dir=str(data_dir), out=str(out), epochs=epochs, batch_size=16,
+                              eval_batch_size=8, data_args=dict(TINY), model_args={"base_channels": 4, "depth": 2})
+
+
+@pytest.fixture(scope="module")
+def tiny_fashion(tmp_path_factory):
+    return write_tiny_fashion(tmp_path_factory.mktemp("fashion"), n_train=200, n_test=60)
+
+
+def test_segment_defaults_are_a_unet_on_the_scenes_with_adam() -> None:
+    config = RunConfig.for_task("segment")
+    assert (config.model, config.dataset, config.optimizer, config.augment) == ("unet", "fashion-scenes", "adam",
+                                                                               "flip")
+    assert RunConfig.for_task("classify") == RunConfig()
+
+
+def _weights(run_dir):
+    from safetensors.numpy import load_file
+
+    return {k: v for k, v in load_file(str(run_dir / "last.safetensors")).items() if k.startswith("model.")}
+
+
+def test_segmentation_run_writes_val_miou_history_and_resumes_to_the_same_weights(tiny_fashion, tmp_path,
+                                                                                   monkeypatch) -> None:
+    whole = train(_config(tiny_fashion, tmp_path / "whole"), progress=False, log=lambda *_: None)
+    rows = whole.history
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "val_miou"} <= set(rows[0])
+    assert 0.0 <= rows[-1]["val_miou"] <= 1.0 and whole.score_name == "miou" and whole.eval_split == "val"
+    assert json.loads((tmp_path / "whole" / "config.json").read_text())["task"] == "segment"
+
+    real_epoch, calls = run.train_epoch, {"n": 0}
+
+    def killed_in_epoch_two(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+
+    monkeypatch.setattr(run, "train_epoch", killed_in_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        train(_config(tiny_fashion, tmp_path / "cut"), progress=False, log=lambda *_: None)
+    monkeypatch.setattr(run, "train_epoch", real_epoch)
+    resumed = train(_config(tiny_fashion, tmp_path / "cut"), resume=True, progress=False, log=lambda *_: None)
+    untimed = [{k: v for k, v in r.items() if k not in ("seconds", "images_per_second")} for r in resumed.history]
+    assert untimed == [{k: v for k, v in r.items() if k not in ("seconds", "images_per_second")} for r in rows]
+    expected, got = _weights(tmp_path / "whole"), _weights(tmp_path / "cut")
+    assert expected and all(np.array_equal(expected[k], got[k]) for k in expected)
+
+
+def test_segment_batches_flip_image_and_mask_together() -> None:
+    task = get_task("segment")
+    config = RunConfig.for_task("segment")
+
+    class Info:
+        mean, std = (0.0,), (1.0,)
+
+    images = np.arange(2 * 1 * 2 * 3, dtype=np.float32).reshape(2, 1, 2, 3)
+    masks = images[:, 0].astype(np.int64)
+    import cnnkit
+
+    cnnkit.manual_seed(0)  # a seed whose draws flip the second image only
+    flipped, flipped_masks = task.batch_transform(config, Info, True)(images, masks)
+    np.testing.assert_array_equal(flipped[:, 0], flipped_masks)  # whatever was mirrored, both were
+    mirrored = [not np.array_equal(flipped[b], images[b]) for b in range(2)]
+    assert mirrored == [False, True]
+    for b in range(2):
+        expected = images[b, 0, :, ::-1] if mirrored[b] else images[b, 0]
+        np.testing.assert_array_equal(flipped[b, 0], expected)
+
+
+def test_cli_eval_of_a_segmentation_run_prints_miou_and_the_class_table(tiny_fashion, tmp_path, capsys) -> None:
+    out = tmp_path / "seg"
+    code = main(["train", "--task", "segment", "--data-dir", str(tiny_fashion), "--epochs", "1", "--batch-size", "16",
+                 "--data-args", json.dumps(TINY), "--model-args", '{"base_channels": 4, "depth": 2}',
+                 "--out", str(out), "--quiet"])
+    assert code == 0
+    assert "final val miou" in capsys.readouterr().out
+    assert main(["eval", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "mean IoU:" in text and "Ankle boot" in text and "background" in text
+    assert "test set (4 scenes" in text  # the test split: a tenth of num_scenes, from test-set items
+
+
+def test_unknown_scene_option_is_refused_with_the_allowed_names(tiny_fashion, tmp_path) -> None:
+    config = _config(tiny_fashion, tmp_path / "bad")
+    config.data_args = {"clutterr": True}
+    with pytest.raises(ValueError, match="clutterr"):
+        train(config, progress=False, log=lambda *_: None)
