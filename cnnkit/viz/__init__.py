@@ -10,6 +10,8 @@ One module per kind of figure; every `plot_*` function takes the data and a path
     confusion.py      plot_confusion_matrix(confusion, classes, path)
     misclassified.py  most_confident_mistakes / plot_misclassified(images, targets, probabilities, classes, path)
     shift.py          shift_images, accuracy_under_shift / plot_shift_accuracy(shifts, accuracies, path)
+    segmentation.py   colorize_mask, overlay_mask, error_map / plot_segmentation(images, targets, predictions,
+                      class_names, path)                                 masks in VOC's colours, with a legend
 
 `figure.py` makes and saves the figures; `hooks.py` finds layers by name and captures their outputs.
 """
@@ -20,11 +22,13 @@ from cnnkit.viz.feature_maps import feature_maps, plot_feature_maps
 from cnnkit.viz.filters import plot_filters
 from cnnkit.viz.kernels_figure import plot_kernels
 from cnnkit.viz.misclassified import most_confident_mistakes, plot_misclassified
+from cnnkit.viz.segmentation import colorize_mask, error_map, overlay_mask, plot_segmentation
 from cnnkit.viz.shift import accuracy_under_shift, plot_shift_accuracy, shift_images
 from cnnkit.viz.top_patches import Patch, plot_top_patches, top_patches
 
 __all__ = [
-    "Patch", "accuracy_under_shift", "feature_maps", "most_confident_mistakes", "plot_confusion_matrix",
-    "plot_curves", "plot_feature_maps", "plot_filters", "plot_kernels", "plot_misclassified", "plot_shift_accuracy",
-    "plot_top_patches", "shift_images", "top_patches",
+    "Patch", "accuracy_under_shift", "colorize_mask", "error_map", "feature_maps", "most_confident_mistakes",
+    "overlay_mask", "plot_confusion_matrix", "plot_curves", "plot_feature_maps", "plot_filters", "plot_kernels",
+    "plot_misclassified", "plot_segmentation", "plot_shift_accuracy", "plot_top_patches", "shift_images",
+    "top_patches",
 ]  # fmt: skip
