@@ -119,7 +119,10 @@ def _merge(best: _Best, values: np.ndarray, indices: np.ndarray, places: np.ndar
     """Keep the k largest of the old best and a batch's values per channel (ties: the earlier image first)."""
     all_values = np.concatenate([best.values, values], axis=1)
     order = np.argsort(-all_values, axis=1, kind="stable")[:, :k]
-    pick = lambda old, new: np.take_along_axis(np.concatenate([old, new], axis=1), order, axis=1)  # noqa: E731
+
+    def pick(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+        return np.take_along_axis(np.concatenate([old, new], axis=1), order, axis=1)
+
     return _Best(pick(best.values, values), pick(best.indices, indices), pick(best.places, places))
 
 
