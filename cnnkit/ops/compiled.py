@@ -49,5 +49,6 @@ def _numba() -> Any:
 
 
 def set_num_threads(threads: int) -> None:
-    """Threads used by the compiled kernels (at most the machine's core count)."""
-    _numba().set_num_threads(threads)
+    """Threads used by the compiled kernels, clamped to [1, the pool size numba started with]."""
+    numba = _numba()
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))

@@ -77,7 +77,8 @@ def test_thread_limits_reach_the_loaded_blas(monkeypatch):
     for var in threads._ENV_VARS:
         monkeypatch.delenv(var, raising=False)  # restored after the test
     info = threads.limit_env(3)
-    assert info["env"] == {"OPENBLAS_NUM_THREADS": "3", "OMP_NUM_THREADS": "3", "MKL_NUM_THREADS": "3"}
+    assert info["env"] == {"OPENBLAS_NUM_THREADS": "3", "OMP_NUM_THREADS": "3", "MKL_NUM_THREADS": "3",
+                           "NUMBA_NUM_THREADS": "3"}
     assert info["numpy_already_imported"] is True  # pytest has imported NumPy: too late for the variables
     before = threads.blas_threads()
     if before is None:
