@@ -14,6 +14,7 @@ benchmark keeps it equal to BLAS's).
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -43,8 +44,16 @@ def prange(*args: int) -> range:
 
 @functools.cache
 def _numba() -> Any:
-    import numba  # its thread count comes from $NUMBA_NUM_THREADS (default: every core)
+    import numba
 
+    # Threads: $NUMBA_NUM_THREADS when set (numba reads it itself), else as many as BLAS was given through
+    # $OPENBLAS_NUM_THREADS / $OMP_NUM_THREADS: a user who keeps BLAS on one core to leave the other to
+    # another job expects the same of the kernels (a 2-thread kernel next to a busy core waits for it).
+    if "NUMBA_NUM_THREADS" not in os.environ:
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+            if os.environ.get(var, "").isdigit() and int(os.environ[var]) >= 1:
+                numba.set_num_threads(min(int(os.environ[var]), numba.config.NUMBA_NUM_THREADS))
+                break
     return numba
 
 

@@ -23,6 +23,10 @@ QUICK = ["train lenet5 b128", "infer lenet5 b1000", "conv2d 5x5 6->16 @14 fwd+bw
 def _restore_thread_variables(monkeypatch):
     for var in threads._ENV_VARS:  # main() sets them; monkeypatch puts the originals back afterwards
         monkeypatch.delenv(var, raising=False)
+    before = threads.blas_threads()
+    yield
+    if before is not None:  # main() also sets the loaded BLAS and the compiled kernels: the rest of the
+        threads.limit_loaded(before)  # session must not run with this test's thread count
 
 
 def test_quick_no_torch_lists_its_workloads(capsys):

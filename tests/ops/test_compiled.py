@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -52,3 +53,13 @@ def test_depthwise_route_needs_one_input_channel_per_group() -> None:
     assert is_depthwise(8, 8)
     assert not is_depthwise(8, 4)
     assert not is_depthwise(1, 1)  # a plain single-channel conv goes through im2col
+
+
+def test_kernels_follow_the_blas_thread_count_when_numba_has_none() -> None:
+    code = ("import numpy as np; from cnnkit.ops.im2col import Window, col2im; "
+            "col2im(np.zeros((1, 9, 4), np.float32), Window((3, 3), (1, 1), (1, 1), (1, 1, 1, 1)), (1, 1, 2, 2)); "
+            "import numba; print(numba.get_num_threads())")
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS")}
+    env["OPENBLAS_NUM_THREADS"] = "1"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    assert out.strip() == "1"
