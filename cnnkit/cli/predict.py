@@ -1,4 +1,7 @@
-"""`cnnkit predict CHECKPOINT IMAGE...`: the top-k classes of each image with their probabilities."""
+"""`cnnkit predict CHECKPOINT IMAGE...`: the top-k classes of each image with their probabilities.
+
+A segmentation checkpoint writes a mask and an overlay per image instead (`predict_segmentation`).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import json
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("predict", help="classify image files with a trained model",
+    p = sub.add_parser("predict", help="classify (or segment) image files with a trained model",
                        description="Classify image files. Each image is converted as the model's training "
                                    "data was: to grey or RGB, resized (stretched) to the training size, scaled "
                                    "to [0, 1] and normalised with the training set's mean and std.")
@@ -15,6 +18,8 @@ def add_parser(sub) -> None:
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.add_argument("--top-k", type=int, default=3, help="how many classes to show per image (at least 1)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--out-dir", default=None, help="segmentation models: where to write IMAGE.mask.png and "
+                                                   "IMAGE.overlay.png (default: beside each image)")
     p.set_defaults(run=run)
 
 
@@ -26,7 +31,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.top_k < 1:
         raise ValueError(f"--top-k must be at least 1, got {args.top_k}")
-    model, _, info = load_trained_model(args.checkpoint)
+    model, meta, info = load_trained_model(args.checkpoint)
+    if meta.get("kind") == "segmentation":
+        from cnnkit.cli.predict_segmentation import run_segmentation
+
+        return run_segmentation(model, info, args.images, args.out_dir, args.json)
     k = min(args.top_k, len(info.classes))
     batch = np.concatenate([prepare_image(path, info) for path in args.images])
     with cnnkit.no_grad():

@@ -100,6 +100,19 @@ def test_cli_eval_of_a_segmentation_run_prints_miou_and_the_class_table(tiny_fas
     assert "mean IoU:" in text and "Ankle boot" in text and "background" in text
     assert "test set (4 scenes" in text  # the test split: a tenth of num_scenes, from test-set items
 
+    from PIL import Image
+
+    picture = tmp_path / "scene.png"  # 48×40: another size than the 64×64 training scenes
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 48), dtype=np.uint8)).save(picture)
+    assert main(["predict", str(out), str(picture), "--out-dir", str(tmp_path / "pred"), "--json"]) == 0
+    [result] = json.loads(capsys.readouterr().out)
+    with Image.open(result["mask"]) as mask:
+        assert mask.mode == "P" and mask.size == (48, 40)  # class ids in a palette PNG, at the image's size
+        ids = np.asarray(mask)
+    assert ids.max() <= 10 and abs(sum(result["classes"].values()) - 1) < 1e-3
+    with Image.open(result["overlay"]) as overlay:
+        assert overlay.mode == "RGB" and overlay.size == (48, 40)
+
 
 def test_unknown_scene_option_is_refused_with_the_allowed_names(tiny_fashion, tmp_path) -> None:
     config = _config(tiny_fashion, tmp_path / "bad")
