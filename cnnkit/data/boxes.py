@@ -1,4 +1,4 @@
-"""Boxes of masks and overlaps of boxes.
+"""Boxes of masks: the tight box of each mask (areas and IoUs of boxes live in `cnnkit.detection.boxes`).
 
 Boxes are (x1, y1, x2, y2) in pixel-edge coordinates, 0-based and half-open, as torchvision's: a box holding
 pixel columns a..b (inclusive) and rows c..d has x1 = a, x2 = b + 1, y1 = c, y2 = d + 1, so its width x2 − x1
@@ -27,18 +27,3 @@ def tight_boxes(masks: np.ndarray) -> np.ndarray:
 def tight_box(mask: np.ndarray) -> np.ndarray:
     """float32 (4,) tight box of one boolean mask (H, W)."""
     return tight_boxes(np.asarray(mask)[None])[0]
-
-
-def box_area(boxes: np.ndarray) -> np.ndarray:
-    boxes = np.asarray(boxes, dtype=np.float64)
-    return np.clip(boxes[..., 2] - boxes[..., 0], 0, None) * np.clip(boxes[..., 3] - boxes[..., 1], 0, None)
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(N, M) intersection over union of boxes a (N, 4) and b (M, 4); 0 where the union is empty."""
-    a, b = np.asarray(a, dtype=np.float64).reshape(-1, 4), np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    lo = np.maximum(a[:, None, :2], b[None, :, :2])
-    hi = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(hi - lo, 0, None), axis=2)
-    union = box_area(a)[:, None] + box_area(b)[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)

@@ -1,10 +1,11 @@
-"""Tight boxes (pixel edges, half-open) and box IoU on hand-computed cases."""
+"""Tight boxes (pixel edges, half-open) and box IoU (from cnnkit.detection) on hand-computed cases."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from cnnkit.data.boxes import box_iou, tight_box, tight_boxes
+from cnnkit.data.boxes import tight_box, tight_boxes
+from cnnkit.detection.boxes import box_iou
 
 
 def test_tight_box_is_half_open_in_pixel_edges():

@@ -11,12 +11,13 @@ band), `clutter` (textured backgrounds), `compose` (the seeded generator), `cach
 
 from __future__ import annotations
 
-from cnnkit.data.boxes import box_iou, tight_box, tight_boxes
+from cnnkit.data.boxes import tight_box, tight_boxes
 from cnnkit.data.scenes.compose import ItemPool, SceneConfig, SceneSet, generate_scenes
 from cnnkit.data.scenes.dataset import CLASSES, DEFAULT_COUNTS, SPLITS, VAL_ITEMS, FashionScenes
 from cnnkit.data.scenes.grid import grid_collisions
 from cnnkit.data.scenes.labels import IGNORE_INDEX, ignore_band, label_mask, label_masks
 from cnnkit.data.scenes.silhouette import fill_holes, silhouettes
+from cnnkit.detection.boxes import box_iou
 
 __all__ = [
     "FashionScenes",
