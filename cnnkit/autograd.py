@@ -8,7 +8,9 @@ chain rule from the output back to the leaves, summing gradients that meet at a 
 
 from __future__ import annotations
 
+import itertools
 import threading
+import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -100,6 +102,42 @@ def _topological_order(root: Tensor) -> list[Tensor]:
     return order
 
 
+# Post-accumulate-grad hooks of leaf tensors: id(tensor) → {handle id: hook}. Kept here rather than on the
+# Tensor (which has fixed __slots__); an entry goes away with its tensor.
+_post_accumulate_hooks: dict[int, dict[int, Callable[[Tensor], None]]] = {}
+_hook_ids = itertools.count()
+
+
+class HookHandle:
+    """Returned by `Tensor.register_post_accumulate_grad_hook`; `.remove()` unregisters the hook."""
+
+    def __init__(self, hooks: dict[int, Callable], key: int) -> None:
+        self._hooks, self.id = hooks, key
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+
+def register_post_accumulate_grad_hook(tensor: Tensor, hook: Callable[[Tensor], None]) -> HookHandle:
+    """Call `hook(tensor)` each time backward has accumulated a gradient into this leaf's `.grad` (PyTorch's
+    `Tensor.register_post_accumulate_grad_hook`); data-parallel training starts communication from it."""
+    if tensor._node is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+    key = id(tensor)
+    if key not in _post_accumulate_hooks:
+        _post_accumulate_hooks[key] = {}
+        weakref.finalize(tensor, _post_accumulate_hooks.pop, key, None)
+    hooks = _post_accumulate_hooks[key]
+    handle = HookHandle(hooks, next(_hook_ids))
+    hooks[handle.id] = hook
+    return handle
+
+
+def _run_post_accumulate_hooks(tensor: Tensor) -> None:
+    for hook in list(_post_accumulate_hooks.get(id(tensor), {}).values()):
+        hook(tensor)
+
+
 def _accumulate(grads: dict[int, np.ndarray], key: int, grad: np.ndarray) -> None:
     # A fresh sum rather than `+=`: the stored array may be shared with another tensor's gradient.
     previous = grads.get(key)
@@ -120,6 +158,8 @@ def run_backward(root: Tensor, gradient: np.ndarray, retain_graph: bool = False)
         if node is None or tensor._retains_grad:
             tensor._accumulate_grad(grad)
         if node is None:
+            if _post_accumulate_hooks:
+                _run_post_accumulate_hooks(tensor)
             continue
         if node.backward is None:
             raise RuntimeError(

@@ -6,12 +6,19 @@ and backward live side by side. `record` is how an op attaches itself to the gra
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from cnnkit.autograd import BackwardFn, Node, is_grad_enabled, run_backward
+from cnnkit.autograd import (
+    BackwardFn,
+    HookHandle,
+    Node,
+    is_grad_enabled,
+    register_post_accumulate_grad_hook,
+    run_backward,
+)
 
 DEFAULT_FLOAT = np.dtype(np.float32)
 
@@ -132,6 +139,10 @@ class Tensor:
             self.grad = Tensor(np.array(grad, dtype=self.dtype, copy=True), dtype=self.dtype)
         else:
             self.grad.data += grad
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> HookHandle:
+        """`hook(self)` runs after backward accumulates into this leaf's `.grad`; returns a handle with `.remove()`."""
+        return register_post_accumulate_grad_hook(self, hook)
 
     def retain_grad(self) -> None:
         """Keep `.grad` on this non-leaf tensor after backward (leaves always keep theirs)."""
