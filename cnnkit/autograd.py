@@ -96,7 +96,10 @@ def _topological_order(root: Tensor) -> list[Tensor]:
         stack.append((tensor, True))
         node = tensor._node
         if node is not None:
-            for parent in node.inputs:
+            # Inputs pushed last-first, so the first input's subgraph is walked first: in the reversed order
+            # each op's leaf inputs (its weight and bias) then come right after the op, and their gradients
+            # are final while backward goes on (data-parallel training communicates them meanwhile).
+            for parent in reversed(node.inputs):
                 if parent.requires_grad and id(parent) not in visited:
                     stack.append((parent, False))
     return order

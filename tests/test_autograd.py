@@ -40,3 +40,25 @@ def test_hook_on_a_non_leaf_is_refused():
     w = cnnkit.tensor([1.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="non-leaf"):
         (w * 2).register_post_accumulate_grad_hook(lambda t: None)
+def test_hooks_fire_in_backward_order_and_before_earlier_layers_are_done():
+    first = cnnkit.tensor([1.0], requires_grad=True)
+    second = cnnkit.tensor([2.0], requires_grad=True)
+    order = []
+    first.register_post_accumulate_grad_hook(lambda t: order.append(("first", second.grad is not None)))
+    second.register_post_accumulate_grad_hook(lambda t: order.append(("second", first.grad is not None)))
+    ((first * 2).exp() * second).sum().backward()
+    # second is used last in forward, so its gradient is ready first; first's is not yet computed then
+    assert order == [("second", False), ("first", True)]
+
+
+
+
+def test_a_layers_weight_is_final_before_the_layer_below_runs_backward():
+    from cnnkit import nn
+
+    net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
+    events = []
+    for name, p in net.named_parameters():
+        p.register_post_accumulate_grad_hook(lambda t, name=name: events.append(name))
+    net(cnnkit.randn(5, 3)).sum().backward()
+    assert events == ["2.bias", "2.weight", "0.bias", "0.weight"]
