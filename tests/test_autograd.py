@@ -40,6 +40,8 @@ def test_hook_on_a_non_leaf_is_refused():
     w = cnnkit.tensor([1.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="non-leaf"):
         (w * 2).register_post_accumulate_grad_hook(lambda t: None)
+
+
 def test_hooks_fire_in_backward_order_and_before_earlier_layers_are_done():
     first = cnnkit.tensor([1.0], requires_grad=True)
     second = cnnkit.tensor([2.0], requires_grad=True)
@@ -49,8 +51,6 @@ def test_hooks_fire_in_backward_order_and_before_earlier_layers_are_done():
     ((first * 2).exp() * second).sum().backward()
     # second is used last in forward, so its gradient is ready first; first's is not yet computed then
     assert order == [("second", False), ("first", True)]
-
-
 
 
 def test_a_layers_weight_is_final_before_the_layer_below_runs_backward():
