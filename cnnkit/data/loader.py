@@ -6,7 +6,8 @@ stacked. Shuffling draws one permutation per epoch from the loader's own generat
 None, by a seed drawn once from cnnkit's global generator (so `cnnkit.manual_seed` makes it repeatable).
 With `collate_fn`, each batch is `collate_fn([dataset[i] for i in batch_indices])`, as torch's DataLoader (for
 targets that do not stack, e.g. `cnnkit.data.collate.detection_collate`); the batch `transform` then does not
-apply, since the loader no longer knows which part is the image.
+apply, since the loader no longer knows which part is the image. With `sampler` (e.g. `cnnkit.distributed.DistributedSampler`),
+each epoch's indices are the sampler's, in its order.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ class DataLoader:
 
     def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False, drop_last: bool = False,
                  seed: int | None = None, transform: Callable | None = None,
-                 collate_fn: Callable | None = None) -> None:
+                 collate_fn: Callable | None = None, sampler: Any = None) -> None:
         if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
             raise TypeError(f"DataLoader: expected a dataset with __len__ and __getitem__, "
                             f"got {type(dataset).__name__}")
@@ -93,19 +94,25 @@ class DataLoader:
         if collate_fn is not None and transform is not None:
             raise ValueError("DataLoader: pass either collate_fn or transform, not both (a collate_fn's batch has "
                              "no known image part for the transform; transform the items in the dataset instead)")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle (the sampler decides the "
+                             "order, e.g. DistributedSampler(dataset, shuffle=True))")
         self.transform = transform
         self.collate_fn = collate_fn
+        self.sampler = sampler
         if shuffle and seed is None:
             seed = int(default_generator().integers(2**63))
         self.seed = seed
         self.generator = np.random.default_rng(seed) if shuffle else None
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.sampler if self.sampler is not None else self.dataset)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def epoch_order(self) -> np.ndarray:
-        """The dataset indices of one epoch: a fresh permutation when shuffling, else 0..N-1."""
+        """The dataset indices of one epoch: the sampler's, else a fresh permutation when shuffling, else 0..N-1."""
+        if self.sampler is not None:
+            return np.fromiter(iter(self.sampler), dtype=np.int64)
         n = len(self.dataset)
         return self.generator.permutation(n) if self.generator is not None else np.arange(n)
 

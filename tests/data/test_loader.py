@@ -76,6 +76,19 @@ def test_shuffle_covers_every_index_once_per_epoch_and_varies():
     assert not np.array_equal(first, np.arange(25))
 
 
+def test_sampler_decides_the_order_and_the_length():
+    sampler = [7, 2, 9, 0, 4]  # anything with __len__ and __iter__ over indices
+    loader = DataLoader(digits_dataset(10), batch_size=2, sampler=sampler)
+    assert len(loader) == 3
+    np.testing.assert_array_equal(epoch_labels(loader), sampler)
+    assert len(DataLoader(digits_dataset(10), batch_size=2, sampler=sampler, drop_last=True)) == 2
+
+
+def test_sampler_with_shuffle_is_refused():
+    with pytest.raises(ValueError, match="mutually exclusive with shuffle"):
+        DataLoader(digits_dataset(4), sampler=[0, 1], shuffle=True)
+
+
 def test_same_seed_same_sequence_of_epochs():
     a = DataLoader(digits_dataset(20), batch_size=6, shuffle=True, seed=3)
     b = DataLoader(digits_dataset(20), batch_size=6, shuffle=True, seed=3)
