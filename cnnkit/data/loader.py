@@ -6,8 +6,8 @@ stacked. Shuffling draws one permutation per epoch from the loader's own generat
 None, by a seed drawn once from cnnkit's global generator (so `cnnkit.manual_seed` makes it repeatable).
 With `collate_fn`, each batch is `collate_fn([dataset[i] for i in batch_indices])`, as torch's DataLoader (for
 targets that do not stack, e.g. `cnnkit.data.collate.detection_collate`); the batch `transform` then does not
-apply, since the loader no longer knows which part is the image. With `sampler` (e.g. `cnnkit.distributed.DistributedSampler`),
-each epoch's indices are the sampler's, in its order.
+apply, since the loader no longer knows which part is the image. With `sampler` (e.g.
+`cnnkit.distributed.DistributedSampler`), each epoch's indices are the sampler's, in its order.
 """
 
 from __future__ import annotations
