@@ -57,17 +57,20 @@ def _count_correct(logits: np.ndarray, labels: np.ndarray) -> tuple[int, int]:
 
 def train_epoch(model, loader, optimizer, loss_fn: Callable, *, epoch: int, scheduler=None,
                 progress: bool = True, description: str | None = None,
-                batch_correct: Callable = _count_correct) -> EpochStats:
+                batch_correct: Callable = _count_correct, forward: Callable | None = None,
+                optimizer_step: Callable | None = None) -> EpochStats:
     """Train for one pass over `loader`; the scheduler (if any) steps after every optimiser step.
 
     `batch_correct(logits, targets)` gives (correct, counted) for the running accuracy (pixels for segmentation).
+    `forward(model, images, targets)` replaces `model(images)` and `optimizer_step(model, optimizer)` replaces
+    `optimizer.step()` when given (a task's own step, e.g. diffusion's noising, clipping and EMA).
     """
     model.train()
     total_loss, correct, seen, counted = 0.0, 0, 0, 0
     start = time.perf_counter()
     bar = _progress(loader, len(loader), description or f"epoch {epoch}", progress)
     for step, (images, labels) in enumerate(bar, start=1):
-        logits = model(images)
+        logits = model(images) if forward is None else forward(model, images, labels)
         loss = loss_fn(logits, labels)
         value = float(loss.item())
         if not math.isfinite(value):
@@ -75,7 +78,10 @@ def train_epoch(model, loader, optimizer, loss_fn: Callable, *, epoch: int, sche
                                    "the last good checkpoint was kept (try a lower --lr)")
         optimizer.zero_grad()
         loss.backward()
-        optimizer.step()
+        if optimizer_step is None:
+            optimizer.step()
+        else:
+            optimizer_step(model, optimizer)
         if scheduler is not None:
             scheduler.step()
         n = len(labels)

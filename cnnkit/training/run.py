@@ -231,7 +231,8 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, log=pr
         lr = optimizer.param_groups[0]["lr"]
         stats = train_epoch(model, train_loader, optimizer, loss_fn, epoch=epoch, scheduler=scheduler,
                             progress=progress, description=f"epoch {epoch}/{config.epochs}",
-                            batch_correct=task.batch_correct)
+                            batch_correct=task.batch_correct, forward=task.forward,
+                            optimizer_step=task.optimizer_step)
         result = task.evaluate(model, eval_loader, loss_fn)
         row = _history_row(epoch, stats, result, task.eval_split, lr)
         history.append(row)
@@ -246,6 +247,8 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, log=pr
             save_checkpoint(run_dir / "best.safetensors", model.state_dict(), None, meta)
         save_checkpoint(run_dir / "last.safetensors", model.state_dict(), optimizer.state_dict(), meta)
         write_history(run_dir, history)
+        if task.after_epoch is not None:
+            task.after_epoch(model, run_dir, epoch, config, info)
     final = history[-1][f"{task.eval_split}_{task.score_name}"] if history else 0.0
     return RunResult(run_dir, history, final, max(best, 0.0), task.score_name, task.eval_split)
 

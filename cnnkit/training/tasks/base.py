@@ -27,6 +27,10 @@ class Task:
     batch_transform(config, info, train) -> callable on a (images, targets) batch of arrays;
     batch_correct(logits, targets) -> (correct, counted) for the training accuracy;
     evaluate(model, loader, loss_fn) -> TaskEvaluation.
+    Optional, for tasks whose step is not "loss_fn(model(images), targets), backward, step" (generation):
+    forward(model, images, targets) -> the outputs loss_fn takes; optimizer_step(model, optimizer) after
+    backward (e.g. clip, step, update an EMA); after_epoch(model, run_dir, epoch, config, info) after each
+    epoch's checkpoints (e.g. a grid of samples).
     """
 
     name: str  # as given to --task
@@ -41,3 +45,6 @@ class Task:
     batch_correct: Callable[[np.ndarray, np.ndarray], tuple[int, int]]
     evaluate: Callable
     extra_columns: tuple[str, ...] = field(default=())
+    forward: Callable | None = None
+    optimizer_step: Callable | None = None
+    after_epoch: Callable | None = None
