@@ -37,6 +37,7 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # the command line, for `train --nprocs` to re-run
     try:
         return int(args.run(args) or 0)
     except KeyboardInterrupt:
