@@ -1,0 +1,140 @@
+"""Propose, then classify: R-CNN (Girshick et al. 2014) in miniature.
+
+1. Proposals: sliding windows (and optionally connected components) from `cnnkit.detection.proposals`.
+2. Each proposal is cut out and resized to 28×28 (`cnnkit.detection.crops`).
+3. A small CNN from the zoo (LeNet-5 with ReLU and max-pooling by default) gives 11 class scores — the 10
+   classes and background (index 0) — and, with `box_regression=True`, 4 box offsets (`box_coder`) that move
+   the proposal onto the object; the network's last layer simply has 11 + 4 outputs.
+4. A proposal's score for class c is its softmax probability; per-class NMS (`batched_nms`, torchvision's
+   semantics) at 0.5, and the best 100 detections of each image are kept.
+
+`forward(crops)` is the classifier alone (crops (M, C, 28, 28) → (M, 11 [+ 4])): that is what the trainer fits,
+on crops labelled by R-CNN's IoU rules (`cnnkit.detection.rcnn_targets`). `detect(images)` runs the whole
+pipeline on normalised images (N, C, 64, 64).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from cnnkit import nn
+from cnnkit.detection.box_coder import apply_offsets
+from cnnkit.detection.crops import crop_and_resize
+from cnnkit.detection.proposals import RATIOS, SIZES, Proposer
+from cnnkit.models.alexnet import alexnet_small
+from cnnkit.models.lenet import lenet5, lenet5_relu
+from cnnkit.models.vgg import fashion_vgg
+from cnnkit.tensor import Tensor
+
+BACKBONES = {"lenet5_relu": lenet5_relu, "lenet5": lenet5, "alexnet_small": alexnet_small, "fashion_vgg": fashion_vgg}
+CROP_SIZE = 28  # the backbones' input size
+
+
+class ProposeClassify(nn.Module):
+    """`classifier`: a zoo CNN with num_classes + 1 (+ 4) outputs, applied to 28×28 crops of proposals."""
+
+    def __init__(
+        self,
+        num_classes: int = 10,
+        in_channels: int = 1,
+        backbone: str = "lenet5_relu",
+        box_regression: bool = True,
+        image_size: int = 64,
+        sizes: tuple[float, ...] = SIZES,
+        ratios: tuple[float, ...] = RATIOS,
+        stride: int = 6,
+        components: bool = False,
+        min_foreground: float = 0.2,
+    ) -> None:
+        super().__init__()
+        if backbone not in BACKBONES:
+            raise ValueError(f"ProposeClassify: backbone must be one of {', '.join(BACKBONES)}, got {backbone!r}")
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(f"ProposeClassify: num_classes must be a positive int, got {num_classes!r}")
+        self.num_classes, self.in_channels, self.box_regression = num_classes, in_channels, bool(box_regression)
+        self.image_size = image_size
+        self.proposer = Proposer(image_size, tuple(sizes), tuple(ratios), stride, components, min_foreground)
+        outputs = num_classes + 1 + (4 if box_regression else 0)
+        self.classifier = BACKBONES[backbone](num_classes=outputs, in_channels=in_channels)
+
+    def forward(self, crops: Tensor) -> Tensor:
+        expected = (self.in_channels, CROP_SIZE, CROP_SIZE)
+        if crops.ndim != 4 or tuple(crops.shape[1:]) != expected:
+            raise ValueError(
+                f"ProposeClassify: expected crops of shape (M, {expected[0]}, {CROP_SIZE}, {CROP_SIZE}) "
+                f"(forward classifies proposals; detect() takes whole images), got {tuple(crops.shape)}"
+            )
+        return self.classifier(crops)
+
+    def detect(
+        self,
+        images: Any,
+        score_threshold: float = 0.01,
+        iou_threshold: float = 0.5,
+        max_detections: int = 100,
+        chunk: int = 2048,
+    ) -> list[dict[str, np.ndarray]]:
+        """Per image {"boxes" float32 (k, 4), "scores" float32 (k,), "labels" int64 (k,) in 1…num_classes}."""
+        from cnnkit.autograd import no_grad
+
+        images = np.asarray(images.data if isinstance(images, Tensor) else images, dtype=np.float32)
+        expected = (self.in_channels, self.image_size, self.image_size)
+        if images.ndim != 4 or images.shape[1:] != expected:
+            raise ValueError(
+                f"ProposeClassify.detect: expected images of shape (N, {expected[0]}, {expected[1]}, "
+                f"{expected[2]}), got {images.shape}"
+            )
+        proposals = self.proposer(images)
+        counts = np.array([len(p) for p in proposals])
+        boxes = np.concatenate(proposals) if len(proposals) else np.zeros((0, 4), np.float32)
+        owner = np.repeat(np.arange(len(images)), counts)
+        was_training = self.training
+        self.eval()
+        outputs = []
+        with no_grad():
+            for start in range(0, len(boxes), chunk):
+                crops = crop_and_resize(images, boxes[start : start + chunk], owner[start : start + chunk], CROP_SIZE)
+                outputs.append(self.classifier(Tensor(crops)).data)
+        self.train(was_training)
+        out = np.concatenate(outputs) if outputs else np.zeros((0, self.num_classes + 1), np.float32)
+        probabilities = softmax(out[:, : self.num_classes + 1])[:, 1:]  # background dropped
+        if self.box_regression:
+            boxes = apply_offsets(boxes, out[:, self.num_classes + 1 :])
+        boxes = np.clip(boxes, 0, self.image_size)
+        return [
+            select(boxes[owner == i], probabilities[owner == i], score_threshold, iou_threshold, max_detections)
+            for i in range(len(images))
+        ]
+
+    def extra_repr(self) -> str:
+        return f"num_classes={self.num_classes}, box_regression={self.box_regression}, proposer={self.proposer}"
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def select(
+    boxes: np.ndarray, probabilities: np.ndarray, score_threshold: float, iou_threshold: float, max_detections: int
+) -> dict[str, np.ndarray]:
+    """One image's detections: every (proposal, class) scoring at least the threshold, per-class NMS, the best few."""
+    from cnnkit.detection.boxes import batched_nms
+
+    index, cls = np.nonzero(probabilities >= score_threshold)
+    candidate_boxes, scores = boxes[index].astype(np.float32), probabilities[index, cls].astype(np.float32)
+    wide = (candidate_boxes[:, 2] > candidate_boxes[:, 0]) & (candidate_boxes[:, 3] > candidate_boxes[:, 1])
+    candidate_boxes, scores, cls = candidate_boxes[wide], scores[wide], cls[wide]
+    keep = batched_nms(candidate_boxes, scores, cls, iou_threshold)[:max_detections]
+    return {
+        "boxes": candidate_boxes[keep].reshape(-1, 4),
+        "scores": scores[keep],
+        "labels": (cls[keep] + 1).astype(np.int64),
+    }
+
+
+def propose_classify(*, num_classes: int = 10, in_channels: int = 1, **kwargs: Any) -> ProposeClassify:
+    """Propose-then-classify for 64×64 scenes: ~400 windows per scene, a LeNet-5 (ReLU) over 11 classes + 4 offsets."""
+    return ProposeClassify(num_classes=num_classes, in_channels=in_channels, **kwargs)
