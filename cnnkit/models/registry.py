@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnnkit import nn
+from cnnkit.detection.propose_classify import propose_classify
+from cnnkit.detection.yolo import yolo_v1
 from cnnkit.models.alexnet import alexnet, alexnet_small
 from cnnkit.models.lenet import lenet5, lenet5_relu
 from cnnkit.models.resnet import resnet18, resnet20, resnet32, resnet34, resnet50, resnet56
@@ -59,6 +61,10 @@ _ENTRIES = [
               "VGG-style net with batch norm: the zoo's Fashion-MNIST recipe"),
     ModelInfo("unet", unet, (1, 64, 64), 11, 482_619,
               "U-Net (Ronneberger 2015), batch norm, depth 3, width 16: a class per pixel"),
+    ModelInfo("yolo", yolo_v1, (1, 64, 64), 10, 202_948,
+              "YOLO v1 (Redmon 2016) for 64×64 scenes: 8×8 grid, 2 boxes per cell, batch norm, leaky ReLU"),
+    ModelInfo("propose_classify", propose_classify, (1, 28, 28), 10, 62_131,
+              "propose-then-classify (R-CNN in miniature): windows → 28×28 crops → LeNet-5, 11 classes + 4 offsets"),
 ]
 _REGISTRY = {info.name: info for info in _ENTRIES}
 
@@ -70,9 +76,10 @@ def list_models() -> list[ModelInfo]:
 
 def model_info(name: str) -> ModelInfo:
     """The registry entry for `name`; unknown names raise a ValueError listing the known ones."""
-    if not isinstance(name, str) or name.lower() not in _REGISTRY:
+    key = name.lower().replace("-", "_") if isinstance(name, str) else None  # propose-classify = propose_classify
+    if key not in _REGISTRY:
         raise ValueError(f"unknown model {name!r}; known models: {', '.join(_REGISTRY)}")
-    return _REGISTRY[name.lower()]
+    return _REGISTRY[key]
 
 
 def get_model(name: str, **kwargs: Any) -> nn.Module:
@@ -87,8 +94,8 @@ def get_model(name: str, **kwargs: Any) -> nn.Module:
 
 def format_models() -> str:
     """The registry as a table: name, input shape, parameter count, description."""
-    lines = [f"{'name':<14}{'input':<16}{'params':>14}  description"]
+    lines = [f"{'name':<18}{'input':<16}{'params':>14}  description"]
     for info in _ENTRIES:
         shape = "×".join(str(d) for d in info.input_shape)
-        lines.append(f"{info.name:<14}{shape:<16}{info.num_params:>14,}  {info.description}")
+        lines.append(f"{info.name:<18}{shape:<16}{info.num_params:>14,}  {info.description}")
     return "\n".join(lines)
