@@ -1,16 +1,17 @@
 """Training tasks: what differs between classifying whole images and labelling every pixel.
 
 The trainer (`cnnkit.training.run`) is one loop; a `Task` supplies the data, the loss, the score it
-tracks and the evaluation. `get_task("classify" | "segment")` returns one.
+tracks and the evaluation. `get_task("classify" | "segment" | "detect")` returns one.
 """
 
 from __future__ import annotations
 
 from cnnkit.training.tasks.base import Task, TaskEvaluation
 from cnnkit.training.tasks.classification import CLASSIFY
+from cnnkit.training.tasks.detection import DETECT
 from cnnkit.training.tasks.segmentation import SEGMENT
 
-TASKS = {task.name: task for task in (CLASSIFY, SEGMENT)}
+TASKS = {task.name: task for task in (CLASSIFY, SEGMENT, DETECT)}
 
 
 def get_task(name: str) -> Task:
