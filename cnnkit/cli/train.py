@@ -28,8 +28,9 @@ def add_parser(sub) -> None:
                        description="Train an image classifier, or with --task segment a U-Net that labels every "
                                    "pixel. With no options: " + DEFAULTS_HELP + ".",
                        formatter_class=ShowDefaults)
-    p.add_argument("--task", default="classify", choices=["classify", "segment"],
-                   help="classify whole images, or segment (a class per pixel, on the Fashion-MNIST scenes)")
+    p.add_argument("--task", default="classify", choices=["classify", "segment", "detect"],
+                   help="classify whole images, segment (a class per pixel, on the Fashion-MNIST scenes) or detect "
+                        "(boxes and classes of objects: --model yolo or propose_classify)")
     p.add_argument("--model", default=None, help="zoo model name (see `cnnkit models`); default lenet5, "
                                                  "unet for --task segment")
     p.add_argument("--dataset", default=None,
