@@ -10,9 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cnnkit.cli import data, demo, evaluate, models, predict, report, summary, train
+from cnnkit.cli import data, demo, evaluate, models, predict, report, segment_baseline, summary, train
 
-COMMANDS = (train, evaluate, predict, summary, models, report, demo, data)
+COMMANDS = (train, evaluate, predict, summary, models, report, demo, data, segment_baseline)
 
 
 class UserError(Exception):
