@@ -10,8 +10,10 @@ Reading and writing the protobuf files needs the `onnx` package (`pip install 'c
 imported only when one of these functions is called.
 """
 
+from cnnkit.onnx.export import export
 from cnnkit.onnx.importer import OnnxModel, build_model
 from cnnkit.onnx.load import load
 from cnnkit.onnx.registry import UnsupportedOnnxError, supported_ops
+from cnnkit.onnx.trace import ExportError
 
-__all__ = ["OnnxModel", "UnsupportedOnnxError", "build_model", "load", "supported_ops"]
+__all__ = ["ExportError", "OnnxModel", "UnsupportedOnnxError", "build_model", "export", "load", "supported_ops"]
