@@ -83,8 +83,8 @@ TASK_DEPENDENT = ("model", "dataset", "epochs", "batch_size", "lr", "optimizer",
 def run(args: argparse.Namespace) -> int:
     from cnnkit.training.run import RunConfig, default_out, train
 
-    if args.report and args.task != "classify":  # refused before training, not after it
-        raise ValueError(f"--report draws classification runs; it cannot be used with --task {args.task}")
+    if args.report and args.task not in ("classify", "segment"):  # refused before training, not after it
+        raise ValueError(f"--report draws classification and segmentation runs, not --task {args.task}")
     data_args = _json_option("data-args", args.data_args)
     if args.clutter:
         data_args["clutter"] = True

@@ -48,11 +48,11 @@ def test_train_with_report_writes_the_report_of_the_new_run(tiny_data, tmp_path,
     assert f"report written: {out / 'report.html'}" in capsys.readouterr().out
 
 
-def test_train_refuses_report_for_segmentation_before_training(tmp_path, capsys):
-    assert main(["train", "--task", "segment", "--report", "--out", str(tmp_path / "seg")]) == 2
+def test_train_refuses_report_for_detection_before_training(tmp_path, capsys):
+    assert main(["train", "--task", "detect", "--report", "--out", str(tmp_path / "det")]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == "cnnkit train: error: --report draws classification runs; it cannot be used with --task segment"
-    assert not (tmp_path / "seg").exists()
+    assert err == "cnnkit train: error: --report draws classification and segmentation runs, not --task detect"
+    assert not (tmp_path / "det").exists()
 
 
 def test_report_of_a_run(tiny_data, tmp_path, capsys):
