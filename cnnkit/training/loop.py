@@ -28,6 +28,8 @@ class EpochStats:
     accuracy: float
     images: int
     seconds: float
+    correct: int = 0  # the counts behind `accuracy` (pixels for segmentation), summed over ranks in a parallel run
+    counted: int = 0
 
     @property
     def images_per_second(self) -> float:
@@ -78,6 +80,9 @@ def train_epoch(model, loader, optimizer, loss_fn: Callable, *, epoch: int, sche
                                    "the last good checkpoint was kept (try a lower --lr)")
         optimizer.zero_grad()
         loss.backward()
+        finish = getattr(model, "finish_gradient_synchronization", None)  # data-parallel: averaged gradients
+        if finish is not None:
+            finish()
         if optimizer_step is None:
             optimizer.step()
         else:
@@ -94,7 +99,8 @@ def train_epoch(model, loader, optimizer, loss_fn: Callable, *, epoch: int, sche
                             img_s=f"{seen / max(elapsed, 1e-9):.0f}", refresh=False)
     if progress:
         bar.close()
-    return EpochStats(total_loss / max(seen, 1), correct / max(counted, 1), seen, time.perf_counter() - start)
+    return EpochStats(total_loss / max(seen, 1), correct / max(counted, 1), seen, time.perf_counter() - start,
+                      correct, counted)
 
 
 def evaluate(model, loader, loss_fn: Callable | None = None, progress: bool = False) -> Evaluation:

@@ -23,6 +23,7 @@ from cnnkit.training.checkpoint import load_checkpoint, save_checkpoint
 from cnnkit.training.datasets import DataInfo
 from cnnkit.training.history import write_history
 from cnnkit.training.loop import train_epoch
+from cnnkit.training.parallel import Parallel
 from cnnkit.training.tasks import TASKS, get_task
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
@@ -133,10 +134,11 @@ class TransformedBatches:
             yield Tensor(images), Tensor(targets)
 
 
-def _loader(dataset, batch_size: int, shuffle: bool, seed: int, transform) -> TransformedBatches:
+def _loader(dataset, batch_size: int, shuffle: bool, seed: int, transform, sampler=None) -> TransformedBatches:
     from cnnkit.data import DataLoader
 
-    return TransformedBatches(DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, seed=seed), transform)
+    return TransformedBatches(DataLoader(dataset, batch_size=batch_size, shuffle=shuffle and sampler is None,
+                                         seed=seed, sampler=sampler), transform)
 
 
 def evaluation_loader(task, config: RunConfig, info: DataInfo, dataset, batch_size: int) -> TransformedBatches:
@@ -191,20 +193,28 @@ def settings_for_resume(given: RunConfig, run_dir: Path, log) -> RunConfig:
     return stored
 
 
-def train(config: RunConfig, resume: bool = False, progress: bool = True, log=print) -> RunResult:
-    """Run (or resume) the training described by config; returns the history and the scores."""
+def train(config: RunConfig, resume: bool = False, progress: bool = True, log=print,
+          parallel: Parallel | None = None) -> RunResult:
+    """Run (or resume) the training described by config; returns the history and the scores.
+
+    `parallel` (default: one process) makes this process one rank of a data-parallel job (`training.parallel`).
+    """
     import cnnkit
 
+    parallel = parallel or Parallel()
+    if not parallel.is_main:
+        progress, log = False, _silent
     run_dir = check_run_dir(config, resume)
     if resume:
         config = settings_for_resume(config, run_dir, log)
     config.validate()
+    local_batch_size = parallel.local_batch_size(config.batch_size)
     task = get_task(config.task)
-    train_set, eval_set, info = task.load_data(config)
+    train_set, eval_set, info = parallel.main_first(lambda: task.load_data(config))
     cnnkit.manual_seed(config.seed)
-    model = build_model(config, info)
+    model = parallel.prepare(build_model(config, info))
     optimizer = build_optimizer(config, model)
-    steps_per_epoch = -(-len(train_set) // config.batch_size)
+    steps_per_epoch = parallel.steps_per_epoch(len(train_set), config.batch_size)
     scheduler = build_scheduler(config, optimizer, steps_per_epoch)
     loss_fn = task.build_loss(config)
     history: list[dict[str, Any]] = []
@@ -220,19 +230,25 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, log=pr
         start_epoch = checkpoint.meta["epoch"] + 1
         log(f"resuming {run_dir} after epoch {start_epoch - 1} of {config.epochs}" if start_epoch <= config.epochs
             else f"{run_dir} is already complete ({config.epochs} of {config.epochs} epochs); nothing to train")
-    else:
+    elif parallel.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)  # only now: a bad option or missing data leaves no folder
         atomic_write_text(run_dir / "config.json", json.dumps(asdict(config), indent=2))
     eval_loader = evaluation_loader(task, config, info, eval_set, config.eval_batch_size)
+    trained = parallel.wrap(model)  # the model itself, or DistributedDataParallel(model) in a parallel run
     for epoch in range(start_epoch, config.epochs + 1):
-        cnnkit.manual_seed(epoch_seed(config.seed, epoch, 1))  # augmentation and dropout of this epoch
-        train_loader = _loader(train_set, config.batch_size, True, epoch_seed(config.seed, epoch, 0),
-                               task.batch_transform(config, info, True))
+        cnnkit.manual_seed(parallel.rank_seed(epoch_seed(config.seed, epoch, 1)))  # augmentation and dropout
+        shuffle_seed = epoch_seed(config.seed, epoch, 0)
+        train_loader = _loader(train_set, local_batch_size, True, shuffle_seed,
+                               task.batch_transform(config, info, True), parallel.sampler(train_set, shuffle_seed))
         lr = optimizer.param_groups[0]["lr"]
-        stats = train_epoch(model, train_loader, optimizer, loss_fn, epoch=epoch, scheduler=scheduler,
+        stats = train_epoch(trained, train_loader, optimizer, loss_fn, epoch=epoch, scheduler=scheduler,
                             progress=progress, description=f"epoch {epoch}/{config.epochs}",
                             batch_correct=task.batch_correct, forward=task.forward,
                             optimizer_step=task.optimizer_step)
+        stats = parallel.reduce_stats(stats)
+        if not parallel.is_main:  # rank 0 evaluates and writes the run folder; the others take its results
+            history, best = parallel.from_main(None)
+            continue
         result = task.evaluate(model, eval_loader, loss_fn)
         row = _history_row(epoch, stats, result, task.eval_split, lr)
         history.append(row)
@@ -249,8 +265,13 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, log=pr
         write_history(run_dir, history)
         if task.after_epoch is not None:
             task.after_epoch(model, run_dir, epoch, config, info)
+        parallel.from_main([history, best])
     final = history[-1][f"{task.eval_split}_{task.score_name}"] if history else 0.0
     return RunResult(run_dir, history, final, max(best, 0.0), task.score_name, task.eval_split)
+
+
+def _silent(*args: Any, **kwargs: Any) -> None:
+    """The log of ranks other than 0: only rank 0 prints."""
 
 
 def _history_row(epoch: int, stats, result, split: str, lr: float) -> dict[str, Any]:
