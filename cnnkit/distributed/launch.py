@@ -64,6 +64,8 @@ def rank_environment(nprocs: int, environ: dict[str, str] | None = None) -> dict
     threads = str(max(1, (os.cpu_count() or 1) // nprocs))
     for name in THREAD_VARIABLES:
         env.setdefault(name, threads)
+    # mpirun gives rank 0 a terminal for stdout, and numba then ends the process with a colour-reset sequence
+    env.setdefault("NUMBA_DISABLE_ERROR_MESSAGE_HIGHLIGHTING", "1")
     return env
 
 
