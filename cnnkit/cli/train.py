@@ -64,6 +64,15 @@ def add_parser(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bars (they show only on a terminal anyway)")
     p.add_argument("--report", action="store_true", help="write RUN_DIR/report.html at the end (see `cnnkit report`)")
+    p.add_argument("--nprocs", type=int, default=None,
+                   help="train data-parallel with N processes on this machine (runs this command under mpirun; "
+                        "needs pip install -e '.[mpi]'); --batch-size is the global batch, split over them")
+    p.add_argument("--distributed", action="store_true",
+                   help="be one rank of an MPI job: mpirun -np N cnnkit train --distributed ...; rank 0 prints and "
+                        "writes the run folder, which (like the data) must be at the same path on every host")
+    p.add_argument("--sync-batchnorm", action="store_true",
+                   help="with --nprocs/--distributed: batch-norm statistics of the global batch (SyncBatchNorm) "
+                        "instead of each process's share")
     p.set_defaults(run=run)
 
 
@@ -80,7 +89,7 @@ def _json_option(name: str, text: str) -> dict:
 TASK_DEPENDENT = ("model", "dataset", "epochs", "batch_size", "lr", "optimizer", "augment")
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, parallel=None) -> int:
     from cnnkit.training.run import RunConfig, default_out, train
 
     if args.report and args.task not in ("classify", "segment"):  # refused before training, not after it
@@ -95,7 +104,13 @@ def run(args: argparse.Namespace) -> int:
                                 seed=args.seed, model_args=_json_option("model-args", args.model_args),
                                 data_args=data_args, out="", **given)
     config.out = args.out or default_out(config.model, config.dataset)
-    result = train(config, resume=args.resume, progress=not args.quiet and sys.stderr.isatty())
+    if parallel is None and (args.nprocs is not None or args.distributed):  # relaunch, or train as one rank
+        from cnnkit.distributed.launch import run_parallel
+
+        return run_parallel(args, config, lambda rank: run(args, rank))
+    result = train(config, resume=args.resume, progress=not args.quiet and sys.stderr.isatty(), parallel=parallel)
+    if parallel is not None and not parallel.is_main:
+        return 0
     print(f"final {result.eval_split} {result.score_name} {result.final_score:.4f} (best {result.best_score:.4f}); "
           f"run folder: {result.run_dir}")
     if args.report:
