@@ -1,0 +1,99 @@
+"""Everything a report shows about a segmentation run, loaded once: settings, history, the best model, and its
+predictions on the test split of its scenes with the whole-split confusion.
+
+The model and the data are found as `cnnkit eval` finds them: the run's best checkpoint (else its last), its
+stored config (with `data_dir` replaced when given), the task's test split and evaluation batches (normalised
+with the checkpoint's mean and std). The test split's every prediction is kept (uint8, one byte a pixel), so the
+figures can pick any scene, the hardest ones included, without a second pass.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cnnkit.metrics.segmentation import SegmentationConfusion
+from cnnkit.training.datasets import DataInfo
+
+IGNORE_INDEX = 255
+
+
+@dataclass
+class SegmentationRun:
+    run_dir: Path
+    config: dict[str, Any]
+    history: list[dict[str, Any]]
+    model: Any  # in eval mode
+    meta: dict[str, Any]  # the checkpoint's metadata
+    info: DataInfo
+    images: np.ndarray  # uint8 or float (N, H, W): the test scenes as stored
+    masks: np.ndarray  # (N, H, W) ground truth, 255 = ignore
+    predictions: np.ndarray  # uint8 (N, H, W)
+    confusion: SegmentationConfusion
+
+    @property
+    def classes(self) -> list[str]:
+        return self.info.classes
+
+    def scene_errors(self) -> np.ndarray:
+        """float (N,): each test scene's share of wrongly labelled pixels (ignore pixels not counted)."""
+        counted = self.masks != IGNORE_INDEX
+        wrong = (self.predictions != self.masks) & counted
+        return wrong.sum(axis=(1, 2)) / np.maximum(counted.sum(axis=(1, 2)), 1)
+
+
+def checkpoint_kind(run_dir: str | os.PathLike) -> str:
+    """The `kind` stored in a run folder's checkpoint metadata ("classification" when absent or unreadable),
+    read from the readable copy beside it (best.json, else last.json) without loading any weights."""
+    for name in ("best.json", "last.json"):
+        path = Path(run_dir) / name
+        if path.is_file():
+            try:
+                return str(json.loads(path.read_text()).get("kind", "classification"))
+            except (OSError, json.JSONDecodeError):
+                break
+    return "classification"
+
+
+def load_segmentation_run(
+    run_dir: str | os.PathLike, data_dir: str | None = None, batch_size: int = 100
+) -> SegmentationRun:
+    """Load a segmentation run folder and predict every scene of its test split with its best checkpoint."""
+    from cnnkit.training.history import read_history
+    from cnnkit.training.restore import load_trained_model
+    from cnnkit.training.run import RunConfig, evaluation_loader
+    from cnnkit.training.tasks import get_task
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.json").is_file():
+        raise FileNotFoundError(f"{run_dir} has no config.json: is it a cnnkit run folder?")
+    config = json.loads((run_dir / "config.json").read_text())
+    history = read_history(run_dir)
+    model, meta, info = load_trained_model(run_dir)
+    stored = dict(meta["config"])
+    stored["data_dir"] = data_dir or stored.get("data_dir")
+    run_config = RunConfig(**stored)
+    task = get_task(run_config.task)
+    _, test_set, _ = task.load_data(run_config, split="test")
+    predictions = predict(model, evaluation_loader(task, run_config, info, test_set, batch_size))
+    masks = np.asarray(test_set.targets)
+    confusion = SegmentationConfusion(len(info.classes), ignore_index=IGNORE_INDEX)
+    confusion.update(predictions, masks)
+    return SegmentationRun(run_dir, config, history, model, meta, info, np.asarray(test_set.data), masks,
+                           predictions, confusion)  # fmt: skip
+
+
+def predict(model: Any, loader: Any) -> np.ndarray:
+    """uint8 (N, H, W): the argmax class of every pixel of every batch, without recording a graph."""
+    from cnnkit.autograd import no_grad
+
+    parts = []
+    with no_grad():
+        for images, _ in loader:
+            parts.append(model(images).data.argmax(axis=1).astype(np.uint8))
+    return np.concatenate(parts)
