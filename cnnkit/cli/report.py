@@ -13,13 +13,19 @@ def add_parser(sub) -> None:
         help="write RUN_DIR/report.html: results, curves, filters, feature maps, patches",
         description="Evaluate a run's best checkpoint on its test set and write RUN_DIR/report.html: "
         "settings, model summary, results, training curves, confusion matrix, the most "
-        "confident mistakes, first-layer filters, feature maps and top-9 patches. The "
-        "figures are embedded in the page (and also written to RUN_DIR/report/).",
+        "confident mistakes, first-layer filters, feature maps and top-9 patches; for a segmentation run, mean "
+        "IoU and the per-class IoU table, curves, the pixel confusion matrix, test scenes with their true and "
+        "predicted masks, and filters. The figures are embedded in the page (and also written to RUN_DIR/report/).",
         formatter_class=ShowDefaults,
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by `cnnkit train`")
     p.add_argument("--data-dir", default=None, help="where the dataset's files are (default: as in training)")
-    p.add_argument("--images", type=int, default=3, help="test images whose feature maps are shown")
+    p.add_argument(
+        "--images",
+        type=int,
+        default=3,
+        help="test images whose feature maps are shown (segmentation: scenes per scene figure)",
+    )
     p.add_argument("--channels", type=int, default=4, help="channels whose top-9 patches are shown")
     p.add_argument("--max-images", type=int, default=10000, help="test images scanned for the top patches")
     p.set_defaults(run=run)

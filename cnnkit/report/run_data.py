@@ -3,7 +3,7 @@
 The model is the run's best checkpoint (else its last), rebuilt as `cnnkit eval` rebuilds it, and the test set
 is the run's own dataset, found as `cnnkit eval` finds it (`data_dir`, else the run's `--data-dir`, else the
 usual search), normalised with the mean and std stored in the checkpoint, as in training's evaluation.
-Reports cover classification runs; a run of another task is refused by name.
+Classification runs only: a segmentation run's data are `segmentation_data.py`'s, another task is refused by name.
 """
 
 from __future__ import annotations
@@ -57,7 +57,10 @@ def load_run(run_dir: str | os.PathLike, data_dir: str | None = None, batch_size
     config = json.loads(config_path.read_text())
     task = config.get("task", "classify")
     if task != "classify":
-        raise ValueError(f"report: {run_dir} is a {task!r} run; reports cover classification runs ('classify')")
+        raise ValueError(
+            f"report: {run_dir} is a {task!r} run; reports cover classification runs ('classify') and segmentation "
+            "runs ('segment') with a checkpoint"
+        )
     history = read_history(run_dir)
     model, meta, info = load_trained_model(run_dir)
     _, test_set, _ = load_classification_data(info.dataset, data_dir or config.get("data_dir"))

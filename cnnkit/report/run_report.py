@@ -38,7 +38,8 @@ def write_report(
     max_images: int = 10000,
     log: Callable[[str], None] = print,
 ) -> Path:
-    """Evaluate the run's best checkpoint, draw the figures and write RUN_DIR/report.html; returns its path."""
+    """Evaluate the run's best checkpoint, draw the figures and write RUN_DIR/report.html; returns its path.
+    A segmentation run (checkpoint kind "segmentation") gets `write_segmentation_report`'s page instead."""
     from cnnkit.summary import summary
 
     if images < 1 or channels < 1 or max_images < 1:
@@ -46,6 +47,12 @@ def write_report(
             f"report: --images, --channels and --max-images must be at least 1, got {images}, "
             f"{channels} and {max_images}"
         )
+    from cnnkit.report.segmentation_data import checkpoint_kind
+
+    if checkpoint_kind(run_dir) == "segmentation":  # a U-Net's run: its own page (segmentation_report.py)
+        from cnnkit.report.segmentation_report import write_segmentation_report
+
+        return write_segmentation_report(run_dir, data_dir=data_dir, images=images, log=log)
     run = load_run(run_dir, data_dir)
     log(
         f"report: {run.run_dir}: test accuracy {run.evaluation.accuracy:.4f} on {len(run.evaluation.targets)} "
