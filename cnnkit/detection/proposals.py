@@ -3,11 +3,13 @@
 Sliding windows: every box of a few sizes and aspect ratios, at a fixed stride, that fits inside the image
 (the last position of each row and column is flush with the far edge, so the whole image is covered). The
 same windows serve every image. Defaults for 64×64 scenes: sizes 16, 24, 32, 40, 48 px (the objects' tight boxes
-are about 8–42 px on a side), aspect ratios h/w of 1/2, 1 and 2, and a stride of 4 px — 1,072 windows.
+are about 8–42 px on a side), aspect ratios h/w of 1/2, 1 and 2, and a stride of 6 px: 637 windows, of which
+about 420 per validation scene pass the filter below, finding 99 % of the objects at IoU ≥ 0.5 (stride 4: 1,261
+windows, 99.7 %).
 
 Windows that are almost empty — less than `min_foreground` of their pixels brighter than the image's darkest
 value by 4 % of its range — are dropped before classification (integral images: four look-ups per window);
-on the scenes this removes about half the windows and no object.
+on the scenes (at 20 %) this removes a third of the windows and no object.
 
 Connected components (the "selective search" of a black background): pixels brighter than the image's own
 darkest value by a fraction of its range, labelled with 8-connectivity by `cnnkit.signal.components`
@@ -47,7 +49,7 @@ def positions(length: int, window: int, stride: int) -> np.ndarray:
 
 
 def sliding_windows(
-    image_size: int = 64, sizes: Sequence[float] = SIZES, ratios: Sequence[float] = RATIOS, stride: int = 4
+    image_size: int = 64, sizes: Sequence[float] = SIZES, ratios: Sequence[float] = RATIOS, stride: int = 6
 ) -> np.ndarray:
     """float32 (K, 4) xyxy windows inside an image_size × image_size image."""
     if stride < 1:
@@ -114,9 +116,9 @@ class Proposer:
     image_size: int = 64
     sizes: tuple[float, ...] = SIZES
     ratios: tuple[float, ...] = RATIOS
-    stride: int = 4
+    stride: int = 6
     components: bool = False
-    min_foreground: float = 0.1
+    min_foreground: float = 0.2
 
     def windows(self) -> np.ndarray:
         return sliding_windows(self.image_size, self.sizes, self.ratios, self.stride)

@@ -1,0 +1,47 @@
+"""The propose-then-classify model: its classifier's shapes, and detect() on whole scenes (format, scores,
+per-class NMS, the cap of 100)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import cnnkit
+from cnnkit.detection.propose_classify import ProposeClassify, propose_classify, select
+
+
+def test_classifier_has_eleven_classes_and_four_offsets() -> None:
+    cnnkit.manual_seed(0)
+    model = propose_classify()
+    assert model(cnnkit.randn(5, 1, 28, 28)).shape == (5, 15)
+    assert ProposeClassify(box_regression=False)(cnnkit.randn(2, 1, 28, 28)).shape == (2, 11)
+    with pytest.raises(ValueError, match=r"detect\(\) takes whole images"):
+        model(cnnkit.zeros(1, 1, 64, 64))
+    with pytest.raises(ValueError, match="backbone must be one of"):
+        ProposeClassify(backbone="resnet50")
+
+
+def test_detect_gives_boxes_scores_and_labels_per_image() -> None:
+    cnnkit.manual_seed(0)
+    model = propose_classify()
+    images = np.zeros((3, 1, 64, 64), np.float32)
+    images[:2, 0, 10:40, 20:44] = 1
+    found = model.detect(images, score_threshold=0.0)
+    assert len(found) == 3 and found[2]["boxes"].shape == (0, 4)  # a blank image has no proposals
+    first = found[0]
+    assert 0 < len(first["boxes"]) <= 100 and first["boxes"].dtype == np.float32
+    assert ((first["labels"] >= 1) & (first["labels"] <= 10)).all() and first["labels"].dtype == np.int64
+    assert (np.diff(first["scores"]) <= 0).all() and (first["boxes"] >= 0).all() and (first["boxes"] <= 64).all()
+    np.testing.assert_array_equal(found[0]["boxes"], found[1]["boxes"])  # the same scene, the same answer
+    assert model.training  # detect() restores the mode it found
+
+
+def test_select_keeps_the_best_box_of_each_class_among_overlapping_ones() -> None:
+    boxes = np.array([[0, 0, 10, 10], [1, 0, 11, 10], [40, 40, 50, 50]], np.float32)
+    probabilities = np.zeros((3, 10), np.float32)
+    probabilities[:, 4] = [0.9, 0.8, 0.7]  # class 5: the second box overlaps the first (IoU 0.82)
+    probabilities[1, 0] = 0.2  # class 1 on the second box: another class, not suppressed
+    out = select(boxes, probabilities, score_threshold=0.1, iou_threshold=0.5, max_detections=100)
+    np.testing.assert_allclose(out["scores"], [0.9, 0.7, 0.2])
+    np.testing.assert_array_equal(out["labels"], [5, 5, 1])
+    np.testing.assert_array_equal(out["boxes"][0], [0, 0, 10, 10])
