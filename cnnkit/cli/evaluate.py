@@ -1,12 +1,13 @@
 """`cnnkit eval RUN_OR_CHECKPOINT`: a trained model's scores on the test split of its data, as text.
 
 Classifiers: accuracy, per-class accuracy and the confusion matrix. Segmenters: pixel accuracy, mean IoU
-and the per-class IoU table.
+and the per-class IoU table. Detectors: VOC mAP@0.5 and the COCO table (`evaluate_detection`).
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 
 
 def add_parser(sub) -> None:
@@ -40,7 +41,9 @@ def run(args: argparse.Namespace) -> int:
     config = RunConfig(**stored)
     task = get_task(config.task)
     _, test_set, _ = task.load_data(config, split="test")
+    started = time.perf_counter()
     result = task.evaluate(model, evaluation_loader(task, config, info, test_set, args.batch_size), None)
+    seconds = time.perf_counter() - started
     print(f"model {config.model} on {info.dataset} test set ({len(test_set)} {task.item_name}, "
           f"checkpoint of epoch {meta['epoch']})")
     if task.kind == "segmentation":
@@ -48,6 +51,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"pixel accuracy: {confusion.pixel_accuracy():.4f}")
         print(f"mean IoU: {confusion.mean_iou():.4f}  (over the classes present in truth or prediction)\n")
         print(confusion.format_table(info.classes))
+        return 0
+    if task.kind == "detection":
+        from cnnkit.cli.evaluate_detection import print_detection
+
+        print_detection(result, test_set, info.classes, seconds)
         return 0
     _print_classification(result.details, info.classes)
     return 0
