@@ -1,6 +1,7 @@
 """`cnnkit predict CHECKPOINT IMAGE...`: the top-k classes of each image with their probabilities.
 
-A segmentation checkpoint writes a mask and an overlay per image instead (`predict_segmentation`).
+A segmentation checkpoint writes a mask and an overlay per image instead (`predict_segmentation`); a detection
+checkpoint prints each image's boxes and writes the image with them drawn (`predict_detection`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ def add_parser(sub) -> None:
     p.add_argument("--top-k", type=int, default=3, help="how many classes to show per image (at least 1)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--out-dir", default=None, help="segmentation models: where to write IMAGE.mask.png and "
-                                                   "IMAGE.overlay.png (default: beside each image)")
+                                                   "IMAGE.overlay.png; detectors: IMAGE.boxes.png (default: beside "
+                                                   "each image)")
+    p.add_argument("--score-threshold", type=float, default=0.3, help="detectors: boxes scoring at least this")
+    p.add_argument("--iou-threshold", type=float, default=0.5, help="detectors: per-class NMS IoU threshold")
     p.set_defaults(run=run)
 
 
@@ -36,6 +40,11 @@ def run(args: argparse.Namespace) -> int:
         from cnnkit.cli.predict_segmentation import run_segmentation
 
         return run_segmentation(model, info, args.images, args.out_dir, args.json)
+    if meta.get("kind") == "detection":
+        from cnnkit.cli.predict_detection import run_detection
+
+        return run_detection(model, info, args.images, args.out_dir, args.json, args.score_threshold,
+                             args.iou_threshold)
     k = min(args.top_k, len(info.classes))
     batch = np.concatenate([prepare_image(path, info) for path in args.images])
     with cnnkit.no_grad():
