@@ -6,6 +6,7 @@ Each rank writes what the test checks into the folder OUT (safetensors and JSON,
   gradient accumulation with no_sync, one bucket per parameter — plus each rank's DistributedSampler
   indices and its network namespace;
 - `fail`: rank 1 raises inside `fail_fast` while rank 0 waits in a barrier;
+- `resume`: a 2-rank run resumed in one process and a one-process run resumed on 2 ranks (data in OUT/data);
 - `hang`: both ranks write their pid and wait in a collective that never completes, to be killed by the test.
 The single-process references are computed by the tests with the same functions (`build`, `batches`, `train`).
 """
@@ -154,12 +155,43 @@ def scenario_hang(out: Path) -> None:
         time.sleep(120)
 
 
+def tiny_run_config(data_dir: Path, out: Path, epochs: int):
+    """LeNet-5 on the tiny Fashion-MNIST, constant learning rate: a run cut after epoch 1 is a run of 1 epoch."""
+    from cnnkit.training.run import RunConfig
+
+    return RunConfig(data_dir=str(data_dir), epochs=epochs, batch_size=32, schedule="none", out=str(out))
+
+
+def cut_after_first_epoch(run_dir: Path) -> None:
+    """Make a finished 1-epoch run look like a 2-epoch run killed after epoch 1 (what --resume continues)."""
+    config = json.loads((run_dir / "config.json").read_text())
+    (run_dir / "config.json").write_text(json.dumps({**config, "epochs": 2}))
+
+
+def scenario_resume(out: Path) -> None:
+    """2 ranks train `two` for an epoch; rank 0 alone resumes it to epoch 2 and trains `one` for an epoch;
+    then the 2 ranks resume `one` to epoch 2. Rank 0 prints; its lines go to the test through stdout."""
+    from cnnkit.distributed import barrier, rank
+    from cnnkit.training.parallel import Parallel
+    from cnnkit.training.run import train as train_run
+
+    data, parallel, quiet = out / "data", Parallel.from_mpi(), {"progress": False}
+    train_run(tiny_run_config(data, out / "two", 1), parallel=parallel, **quiet)
+    if rank() == 0:
+        cut_after_first_epoch(out / "two")
+        train_run(tiny_run_config(data, out / "two", 2), resume=True, log=lambda *a: None, **quiet)
+        train_run(tiny_run_config(data, out / "one", 1), log=lambda *a: None, **quiet)
+        cut_after_first_epoch(out / "one")
+    barrier()
+    train_run(tiny_run_config(data, out / "one", 2), resume=True, parallel=parallel, **quiet)
+
+
 def main(argv: list[str]) -> int:
     scenario, out = argv[0], Path(argv[1])
     from cnnkit.distributed import init
 
     init()
-    {"basics": scenario_basics, "fail": scenario_fail, "hang": scenario_hang}[scenario](out)
+    {"basics": scenario_basics, "resume": scenario_resume, "fail": scenario_fail, "hang": scenario_hang}[scenario](out)
     return 0
 
 

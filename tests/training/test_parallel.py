@@ -1,13 +1,20 @@
-"""training.parallel: how a run is split over ranks (batch split, steps, sampler, seeds), checked without MPI."""
+"""training.parallel: how a run is split over ranks (batch split, steps, sampler, seeds), checked without MPI;
+and checkpoints resumed across world sizes by a 2-rank job."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from cnnkit import nn
 from cnnkit.distributed import DistributedSampler, SyncBatchNorm
+from cnnkit.training.checkpoint import load_checkpoint
 from cnnkit.training.loop import EpochStats
 from cnnkit.training.parallel import Parallel
+from cnnkit.training.run import train
+from tests.distributed.mpi import requires_mpirun, run_worker
+from tests.distributed.workers import tiny_run_config
+from tests.training.tiny_data import write_tiny_fashion
 
 
 def test_one_process_changes_nothing():
@@ -45,3 +52,28 @@ def test_ranks_draw_their_own_augmentation_streams():
 def test_sync_batchnorm_is_made_before_training():
     model = Parallel(0, 1, sync_batchnorm=True).prepare(nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2)))
     assert isinstance(model[1], SyncBatchNorm)
+
+
+@requires_mpirun
+def test_checkpoints_resume_across_world_sizes(tmp_path):
+    """A 2-rank run's checkpoint resumes in one process and a one-process run's on 2 ranks; both end at the
+    weights of an uninterrupted one-process run, with the job's statistics summed over the ranks."""
+    write_tiny_fashion(tmp_path / "data", n_train=128, n_test=40)
+    job = run_worker("resume", tmp_path)
+    assert job.returncode == 0, f"{job.stdout}\n{job.stderr}"
+    reference = train(
+        tiny_run_config(tmp_path / "data", tmp_path / "reference", 2), progress=False, log=lambda *a: None
+    )
+    expected = load_checkpoint(reference.run_dir / "last.safetensors")
+    for name in ("two", "one"):  # two: 2 ranks then 1 process; one: 1 process then 2 ranks
+        got = load_checkpoint(tmp_path / name / "last.safetensors")
+        assert [row["epoch"] for row in got.meta["history"]] == [1, 2]
+        for key, value in expected.model_state.items():
+            np.testing.assert_allclose(got.model_state[key], value, rtol=0, atol=1e-5, err_msg=f"{name}: {key}")
+        for mine, theirs in zip(got.meta["history"], expected.meta["history"], strict=True):
+            assert mine["train_loss"] == pytest.approx(theirs["train_loss"], abs=1e-4)
+            assert mine["train_accuracy"] == pytest.approx(theirs["train_accuracy"], abs=1e-6)
+    assert float(np.abs(expected.model_state["features.0.weight"]).max()) > 0
+    # only rank 0 printed: one line per epoch trained on 2 ranks (epoch 1 of `two`, epoch 2 of `one`)
+    assert job.stdout.count("epoch   1 ") == 1 and job.stdout.count("epoch   2 ") == 1, job.stdout
+    assert job.stdout.count("resuming") == 1
