@@ -57,20 +57,20 @@ def _transpose_geometry(
     dilations: list[int],
     out_pad: list[int],
 ) -> tuple[list[int], list[int]]:
-    """(pad_begin per axis, output size per axis), as ONNX's reference ConvTranspose computes them."""
+    """(pad_begin per axis, output size per axis): from `output_shape` or SAME auto-padding as the spec
+    says (onnxruntime does so too), else from `pads`."""
     n = len(sizes)
     full = [s * (size - 1) + (k - 1) * d + 1 for size, k, s, d in zip(sizes, kernel, strides, dilations, strict=True)]
     output_shape = ctx.attr("output_shape")
     output_shape = [int(v) for v in output_shape[-n:]] if output_shape else None
     auto = ctx.attr("auto_pad", "NOTSET")
-    if ctx.attr("pads") is None and auto in ("SAME_UPPER", "SAME_LOWER"):
+    if output_shape is not None or (ctx.attr("pads") is None and auto in ("SAME_UPPER", "SAME_LOWER")):
+        # the spec: pads split total = full + output_padding − wanted, the odd one at the end for SAME_UPPER
         target = output_shape or [size * s for size, s in zip(sizes, strides, strict=True)]
         total = [f + op - t for f, op, t in zip(full, out_pad, target, strict=True)]
         begin = [t // 2 if auto == "SAME_UPPER" else t - t // 2 for t in total]
         return begin, target
     pads = ints(ctx, "pads", [0] * 2 * n)
-    if output_shape is not None:
-        return pads[:n], output_shape
     return pads[:n], [f + op - pads[i] - pads[n + i] for i, (f, op) in enumerate(zip(full, out_pad, strict=True))]
 
 
