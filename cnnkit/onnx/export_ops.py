@@ -279,16 +279,25 @@ def group_norm(b: GraphBuilder, call: Call) -> None:
 
 @converter("layer_norm")
 def layer_norm(b: GraphBuilder, call: Call) -> None:
+    """LayerNormalization from opset 17; before, its formula (x − μ)/√(σ² + ε)·γ + β over the trailing dims."""
     a = call.args
     x = a["input"]
-    if b.opset < 17:
-        raise fail(call, f"LayerNormalization needs opset 17 or later, got opset {b.opset}")
     dims = (a["normalized_shape"],) if isinstance(a["normalized_shape"], int) else tuple(a["normalized_shape"])
-    size = int(np.prod(dims))
-    scale = b.name(a["weight"]) if a["weight"] is not None else b.constant(np.ones(dims, dtype=x.dtype), "ones")
-    inputs = [b.name(x), scale] + ([b.name(a["bias"])] if a["bias"] is not None else [])
-    _set(b, call, b.op("LayerNormalization", inputs, axis=-len(dims), epsilon=float(a["eps"])))
-    del size
+    if b.opset >= 17:
+        scale = b.name(a["weight"]) if a["weight"] is not None else b.constant(np.ones(dims, dtype=x.dtype), "ones")
+        inputs = [b.name(x), scale] + ([b.name(a["bias"])] if a["bias"] is not None else [])
+        _set(b, call, b.op("LayerNormalization", inputs, axis=-len(dims), epsilon=float(a["eps"])))
+        return
+    axes = list(range(x.ndim - len(dims), x.ndim))
+    centred = b.op("Sub", [b.name(x), _axes_input(b, [b.name(x)], axes, 18, "ReduceMean", keepdims=1)])
+    variance = _axes_input(b, [b.op("Mul", [centred, centred])], axes, 18, "ReduceMean", keepdims=1)
+    eps = b.constant(np.asarray(a["eps"], dtype=x.dtype), "eps")
+    y = b.op("Div", [centred, b.op("Sqrt", [b.op("Add", [variance, eps])])])
+    if a["weight"] is not None:
+        y = b.op("Mul", [y, b.name(a["weight"])])
+    if a["bias"] is not None:
+        y = b.op("Add", [y, b.name(a["bias"])])
+    _set(b, call, y)
 
 
 # --------------------------------------------------------------------- products

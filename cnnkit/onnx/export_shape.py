@@ -187,7 +187,9 @@ def interpolate(b: GraphBuilder, call: Call) -> None:
     if factors is not None and not a["recompute_scale_factor"] and not align:
         # the kernels step by 1/scale_factor: give ONNX the same scales (which also keeps the batch dynamic)
         pair = (factors, factors) if np.isscalar(factors) else tuple(factors)
-        inputs = [b.name(x), "", b.floats([1.0, 1.0, float(pair[0]), float(pair[1])])]
-    else:  # the kernels step by H/OH: sizes give ONNX the same ratio
-        inputs = [b.name(x), "", "", b.ints(list(out.shape), "sizes")]
+        inputs = [b.name(x), b.floats([], "roi"), b.floats([1.0, 1.0, float(pair[0]), float(pair[1])])]
+    else:  # the kernels step by H/OH: sizes give ONNX the same ratio; (N, C) read from x keeps the batch dynamic
+        batch_channels = b.op("Slice", [b.op("Shape", [b.name(x)]), b.ints([0], "starts"), b.ints([2], "ends")])
+        sizes = b.op("Concat", [batch_channels, b.ints(list(out.shape[2:]), "sizes")], axis=0)
+        inputs = [b.name(x), b.floats([], "roi"), b.floats([], "scales"), sizes]  # opset 11 wants all four
     _set(b, call, b.op("Resize", inputs, **attrs))

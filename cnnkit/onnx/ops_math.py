@@ -24,7 +24,8 @@ from cnnkit.onnx.tensors import numpy_dtype
 from cnnkit.ops import elementwise as E
 from cnnkit.ops import reduce as R
 from cnnkit.ops import shape as S
-from cnnkit.tensor import Tensor
+from cnnkit.ops.activation import erf as erf_values
+from cnnkit.tensor import Tensor, record
 
 
 def is_float(t: Tensor) -> bool:
@@ -136,6 +137,19 @@ _unary(
 )
 _unary("HardSwish", lambda ctx, x: E.mul(x, E.clamp(E.add(E.mul(x, 1.0 / 6.0), 0.5), 0.0, 1.0)))
 _unary("Identity", lambda ctx, x: x, lambda a: a)
+
+
+def _erf(x: Tensor) -> Tensor:
+    """erf(x), element-wise, with d erf/dx = 2/√π · e^(−x²) (Gelu's expansion before opset 20 uses it)."""
+    out = erf_values(x.data)
+
+    def backward(g: np.ndarray):
+        return (g * (2.0 / np.sqrt(np.pi)) * np.exp(-x.data * x.data),)
+
+    return record(out, (x,), backward, "Erf")
+
+
+_unary("Erf", lambda ctx, x: _erf(x))
 
 
 def _check_gelu(ctx: NodeContext) -> None:

@@ -162,6 +162,21 @@ def instance_norm(ctx: NodeContext, inputs: list) -> Tensor:
     return F.group_norm(x, x.shape[1], scale, bias, float(ctx.attr("epsilon", 1e-5)))
 
 
+@register("LayerNormalization", names=("", "weight", "bias"))
+def layer_norm(ctx: NodeContext, inputs: list) -> Tensor:
+    """(x − μ)/√(σ² + ε)·scale + B over the dims from `axis` on (opset 17); only the first output."""
+    x, scale, bias = (inputs + [None])[:3]
+    if ctx.num_outputs > 1:
+        raise ctx.error("the Mean and InvStdDev outputs are not supported")
+    axis = int(ctx.attr("axis", -1)) % x.ndim
+    shape = x.shape[axis:]
+    eps = float(ctx.attr("epsilon", 1e-5))
+    if scale.shape == shape and (bias is None or bias.shape == shape):
+        return F.layer_norm(x, shape, scale, bias, eps)
+    y = E.mul(F.layer_norm(x, shape, None, None, eps), scale)  # a broadcast scale and bias
+    return y if bias is None else E.add(y, bias)
+
+
 @register("LRN")
 def lrn(ctx: NodeContext, inputs: list) -> Tensor:
     x = inputs[0]
