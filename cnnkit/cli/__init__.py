@@ -10,9 +10,20 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cnnkit.cli import data, demo, evaluate, models, predict, report, segment_baseline, summary, train
+from cnnkit.cli import (
+    convert_weights,
+    data,
+    demo,
+    evaluate,
+    models,
+    predict,
+    report,
+    segment_baseline,
+    summary,
+    train,
+)
 
-COMMANDS = (train, evaluate, predict, summary, models, report, demo, data, segment_baseline)
+COMMANDS = (train, evaluate, predict, summary, models, report, demo, data, segment_baseline, convert_weights)
 
 
 class UserError(Exception):
