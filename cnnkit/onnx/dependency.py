@@ -11,8 +11,9 @@ from types import ModuleType
 INSTALL_HINT = "pip install 'cnnkit[onnx]' (or: pip install onnx)"
 
 
-class OnnxNotInstalledError(ImportError):
-    """The `onnx` package is needed for ONNX export and import but is not installed."""
+class OnnxNotInstalledError(ImportError, RuntimeError):
+    """The `onnx` package is needed for ONNX export and import but is not installed (a RuntimeError too, so the
+    command line reports it in one line)."""
 
 
 def require_onnx() -> ModuleType:
