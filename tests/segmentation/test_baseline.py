@@ -109,3 +109,17 @@ def test_run_classifier_normalises_as_training_did_and_averages_mirrored_crops(c
 def test_run_classifier_refuses_other_classes(classifier_run):
     with pytest.raises(ValueError, match=r"expected a classifier of the classes a, b; it was trained on fashion-mnist"):
         RunClassifier(classifier_run, ["a", "b"])
+
+
+def test_run_classifier_refuses_a_segmentation_checkpoint(tmp_path):
+    from cnnkit.models import get_model
+    from cnnkit.training.checkpoint import save_checkpoint
+    from cnnkit.training.datasets import DataInfo
+
+    model = get_model("unet", num_classes=11, in_channels=1, base_channels=4, depth=2)
+    info = DataInfo("fashion-scenes", list(FashionScenes.classes), (1, 64, 64), (0.1,), (0.2,))
+    meta = {"kind": "segmentation", "config": {"model": "unet", "model_args": {"base_channels": 4, "depth": 2}},
+            "data": info.to_dict(), "epoch": 1}  # fmt: skip
+    save_checkpoint(tmp_path / "best.safetensors", model.state_dict(), None, meta)
+    with pytest.raises(ValueError, match="expected a classifier's run or checkpoint, got a segmentation checkpoint"):
+        RunClassifier(tmp_path)
