@@ -37,12 +37,22 @@ def test_two_ranks_equal_one_process_with_the_global_batch(basics, case, batchno
     assert moved > 1e-2  # the steps changed the weights, so equality says something
 
 
-@pytest.mark.parametrize("case", ["plain", "syncbn", "accumulate", "tiny_buckets"])
+@pytest.mark.parametrize("case", ["plain", "syncbn", "accumulate", "tiny_buckets", "local_bn"])
 def test_every_rank_holds_bitwise_identical_weights(basics, case):
     first, _ = rank_weights(basics, case, 0)
     second, _ = rank_weights(basics, case, 1)
     for name in first:
+        if case == "local_bn" and "running" in name:
+            continue  # as PyTorch's: rank 0's buffers are broadcast at each forward, then updated by each rank's share
         assert first[name].tobytes() == second[name].tobytes(), f"{case}: {name} differs between the ranks"
+
+
+def test_plain_batchnorm_keeps_rank_zeros_running_statistics(basics):
+    """Without SyncBatchNorm each rank normalises by its own half-batch (other statistics than SyncBatchNorm's)."""
+    local, _ = rank_weights(basics, "local_bn", 0)
+    synced, _ = rank_weights(basics, "syncbn", 0)
+    assert not np.allclose(local["1.running_mean"], synced["1.running_mean"], atol=1e-6)
+    assert int(local["1.num_batches_tracked"]) == 3
 
 
 def test_buckets_start_while_backward_is_still_running(basics):

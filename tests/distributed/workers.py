@@ -117,6 +117,7 @@ def scenario_basics(out: Path) -> None:
         "syncbn": (convert_sync_batchnorm(build(True, seed=r)), {}, 1),
         "accumulate": (build(False, seed=r), {}, 2),
         "tiny_buckets": (build(False, seed=r), {"bucket_cap_mb": 1e-6}, 1),
+        "local_bn": (build(True, seed=r), {}, 1),  # per-rank statistics; rank 0's buffers broadcast every forward
     }
     for name, (model, options, accumulate) in cases.items():
         ddp = DistributedDataParallel(model, **options)
