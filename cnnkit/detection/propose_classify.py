@@ -5,8 +5,10 @@
 3. A small CNN from the zoo (LeNet-5 with ReLU and max-pooling by default) gives 11 class scores — the 10
    classes and background (index 0) — and, with `box_regression=True`, 4 box offsets (`box_coder`) that move
    the proposal onto the object; the network's last layer simply has 11 + 4 outputs.
-4. A proposal's score for class c is its softmax probability; per-class NMS (`batched_nms`, torchvision's
-   semantics) at 0.5, and the best 100 detections of each image are kept.
+4. A proposal's score for class c is its softmax probability; (proposal, class) pairs scoring at least 0.05
+   (torchvision's Faster R-CNN default: with ~400 proposals × 10 classes, lower thresholds flood the NMS with
+   hopeless candidates) go through per-class NMS (`batched_nms`, torchvision's semantics) at 0.5, and the best
+   100 detections of each image are kept.
 
 `forward(crops)` is the classifier alone (crops (M, C, 28, 28) → (M, 11 [+ 4])): that is what the trainer fits,
 on crops labelled by R-CNN's IoU rules (`cnnkit.detection.rcnn_targets`). `detect(images)` runs the whole
@@ -71,7 +73,7 @@ class ProposeClassify(nn.Module):
     def detect(
         self,
         images: Any,
-        score_threshold: float = 0.01,
+        score_threshold: float = 0.05,
         iou_threshold: float = 0.5,
         max_detections: int = 100,
         chunk: int = 2048,

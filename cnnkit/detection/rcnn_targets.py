@@ -4,7 +4,9 @@ A proposal whose best IoU with a true box is ≥ 0.5 is a positive labelled with
 best IoU is < 0.3 is background (0); those in between are not used (R-CNN: fine-tuning positives at ≥ 0.5, the
 classifiers' negatives below 0.3). Per scene the candidates are the model's proposals, the true boxes and jittered
 copies of them (R-CNN also trains on the ground truth); `positives` positives and `negatives` backgrounds are drawn
-(with replacement when there are fewer; R-CNN's batches hold 1 positive for 3 backgrounds, 32 + 96).
+(with replacement when there are fewer). R-CNN's batches hold 1 positive for 3 backgrounds (32 + 96); here half
+are positives: with a quarter, the LeNet-sized classifier predicted background for everything for its first ~400
+steps on the scenes, and with half it learns the classes from the first epoch.
 
 Targets are float32 (M, 5): [label, tx, ty, tw, th] with the offsets (`box_coder`) from the crop's box to its
 matched true box (zeros for background); without box regression (M, 1): [label]. The loss is cross-entropy over
@@ -64,8 +66,8 @@ def sample_crops(
     boxes: np.ndarray,
     proposer,
     rng: np.random.Generator,
-    positives: int = 4,
-    negatives: int = 12,
+    positives: int = 8,
+    negatives: int = 8,
     jitters: int = 4,
     crop_size: int = 28,
     box_regression: bool = True,

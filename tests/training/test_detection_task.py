@@ -133,8 +133,8 @@ def test_propose_classify_batches_become_labelled_crops() -> None:
     boxes[:, 0] = [6, 10, 8, 30, 40]  # class 6 at (10, 8)–(30, 40)
     cnnkit.manual_seed(0)
     crops, targets = task.batch_transform(config, Info, True)(images, boxes)
-    assert crops.shape == (32, 1, 28, 28) and targets.shape == (32, 5)  # 4 positives + 12 backgrounds per scene
-    assert sorted(set(targets[:, 0].astype(int))) == [0, 6] and (targets[:, 0] == 6).sum() == 8
+    assert crops.shape == (32, 1, 28, 28) and targets.shape == (32, 5)  # 8 positives + 8 backgrounds per scene
+    assert sorted(set(targets[:, 0].astype(int))) == [0, 6] and (targets[:, 0] == 6).sum() == 16
     assert not targets[targets[:, 0] == 0, 1:].any()  # no offsets for background
     assert crops[targets[:, 0] == 6].mean() > crops[targets[:, 0] == 0].mean()  # positives hold the object
 
