@@ -1,6 +1,7 @@
 """Data-parallel scaling: `python -m benchmarks.distributed` times LeNet-5 and ResNet-20 training on this machine
 as 1 process × 2 threads and as 2 processes × 1 thread (DistributedDataParallel under mpirun, the global
-batch split in two), and models the speed-up on N machines for a given network bandwidth.
+batch split in two), with 1 process × 1 thread for reference, and models the speed-up on N machines for a
+given network bandwidth.
 
 Each configuration runs in child processes with its thread variables set before NumPy loads. The 2-process
 child reports, per step: the whole step, the compute (forward, backward and optimiser step of a `no_sync`
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MODELS = ("lenet5", "resnet20")
 BANDWIDTHS_GBIT = (1.0, 10.0, 100.0)
 MACHINES = (1, 2, 4, 8, 16)
+CONFIGURATIONS = ((1, 1), (1, 2), (2, 1))  # (processes, threads each): the 2-core machine used three ways
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 
@@ -192,20 +194,22 @@ def speedup(step_seconds: float, gradient_bytes: int, machines: int, gbit_per_se
 def table(results: list[dict[str, Any]], batch: int) -> str:
     """The measured table and the speed-up model, as Markdown."""
     lines = [
-        f"Training step at global batch {batch} (median):",
+        f"Training step at global batch {batch} (median); speed-up = 2 processes against the faster single process:",
         "",
-        "| model | 1 process × 2 threads (img/s) | 2 processes × 1 thread (img/s) | speed-up | compute / step "
-        "| allreduce of the gradients / step | waited after backward / step | gradient MB |",
-        "|---|---|---|---|---|---|---|---|",
+        "| model | 1 process × 1 thread (img/s) | 1 process × 2 threads (img/s) | 2 processes × 1 thread (img/s) "
+        "| speed-up | compute / step | allreduce of the gradients / step | waited after backward / step "
+        "| gradient MB |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name in dict.fromkeys(r["model"] for r in results):
-        single = next(r for r in results if r["model"] == name and r["processes"] == 1)
+        rate = {(r["processes"], r["threads"]): r["images_per_second"] for r in results if r["model"] == name}
         two = next(r for r in results if r["model"] == name and r["processes"] == 2)
+        single = max(rate.get((1, 1), 0.0), rate.get((1, 2), 0.0))
+        cells = " | ".join(f"{rate[c]:.0f}" if c in rate else "–" for c in CONFIGURATIONS)
         lines.append(
-            f"| {name} | {single['images_per_second']:.0f} | {two['images_per_second']:.0f} | "
-            f"{two['images_per_second'] / single['images_per_second']:.2f}× | "
-            f"{two['compute_seconds'] * 1e3:.1f} ms | {two['allreduce_seconds'] * 1e3:.2f} ms | "
-            f"{two['wait_seconds'] * 1e3:.2f} ms | {two['gradient_bytes'] / 1e6:.2f} |"
+            f"| {name} | {cells} | {rate[(2, 1)] / single:.2f}× | {two['compute_seconds'] * 1e3:.1f} ms | "
+            f"{two['allreduce_seconds'] * 1e3:.2f} ms | {two['wait_seconds'] * 1e3:.2f} ms | "
+            f"{two['gradient_bytes'] / 1e6:.2f} |"
         )
     lines += [
         "",
@@ -243,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--batch must be even (it is split over 2 processes), got {args.batch}")
     results = []
     for name in args.models:
-        for nprocs, threads in ((1, 2), (2, 1)):
+        for nprocs, threads in CONFIGURATIONS:
             results.append(measure(name, args.batch, args.steps, args.warmup, nprocs, threads))
             print(
                 f"{name}: {nprocs} process(es) × {threads} thread(s): {results[-1]['images_per_second']:.0f} img/s",

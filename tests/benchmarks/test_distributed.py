@@ -31,7 +31,7 @@ def test_speedup_model():
 
 def test_table_lists_measurements_and_model():
     text = table(RESULTS, 128)
-    assert "| lenet5 | 640 | 1280 | 2.00× | 90.0 ms | 1.00 ms | 2.00 ms | 0.25 |" in text
+    assert "| lenet5 | – | 640 | 1280 | 2.00× | 90.0 ms | 1.00 ms | 2.00 ms | 0.25 |" in text
     row = next(line for line in text.splitlines() if line.startswith("| lenet5 | 1 Gbit/s"))
     cells = [float(c) for c in row.strip("|").split("|")[2:]]
     assert cells[0] == 1.0 and cells == sorted(cells)  # t₁ = 0.1 s (the best), speed-up grows with N here
