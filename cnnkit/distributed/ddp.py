@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,6 +72,18 @@ def _make_bucket(params: list[Tensor]) -> Bucket:
     return Bucket(params, offsets, np.zeros(offsets[-1], dtype=params[0].dtype))
 
 
+def _weak_hook(ddp: DistributedDataParallel):
+    """The gradient hook, holding the wrapper weakly: a wrapper that is gone no longer reacts to its parameters."""
+    ref = weakref.ref(ddp)
+
+    def hook(param: Tensor) -> None:
+        wrapper = ref()
+        if wrapper is not None:
+            wrapper._grad_ready(param)
+
+    return hook
+
+
 class DistributedDataParallel(Module):
     """DistributedDataParallel(module, broadcast_buffers=True, bucket_cap_mb=25): data-parallel training over MPI.
 
@@ -112,7 +125,7 @@ class DistributedDataParallel(Module):
         self._slot = {id(p): (b, i) for b, bucket in enumerate(self.buckets) for i, p in enumerate(bucket.params)}
         self._next_bucket = 0
         self.started_early, self.wait_seconds = 0, 0.0  # overlap of this iteration; total seconds spent waiting
-        self._handles = [p.register_post_accumulate_grad_hook(self._grad_ready) for p in params]
+        self._handles = [p.register_post_accumulate_grad_hook(_weak_hook(self)) for p in params]
 
     # ----------------------------------------------------------------- state kept equal on every rank
     def _broadcast_from_rank0(self) -> None:

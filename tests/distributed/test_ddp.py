@@ -77,3 +77,23 @@ def test_buckets_hold_parameters_in_reverse_order_up_to_the_cap():
 def test_single_process_reference_is_deterministic():
     a, b = single_process(False), single_process(False)
     assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_a_discarded_wrapper_stops_listening_to_its_parameters():
+    import gc
+
+    from cnnkit.distributed.ddp import _weak_hook
+
+    calls = []
+
+    class Wrapper:
+        def _grad_ready(self, param):
+            calls.append(param)
+
+    wrapper = Wrapper()
+    hook = _weak_hook(wrapper)
+    hook("p")
+    del wrapper
+    gc.collect()
+    hook("q")
+    assert calls == ["p"]
