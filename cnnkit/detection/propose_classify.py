@@ -46,9 +46,9 @@ class ProposeClassify(nn.Module):
         image_size: int = 64,
         sizes: tuple[float, ...] = SIZES,
         ratios: tuple[float, ...] = RATIOS,
-        stride: int = 6,
-        components: bool = False,
-        min_foreground: float = 0.2,
+        stride: int = Proposer.stride,
+        components: bool = Proposer.components,
+        min_foreground: float = Proposer.min_foreground,
     ) -> None:
         super().__init__()
         if backbone not in BACKBONES:
@@ -112,6 +112,14 @@ class ProposeClassify(nn.Module):
 
     def extra_repr(self) -> str:
         return f"num_classes={self.num_classes}, box_regression={self.box_regression}, proposer={self.proposer}"
+
+
+def proposer_for(model_args: dict[str, Any]) -> Proposer:
+    """The proposal settings a propose_classify model built with model_args has, without building its network."""
+    fields = ("image_size", "sizes", "ratios", "stride", "components", "min_foreground")
+    chosen = {key: value for key, value in model_args.items() if key in fields}
+    chosen.update({key: tuple(chosen[key]) for key in ("sizes", "ratios") if key in chosen})  # JSON gives lists
+    return Proposer(**chosen)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

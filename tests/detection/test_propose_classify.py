@@ -45,3 +45,11 @@ def test_select_keeps_the_best_box_of_each_class_among_overlapping_ones() -> Non
     np.testing.assert_allclose(out["scores"], [0.9, 0.7, 0.2])
     np.testing.assert_array_equal(out["labels"], [5, 5, 1])
     np.testing.assert_array_equal(out["boxes"][0], [0, 0, 10, 10])
+
+
+def test_the_trainer_proposes_as_the_model_does() -> None:
+    from cnnkit.detection.propose_classify import proposer_for
+
+    args = {"stride": 8, "sizes": [20, 30], "min_foreground": 0.3, "backbone": "lenet5"}
+    assert proposer_for(args) == ProposeClassify(**args).proposer
+    assert proposer_for({}) == propose_classify().proposer

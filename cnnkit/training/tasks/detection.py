@@ -97,9 +97,9 @@ def build_loss(config: Any):
 
 def proposer(config: Any):
     """The proposal settings of the configured propose-then-classify model (its model_args)."""
-    from cnnkit.detection.propose_classify import ProposeClassify
+    from cnnkit.detection.propose_classify import proposer_for
 
-    return ProposeClassify(**config.model_args).proposer
+    return proposer_for(config.model_args)
 
 
 def batch_transform(config: Any, info: Any, train: bool):
