@@ -22,8 +22,11 @@ def add_parser(sub) -> None:
     p.add_argument("--out-dir", default=None, help="segmentation models: where to write IMAGE.mask.png and "
                                                    "IMAGE.overlay.png; detectors: IMAGE.boxes.png (default: beside "
                                                    "each image)")
-    p.add_argument("--score-threshold", type=float, default=0.3, help="detectors: boxes scoring at least this")
-    p.add_argument("--iou-threshold", type=float, default=0.5, help="detectors: per-class NMS IoU threshold")
+    p.add_argument("--score-threshold", type=float, default=0.3,
+                   help="detectors: show boxes scoring at least this (default 0.3)")
+    p.add_argument("--iou-threshold", type=float, default=0.5,
+                   help="detectors: per-class NMS drops a box overlapping a better one by more than this IoU "
+                        "(default 0.5)")
     p.set_defaults(run=run)
 
 
