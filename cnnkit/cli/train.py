@@ -26,9 +26,10 @@ DEFAULTS_HELP = "LeNet-5 on Fashion-MNIST, 10 epochs of SGD with momentum and a 
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model (default: " + DEFAULTS_HELP + ")",
                        description="Train an image classifier, or with --task segment a U-Net that labels every "
-                                   "pixel. With no options: " + DEFAULTS_HELP + ".",
+                                   "pixel. With no options: " + DEFAULTS_HELP + ". --task generate trains a denoising "
+                                   "diffusion model (diffusion_unet) on the images; see cnnkit sample.",
                        formatter_class=ShowDefaults)
-    p.add_argument("--task", default="classify", choices=["classify", "segment", "detect"],
+    p.add_argument("--task", default="classify", choices=["classify", "segment", "generate", "detect"],
                    help="classify whole images, segment (a class per pixel, on the Fashion-MNIST scenes) or detect "
                         "(boxes and classes of objects: --model yolo or propose_classify)")
     p.add_argument("--model", default=None, help="zoo model name (see `cnnkit models`); default lenet5, "
@@ -50,13 +51,15 @@ def add_parser(sub) -> None:
                    help="optimiser (default sgd; adam for segment)")
     p.add_argument("--momentum", type=float, default=0.9, help="momentum (SGD uses Nesterov's when > 0)")
     p.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay")
-    p.add_argument("--schedule", default="cosine", choices=["none", "cosine", "step", "onecycle"],
-                   help="learning-rate schedule over the whole run, stepped every batch")
+    p.add_argument("--schedule", default=None, choices=["none", "cosine", "step", "onecycle"],
+                   help="learning-rate schedule over the whole run, stepped every batch (default cosine; "
+                        "onecycle for generate)")
     p.add_argument("--augment", default=None, choices=["none", "crop", "flip", "crop-flip"],
                    help="data augmentation: random 2-pixel shifts (crop) and/or horizontal flips (default none; "
                         "flip for segment, which mirrors each image with its mask)")
-    p.add_argument("--warmup-fraction", type=float, default=0.3,
-                   help="onecycle schedule: share of the steps spent raising the learning rate to --lr")
+    p.add_argument("--warmup-fraction", type=float, default=None,
+                   help="onecycle schedule: share of the steps spent raising the learning rate to --lr "
+                        "(default 0.3; 0.05 for generate)")
     p.add_argument("--label-smoothing", type=float, default=0.0, help="cross-entropy label smoothing")
     p.add_argument("--model-args", default="{}", help='extra model arguments as JSON, e.g. \'{"dropout": 0.3}\'')
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation, shuffling, augmentation, dropout")
@@ -86,7 +89,8 @@ def _json_option(name: str, text: str) -> dict:
     return value
 
 
-TASK_DEPENDENT = ("model", "dataset", "epochs", "batch_size", "lr", "optimizer", "augment")
+TASK_DEPENDENT = ("model", "dataset", "epochs", "batch_size", "lr", "optimizer", "augment", "schedule",
+                  "warmup_fraction")
 
 
 def run(args: argparse.Namespace, parallel=None) -> int:
@@ -99,8 +103,7 @@ def run(args: argparse.Namespace, parallel=None) -> int:
         data_args["clutter"] = True
     given = {name: getattr(args, name) for name in TASK_DEPENDENT if getattr(args, name) is not None}
     config = RunConfig.for_task(args.task, data_dir=args.data_dir, momentum=args.momentum,
-                                weight_decay=args.weight_decay, schedule=args.schedule,
-                                label_smoothing=args.label_smoothing, warmup_fraction=args.warmup_fraction,
+                                weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
                                 seed=args.seed, model_args=_json_option("model-args", args.model_args),
                                 data_args=data_args, out="", **given)
     config.out = args.out or default_out(config.model, config.dataset)

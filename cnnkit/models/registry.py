@@ -21,6 +21,13 @@ from cnnkit.models.unet import unet
 from cnnkit.models.vgg import fashion_vgg, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn
 
 
+def diffusion_unet(**kwargs: Any) -> nn.Module:
+    """`cnnkit.diffusion.diffusion_unet` (imported on use: cnnkit.diffusion builds on cnnkit.models' blocks)."""
+    from cnnkit.diffusion.gaussian import diffusion_unet as build
+
+    return build(**kwargs)
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     """One registry entry; `input_shape` is (channels, height, width) without the batch dimension."""
@@ -61,6 +68,8 @@ _ENTRIES = [
               "VGG-style net with batch norm: the zoo's Fashion-MNIST recipe"),
     ModelInfo("unet", unet, (1, 64, 64), 11, 482_619,
               "U-Net (Ronneberger 2015), batch norm, depth 3, width 16: a class per pixel"),
+    ModelInfo("diffusion_unet", diffusion_unet, MNIST, 10, 958_209,
+              "DDPM noise predictor: U-Net blocks with GroupNorm, SiLU, time and class embeddings, EMA"),
     ModelInfo("yolo", yolo_v1, (1, 64, 64), 10, 202_948,
               "YOLO v1 (Redmon 2016) for 64×64 scenes: 8×8 grid, 2 boxes per cell, batch norm, leaky ReLU"),
     ModelInfo("propose_classify", propose_classify, (1, 28, 28), 10, 62_131,

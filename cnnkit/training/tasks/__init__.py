@@ -9,9 +9,10 @@ from __future__ import annotations
 from cnnkit.training.tasks.base import Task, TaskEvaluation
 from cnnkit.training.tasks.classification import CLASSIFY
 from cnnkit.training.tasks.detection import DETECT
+from cnnkit.training.tasks.generation import GENERATE
 from cnnkit.training.tasks.segmentation import SEGMENT
 
-TASKS = {task.name: task for task in (CLASSIFY, SEGMENT, DETECT)}
+TASKS = {task.name: task for task in (CLASSIFY, SEGMENT, GENERATE, DETECT)}
 
 
 def get_task(name: str) -> Task:
