@@ -1,0 +1,70 @@
+"""`cnnkit eval RUN` for a diffusion run: the quality table (FID against baselines, label agreement per class,
+class coverage, copy check) in the features of a Fashion-MNIST classifier (the shipped `fashion_vgg` weights,
+or `--features CHECKPOINT`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("diffusion runs")
+    g.add_argument("--samples", type=int, default=5000, help="images per compared set (default 5000)")
+    g.add_argument("--steps", type=int, default=50, help="DDIM steps of the samples (default 50)")
+    g.add_argument("--guidance", type=float, default=2.0, help="guidance weight of the conditional samples")
+    g.add_argument("--seed", type=int, default=0, help="seed of the samples and baselines")
+    g.add_argument(
+        "--features",
+        default=None,
+        metavar="CHECKPOINT",
+        help="classifier checkpoint whose penultimate layer gives the features (default: the shipped "
+        "fashion_vgg weights)",
+    )
+    g.add_argument(
+        "--ddpm-check",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also compare DDIM with DDPM-1000 on N unconditional samples each (slow: 1000 steps)",
+    )
+
+
+def run_generation(args: argparse.Namespace, model, meta: dict, info) -> int:
+    import numpy as np
+
+    from cnnkit.data.loader import gather_arrays
+    from cnnkit.diffusion.quality import format_quality, measure_quality
+    from cnnkit.metrics.generative import load_feature_model
+    from cnnkit.training.datasets import load_classification_data
+
+    features = load_feature_model(args.features)
+    if features.classes is not None and list(features.classes) != list(info.classes):
+        raise ValueError(f"the feature classifier's classes {features.classes} differ from the run's {info.classes}")
+    config = meta["config"]
+    train, test, _ = load_classification_data(config["dataset"], args.data_dir or config.get("data_dir"))
+    train_images, train_labels = gather_arrays(train, np.arange(len(train)))
+    test_images, _ = gather_arrays(test, np.arange(len(test)))
+    if not 2 <= args.samples <= len(train_images):
+        raise ValueError(f"--samples must lie between 2 and {len(train_images)}, got {args.samples}")
+    print(
+        f"model {config['model']} (checkpoint of epoch {meta['epoch']}) on {info.dataset}: {args.samples} samples "
+        f"per set, reference = {len(test_images)} test images"
+    )
+    report = measure_quality(
+        model,
+        features,
+        (train_images, train_labels),
+        test_images,
+        len(info.classes),
+        n=args.samples,
+        steps=args.steps,
+        guidance=args.guidance,
+        seed=args.seed,
+        ddpm_check=args.ddpm_check,
+        progress=sys.stderr.isatty(),
+        log=print,
+    )
+    print()
+    print(format_quality(report, list(info.classes)))
+    return 0

@@ -1,0 +1,130 @@
+"""`cnnkit sample CHECKPOINT`: images from a trained diffusion model (a `--task generate` run), as a PNG grid.
+
+One row per class when the model is class-conditional (or n samples of one `--class`), DDIM with S steps
+and η, or DDPM over all T steps, classifier-free guidance w, the EMA weights; the same seed gives the same
+images. `--trajectory STRIP.png` also draws x_T … x_0 of a few samples.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "sample",
+        help="generate images with a trained diffusion model",
+        description="Generate images with a diffusion model trained by `cnnkit train --task "
+        "generate`, written as a PNG grid (one row per class unless --class or "
+        "--unconditional).",
+    )
+    p.add_argument("checkpoint", metavar="RUN_OR_CHECKPOINT")
+    p.add_argument("--n", type=int, default=64, help="number of samples (rounded down to whole rows of classes)")
+    p.add_argument("--steps", type=int, default=50, help="DDIM steps (DDPM always takes all T)")
+    p.add_argument("--sampler", default="ddim", choices=["ddim", "ddpm"], help="sampler (default ddim)")
+    p.add_argument("--eta", type=float, default=0.0, help="DDIM's stochasticity: 0 deterministic, 1 like DDPM")
+    p.add_argument(
+        "--guidance",
+        type=float,
+        default=None,
+        help="classifier-free guidance weight w (default 2 for class-conditional samples)",
+    )
+    p.add_argument(
+        "--class",
+        dest="class_name",
+        default=None,
+        metavar="NAME_OR_ID",
+        help="sample only this class (a name such as Sneaker, or its index)",
+    )
+    p.add_argument("--unconditional", action="store_true", help="sample without labels (the ∅ label)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the noise; the same seed gives the same images")
+    p.add_argument("--online", action="store_true", help="use the online weights instead of their EMA")
+    p.add_argument("--cols", type=int, default=8, help="grid columns when not one row per class")
+    p.add_argument("--out", default="samples.png", help="the grid PNG to write")
+    p.add_argument(
+        "--trajectory",
+        default=None,
+        metavar="STRIP.png",
+        help="also write the denoising trajectory of the first samples (one per row)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar (it shows only on a terminal anyway)")
+    p.set_defaults(run=run)
+
+
+def load_generator(path: str):
+    """(GaussianDiffusion in eval mode, checkpoint metadata, DataInfo) of a generation run or checkpoint."""
+    from cnnkit.training.checkpoint import load_checkpoint
+    from cnnkit.training.restore import load_trained_model, resolve_checkpoint
+
+    kind = load_checkpoint(resolve_checkpoint(path)).meta.get("kind")
+    if kind != "generation":
+        raise ValueError(
+            f"{path} holds a {kind} model, not a diffusion model: train one with cnnkit train --task generate"
+        )
+    return load_trained_model(path)
+
+
+def class_index(name: str, classes: list[str]) -> int:
+    """A class given by name (case-insensitive) or by index."""
+    lowered = [c.lower() for c in classes]
+    if name.lower() in lowered:
+        return lowered.index(name.lower())
+    if name.isdigit() and int(name) < len(classes):
+        return int(name)
+    raise ValueError(f"unknown class {name!r}; classes: {', '.join(f'{i} {c}' for i, c in enumerate(classes))}")
+
+
+def plan(args: argparse.Namespace, model, classes: list[str]):
+    """(labels or None, guidance, grid columns, row labels) from the options."""
+    import numpy as np
+
+    conditional = model.num_classes is not None and not args.unconditional
+    if args.class_name is not None and not conditional:
+        raise ValueError("--class needs a class-conditional model and no --unconditional")
+    if args.guidance is not None and (not conditional or args.guidance < 0):
+        raise ValueError("--guidance needs class-conditional samples and a weight >= 0")
+    if args.n < 1 or args.cols < 1:
+        raise ValueError(f"--n and --cols must be positive, got {args.n} and {args.cols}")
+    guidance = 2.0 if args.guidance is None else args.guidance
+    if not conditional:
+        return None, 0.0, args.cols, None
+    if args.class_name is not None:
+        return np.full(args.n, class_index(args.class_name, classes)), guidance, args.cols, None
+    per_class = max(1, args.n // len(classes))
+    return np.repeat(np.arange(len(classes)), per_class), guidance, per_class, classes
+
+
+def run(args: argparse.Namespace) -> int:
+    from cnnkit.diffusion.generate import generate
+    from cnnkit.diffusion.pictures import save_sample_grid, save_trajectory
+
+    model, meta, info = load_generator(args.checkpoint)
+    labels, guidance, cols, row_labels = plan(args, model, list(info.classes))
+    n = len(labels) if labels is not None else args.n
+    start = time.perf_counter()
+    result = generate(
+        model,
+        n,
+        labels=labels,
+        guidance=guidance,
+        sampler=args.sampler,
+        steps=args.steps,
+        eta=args.eta,
+        seed=args.seed,
+        use_ema=not args.online,
+        trajectory=10 if args.trajectory else 0,
+        progress=not args.quiet and sys.stderr.isatty(),
+        image_shape=tuple(info.input_shape),
+    )
+    how = f"DDIM-{args.steps}, η {args.eta:g}" if args.sampler == "ddim" else f"DDPM-{model.schedule.timesteps}"
+    how += f", guidance {guidance:g}" if labels is not None else ", unconditional"
+    how += f", {'online' if args.online else 'EMA'} weights, seed {args.seed}"
+    title = f"{meta['config']['model']} epoch {meta['epoch']}: {how}"
+    save_sample_grid(result.images, args.out, cols=cols, row_labels=row_labels, title=title)
+    print(f"wrote {args.out}: {n} samples ({how}) in {time.perf_counter() - start:.1f} s")
+    if args.trajectory:
+        save_trajectory(result.trajectory, args.trajectory, samples=min(n, 6), title=f"x_T … x_0: {how}")
+        print(f"wrote {args.trajectory}: the denoising trajectory of {min(n, 6)} samples")
+    return 0
