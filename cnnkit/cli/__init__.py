@@ -18,12 +18,14 @@ from cnnkit.cli import (
     models,
     predict,
     report,
+    sample,
     segment_baseline,
     summary,
     train,
 )
 
-COMMANDS = (train, evaluate, predict, summary, models, report, demo, data, segment_baseline, convert_weights)
+COMMANDS = (train, evaluate, predict, summary, models, report, demo, data, segment_baseline, convert_weights,
+            sample)
 
 
 class UserError(Exception):

@@ -2,6 +2,7 @@
 
 Classifiers: accuracy, per-class accuracy and the confusion matrix. Segmenters: pixel accuracy, mean IoU
 and the per-class IoU table. Detectors: VOC mAP@0.5 and the COCO table (`evaluate_detection`).
+Diffusion models: FID against baselines, label agreement, coverage and the copy check (`evaluate_generation`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ def add_parser(sub) -> None:
     p.add_argument("checkpoint", metavar="RUN_OR_CHECKPOINT")
     p.add_argument("--data-dir", default=None, help="where the dataset's files are (default: as in training)")
     p.add_argument("--batch-size", type=int, default=1000)
+    from cnnkit.cli.evaluate_generation import add_options
+
+    add_options(p)  # diffusion runs: the quality table's options
     p.set_defaults(run=run)
 
 
@@ -40,6 +44,10 @@ def run(args: argparse.Namespace) -> int:
     stored["data_dir"] = args.data_dir or stored.get("data_dir")
     config = RunConfig(**stored)
     task = get_task(config.task)
+    if task.kind == "generation":  # the quality table of samples and baselines instead of a test-set pass
+        from cnnkit.cli.evaluate_generation import run_generation
+
+        return run_generation(args, model, meta, info)
     _, test_set, _ = task.load_data(config, split="test")
     started = time.perf_counter()
     result = task.evaluate(model, evaluation_loader(task, config, info, test_set, args.batch_size), None)
