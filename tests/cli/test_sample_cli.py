@@ -1,0 +1,127 @@
+"""`cnnkit sample` and `cnnkit eval` on a tiny diffusion run: grids, trajectory, reproducibility, one-line errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cnnkit.cli import main
+from cnnkit.models import lenet5
+from cnnkit.training.checkpoint import save_checkpoint
+from tests.training.tiny_generation import train_tiny_generator
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    return train_tiny_generator(tmp_path_factory.mktemp("generate"), epochs=1)
+
+
+def pixels(path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("L"))
+
+
+def test_sample_writes_a_grid_per_class_and_the_trajectory(run_dir, tmp_path, capsys) -> None:
+    out, strip = tmp_path / "grid.png", tmp_path / "strip.png"
+    assert (
+        main(["sample", str(run_dir), "--n", "25", "--steps", "3", "--out", str(out), "--trajectory", str(strip)]) == 0
+    )
+    printed = capsys.readouterr().out
+    assert "20 samples (DDIM-3, η 0, guidance 2, EMA weights, seed 0)" in printed  # 2 per class, 10 classes
+    assert out.is_file() and strip.is_file() and "trajectory of 6 samples" in printed
+    again = tmp_path / "again.png"
+    assert main(["sample", str(run_dir), "--n", "25", "--steps", "3", "--out", str(again)]) == 0
+    np.testing.assert_array_equal(pixels(again), pixels(out))  # the same seed gives the same images
+    other = tmp_path / "other.png"
+    assert main(["sample", str(run_dir), "--n", "25", "--steps", "3", "--seed", "1", "--out", str(other)]) == 0
+    assert np.abs(pixels(other).astype(int) - pixels(out)).max() > 0
+
+
+def test_sample_one_class_unconditional_and_ddpm(run_dir, tmp_path, capsys) -> None:
+    assert (
+        main(
+            ["sample", str(run_dir), "--n", "3", "--steps", "2", "--class", "sneaker", "--out", str(tmp_path / "s.png")]
+        )
+        == 0
+    )
+    assert "3 samples (DDIM-2" in capsys.readouterr().out
+    assert (
+        main(
+            [
+                "sample",
+                str(run_dir),
+                "--n",
+                "2",
+                "--sampler",
+                "ddpm",
+                "--unconditional",
+                "--out",
+                str(tmp_path / "u.png"),
+            ]
+        )
+        == 0
+    )
+    assert "2 samples (DDPM-100, unconditional" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--class", "hat"], "unknown class 'hat'; classes: 0 T-shirt/top"),
+        (["--unconditional", "--guidance", "1"], "--guidance needs class-conditional samples"),
+        (["--n", "0"], "--n and --cols must be positive"),
+        (["--steps", "500"], "steps between 1 and 100"),
+    ],
+)
+def test_sample_errors_are_one_line(run_dir, tmp_path, capsys, args, message) -> None:
+    assert main(["sample", str(run_dir), "--out", str(tmp_path / "x.png"), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def classifier_checkpoint(path):
+    meta = {
+        "kind": "classification",
+        "config": {"model": "lenet5", "model_args": {}},
+        "epoch": 1,
+        "data": {
+            "dataset": "fashion-mnist",
+            "input_shape": [1, 28, 28],
+            "mean": [0.286],
+            "std": [0.353],
+            "classes": [
+                "T-shirt/top",
+                "Trouser",
+                "Pullover",
+                "Dress",
+                "Coat",
+                "Sandal",
+                "Shirt",
+                "Sneaker",
+                "Bag",
+                "Ankle boot",
+            ],
+        },
+    }
+    save_checkpoint(path, lenet5().state_dict(), None, meta)
+    return path
+
+
+def test_sample_refuses_a_classifier_and_eval_prints_the_quality_table(run_dir, tmp_path, capsys) -> None:
+    classifier = classifier_checkpoint(tmp_path / "lenet.safetensors")
+    assert main(["sample", str(classifier), "--out", str(tmp_path / "x.png")]) == 2
+    assert "holds a classification model, not a diffusion model" in capsys.readouterr().err
+    assert main(["eval", str(run_dir), "--samples", "20", "--steps", "2", "--features", str(classifier)]) == 0
+    out = capsys.readouterr().out
+    for words in (
+        "20 samples per set",
+        "per-class mean images",
+        "samples, conditional w = 2",
+        "label agreement",
+        "class coverage",
+        "copy check",
+    ):
+        assert words in out
+    assert main(["eval", str(run_dir), "--samples", "20", "--features", str(tmp_path / "none.safetensors")]) == 2
+    assert "no feature classifier at" in capsys.readouterr().err

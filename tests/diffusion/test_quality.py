@@ -1,0 +1,40 @@
+"""The quality table on a tiny model and a random LeNet-5 as the feature classifier: every row is there,
+the baselines order as they must (real < noise), and the text names each measure."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import cnnkit
+from cnnkit.diffusion.gaussian import diffusion_unet
+from cnnkit.diffusion.quality import format_quality, measure_quality
+from cnnkit.metrics.generative import FeatureExtractor
+from cnnkit.models import lenet5
+from tests.training.tiny_data import make_images
+
+
+def test_quality_table_on_a_tiny_model() -> None:
+    cnnkit.manual_seed(0)
+    model = diffusion_unet(base_channels=8, channel_mults=(1, 2), num_groups=4, num_classes=10, timesteps=20)
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 300)
+    images = make_images(labels, rng).astype(np.float32)[:, None] / 255
+    test = make_images(rng.integers(0, 10, 100), rng).astype(np.float32)[:, None] / 255
+    features = FeatureExtractor(lenet5(), mean=(0.286,), std=(0.353,))
+    report = measure_quality(model, features, (images, labels), test, 10, n=40, steps=2, guidance=2.0, ddpm_check=20)
+    assert list(report.fid) == [
+        "real training images",
+        "per-class mean images",
+        "per-class Gaussian, 40 PCA dims",
+        "uniform noise",
+        "samples, unconditional",
+        "samples, conditional w = 2",
+    ]
+    assert report.fid["real training images"] < report.fid["uniform noise"]
+    assert report.coverage.sum() == np.float64(1.0) and len(report.agreement_per_class) == 10
+    assert set(report.copies) == {"unconditional", "conditional w = 2"}
+    assert all(0 <= c.share_below <= 1 for c in report.copies.values())
+    assert list(report.ddpm_check) == ["real training images (20)", "DDIM-2 (20)", "DDPM-20 (20)"]
+    text = format_quality(report, [f"class {i}" for i in range(10)])
+    for words in ("FID against the test images", "label agreement", "class coverage", "copy check", "DDPM-20 (20)"):
+        assert words in text

@@ -1,0 +1,103 @@
+"""`--task generate` through the one trainer: defaults, history, the epoch grids, EMA in the checkpoints,
+exact resume, and the task's option checks."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from cnnkit.cli import main
+from cnnkit.training import run
+from cnnkit.training.checkpoint import load_checkpoint
+from cnnkit.training.run import RunConfig, train
+from cnnkit.training.tasks import get_task
+from tests.training.tiny_data import write_tiny_fashion
+from tests.training.tiny_generation import DATA_ARGS, MODEL_ARGS, tiny_config
+
+
+@pytest.fixture(scope="module")
+def tiny_fashion(tmp_path_factory):
+    return write_tiny_fashion(tmp_path_factory.mktemp("fashion"), n_train=96, n_test=40)
+
+
+def test_generate_defaults_are_the_diffusion_unet_with_adam_and_warm_up() -> None:
+    config = RunConfig.for_task("generate")
+    assert (config.model, config.optimizer, config.lr, config.batch_size) == ("diffusion_unet", "adam", 1e-3, 128)
+    assert (config.schedule, config.warmup_fraction) == ("onecycle", 0.05)
+    task = get_task("generate")
+    assert task.kind == "generation" and task.score_name == "eps_r2"
+
+
+def test_generation_run_writes_grids_keeps_the_ema_and_resumes_exactly(tiny_fashion, tmp_path, monkeypatch) -> None:
+    whole = train(tiny_config(tiny_fashion, tmp_path / "whole"), progress=False, log=lambda *_: None)
+    rows = whole.history
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert {"train_loss", "test_loss", "test_eps_r2"} <= set(rows[0])
+    assert rows[0]["test_eps_r2"] == pytest.approx(1 - rows[0]["test_loss"], abs=1e-5)
+    assert 0 < rows[-1]["train_loss"] < 1.2 and rows[-1]["test_loss"] < rows[0]["test_loss"]
+    assert sorted(p.name for p in (tmp_path / "whole" / "samples").iterdir()) == ["epoch-001.png", "epoch-002.png"]
+    state = load_checkpoint(tmp_path / "whole" / "last.safetensors").model_state
+    assert int(state["ema.num_updates"]) == 2 * 2  # num_images 64, batch 32: 2 steps per epoch
+    assert not np.array_equal(state["ema.shadow.conv_in.weight"], state["net.conv_in.weight"])
+    assert json.loads((tmp_path / "whole" / "config.json").read_text())["task"] == "generate"
+
+    real_epoch, calls = run.train_epoch, {"n": 0}
+
+    def killed_in_epoch_two(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+
+    split = tiny_config(tiny_fashion, tmp_path / "split")
+    split.data_args["grid_per_class"] = 0  # no grids (they draw from their own generator, not the training's)
+    monkeypatch.setattr(run, "train_epoch", killed_in_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        train(split, progress=False, log=lambda *_: None)
+    monkeypatch.setattr(run, "train_epoch", real_epoch)
+    train(split, resume=True, progress=False, log=lambda *_: None)
+    assert not (tmp_path / "split" / "samples").exists()
+    resumed = load_checkpoint(tmp_path / "split" / "last.safetensors").model_state
+    for key, value in state.items():
+        np.testing.assert_array_equal(resumed[key], value, err_msg=key)
+
+
+def test_generate_task_option_checks(tiny_fashion, tmp_path) -> None:
+    config = tiny_config(tiny_fashion, tmp_path / "a")
+    config.data_args = {"grid": 3}
+    with pytest.raises(ValueError, match="--task generate takes num_images, .* got grid"):
+        train(config, progress=False)
+    config = tiny_config(tiny_fashion, tmp_path / "b")
+    config.augment = "crop"
+    with pytest.raises(ValueError, match="use --augment none or flip"):
+        train(config, progress=False)
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_train_cli_generate_takes_the_task_schedule(tiny_fashion, tmp_path, capsys) -> None:
+    code = main(
+        [
+            "train",
+            "--task",
+            "generate",
+            "--data-dir",
+            str(tiny_fashion),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "48",
+            "--model-args",
+            json.dumps(MODEL_ARGS),
+            "--data-args",
+            json.dumps(DATA_ARGS),
+            "--out",
+            str(tmp_path / "cli"),
+            "--quiet",
+        ]
+    )
+    assert code == 0 and "final test eps_r2" in capsys.readouterr().out
+    config = json.loads((tmp_path / "cli" / "config.json").read_text())
+    assert (config["schedule"], config["warmup_fraction"], config["lr"]) == ("onecycle", 0.05, 1e-3)
+    assert main(["train", "--task", "generate", "--report", "--out", str(tmp_path / "r")]) == 2
