@@ -47,6 +47,8 @@ def _draw(
     left = 1.1 if row_labels else 0.1
     top = (0.3 if col_labels else 0.05) + (0.3 if title else 0.0)
     width, height = left + cols * TILE_INCHES + 0.1, top + rows * TILE_INCHES + 0.1
+    needed = 0.07 * len(title or "") + 0.2  # room for the title (about 0.07 inch per character)
+    left, width = left + max(needed - width, 0) / 2, max(width, needed)  # the grid stays centred
     fig = Figure(figsize=(width, height), dpi=DPI)  # placed by hand: constrained layout doubles the drawing time
     FigureCanvasAgg(fig)
     ax = fig.add_axes((left / width, 0.1 / height, cols * TILE_INCHES / width, rows * TILE_INCHES / height))
