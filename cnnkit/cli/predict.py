@@ -48,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
 
         return run_detection(model, info, args.images, args.out_dir, args.json, args.score_threshold,
                              args.iou_threshold)
+    if meta.get("kind") == "generation":
+        raise ValueError(f"{args.checkpoint} is a diffusion model: it makes images rather than labelling them; "
+                         "use cnnkit sample")
     k = min(args.top_k, len(info.classes))
     batch = np.concatenate([prepare_image(path, info) for path in args.images])
     with cnnkit.no_grad():
