@@ -125,3 +125,5 @@ def test_sample_refuses_a_classifier_and_eval_prints_the_quality_table(run_dir, 
         assert words in out
     assert main(["eval", str(run_dir), "--samples", "20", "--features", str(tmp_path / "none.safetensors")]) == 2
     assert "no feature classifier at" in capsys.readouterr().err
+    assert main(["predict", str(run_dir), str(tmp_path / "x.png")]) == 2
+    assert "is a diffusion model: it makes images rather than labelling them" in capsys.readouterr().err
