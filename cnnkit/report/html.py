@@ -9,6 +9,7 @@ image's natural width in a `data-natural-width` attribute and the count of image
 from __future__ import annotations
 
 import base64
+import datetime
 import html
 import os
 from collections.abc import Iterable, Sequence
@@ -87,3 +88,24 @@ def page(title: str, subtitle: str, sections: Iterable[str]) -> str:
         + "\n".join(sections)
         + f"\n<script>{LOADED_SCRIPT}</script>\n</body></html>\n"
     )
+
+
+def run_page(run: Any, what: str, results: str, summary_text: str, figures: Iterable[Any],
+             section_order: Sequence[str]) -> str:
+    """A run's report page: results, settings, model summary, then the figures grouped in `section_order`.
+
+    `run` needs `.config` (dict), `.info.dataset` and `.run_dir`; each figure `.section`, `.path`, `.caption`.
+    """
+    figures = list(figures)
+    title = f"{run.config.get('model', 'model')} on {run.info.dataset}"
+    written = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    sections = [
+        results,
+        section("Settings", table(("setting", "value"), sorted(run.config.items()))),
+        section("Model", preformatted(summary_text)),
+    ]
+    for name in section_order:
+        chosen = [f for f in figures if f.section == name]
+        if chosen:
+            sections.append(section(name, *(figure(f.path, f.caption) for f in chosen)))
+    return page(title, f"{what} {run.run_dir} · report written {written}", sections)

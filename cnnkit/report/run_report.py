@@ -8,7 +8,6 @@ report.html alone is complete: it needs neither those files nor a network connec
 
 from __future__ import annotations
 
-import datetime
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -67,19 +66,7 @@ def write_report(
 
 def render(run: RunData, summary_text: str, figures: list[FigureFile]) -> str:
     """The page: results, settings, model, then one section per kind of figure."""
-    title = f"{run.config.get('model', 'model')} on {run.info.dataset}"
-    written = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    sections = [
-        _results(run),
-        html.section("Settings", html.table(("setting", "value"), sorted(run.config.items()))),
-        html.section("Model", html.preformatted(summary_text)),
-    ]
-    for name in SECTIONS:
-        chosen = [f for f in figures if f.section == name]
-        if chosen:
-            sections.append(html.section(name, *(html.figure(f.path, f.caption) for f in chosen)))
-    return html.page(title, f"run folder {run.run_dir} · report written {written}", sections)
-
+    return html.run_page(run, "run folder", _results(run), summary_text, figures, SECTIONS)
 
 def _results(run: RunData) -> str:
     evaluation, history = run.evaluation, run.history
