@@ -25,7 +25,7 @@ import numpy as np
 
 from cnnkit.data.boxes import tight_boxes
 from cnnkit.data.resample import resize_bilinear, resize_nearest
-from cnnkit.random import default_generator
+from cnnkit.data.transforms import Seeded, describe
 
 IGNORE_INDEX = 255
 PER_OBJECT = ("boxes", "labels", "masks", "difficult", "iscrowd", "area")
@@ -112,19 +112,11 @@ class JointTransform:
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
-        return f"{type(self).__name__}({args})"
+        return describe(self)
 
 
-class RandomJointTransform(JointTransform):
-    """A joint transform with randomness: its own generator when seeded, else cnnkit's global generator."""
-
-    def __init__(self, seed: int | None = None) -> None:
-        self._generator = np.random.default_rng(seed) if seed is not None else None
-
-    @property
-    def rng(self) -> np.random.Generator:
-        return self._generator if self._generator is not None else default_generator()
+class RandomJointTransform(Seeded, JointTransform):
+    """A joint transform with randomness (`self.rng`: its own generator when seeded, else cnnkit's global one)."""
 
 
 class Compose:

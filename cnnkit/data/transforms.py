@@ -143,12 +143,17 @@ class Transform:
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
-        return f"{type(self).__name__}({args})"
+        return describe(self)
 
 
-class RandomTransform(Transform):
-    """A transform with randomness: its own generator when seeded, else cnnkit's global generator."""
+def describe(transform: Any) -> str:
+    """`Name(arg=value, ...)` from a transform's public attributes (its private state, e.g. a generator, left out)."""
+    args = ", ".join(f"{k}={v!r}" for k, v in vars(transform).items() if not k.startswith("_"))
+    return f"{type(transform).__name__}({args})"
+
+
+class Seeded:
+    """Randomness of a transform: its own generator when seeded, else cnnkit's global generator."""
 
     def __init__(self, seed: int | None = None) -> None:
         self._generator = np.random.default_rng(seed) if seed is not None else None
@@ -156,6 +161,10 @@ class RandomTransform(Transform):
     @property
     def rng(self) -> np.random.Generator:
         return self._generator if self._generator is not None else default_generator()
+
+
+class RandomTransform(Seeded, Transform):
+    """A batch transform with randomness (`self.rng`)."""
 
 
 class Compose:
