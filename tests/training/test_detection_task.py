@@ -11,9 +11,9 @@ import pytest
 
 import cnnkit
 from cnnkit.cli import main
-from cnnkit.training import run
 from cnnkit.training.run import RunConfig, train
 from cnnkit.training.tasks import get_task
+from tests.training.interrupt import train_killed_in_epoch_two
 from tests.training.tiny_data import write_tiny_fashion
 
 TINY = {"num_scenes": 48, "val_items": 60}
@@ -75,18 +75,7 @@ def test_yolo_run_writes_val_map_history_and_resumes_to_the_same_weights(tiny_fa
         and len(meta["data"]["classes"]) == 10
     )
 
-    real_epoch, calls = run.train_epoch, {"n": 0}
-
-    def killed_in_epoch_two(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return real_epoch(*args, **kwargs)
-
-    monkeypatch.setattr(run, "train_epoch", killed_in_epoch_two)
-    with pytest.raises(KeyboardInterrupt):
-        train(_config(tiny_fashion, tmp_path / "cut"), progress=False, log=lambda *_: None)
-    monkeypatch.setattr(run, "train_epoch", real_epoch)
+    train_killed_in_epoch_two(_config(tiny_fashion, tmp_path / "cut"), monkeypatch)
     resumed = train(_config(tiny_fashion, tmp_path / "cut"), resume=True, progress=False, log=lambda *_: None)
     assert _untimed(resumed.history) == _untimed(rows)
     expected, got = _weights(tmp_path / "whole"), _weights(tmp_path / "cut")

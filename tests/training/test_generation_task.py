@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from cnnkit.cli import main
-from cnnkit.training import run
 from cnnkit.training.checkpoint import load_checkpoint
 from cnnkit.training.run import RunConfig, train
 from cnnkit.training.tasks import get_task
+from tests.training.interrupt import train_killed_in_epoch_two
 from tests.training.tiny_data import write_tiny_fashion
 from tests.training.tiny_generation import DATA_ARGS, MODEL_ARGS, tiny_config
 
@@ -43,20 +43,9 @@ def test_generation_run_writes_grids_keeps_the_ema_and_resumes_exactly(tiny_fash
     assert not np.array_equal(state["ema.shadow.conv_in.weight"], state["net.conv_in.weight"])
     assert json.loads((tmp_path / "whole" / "config.json").read_text())["task"] == "generate"
 
-    real_epoch, calls = run.train_epoch, {"n": 0}
-
-    def killed_in_epoch_two(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return real_epoch(*args, **kwargs)
-
     split = tiny_config(tiny_fashion, tmp_path / "split")
     split.data_args["grid_per_class"] = 0  # no grids (they draw from their own generator, not the training's)
-    monkeypatch.setattr(run, "train_epoch", killed_in_epoch_two)
-    with pytest.raises(KeyboardInterrupt):
-        train(split, progress=False, log=lambda *_: None)
-    monkeypatch.setattr(run, "train_epoch", real_epoch)
+    train_killed_in_epoch_two(split, monkeypatch)
     train(split, resume=True, progress=False, log=lambda *_: None)
     assert not (tmp_path / "split" / "samples").exists()
     resumed = load_checkpoint(tmp_path / "split" / "last.safetensors").model_state

@@ -12,6 +12,7 @@ import cnnkit
 from cnnkit.training import loop, run
 from cnnkit.training.checkpoint import load_checkpoint
 from cnnkit.training.run import RunConfig, train
+from tests.training.interrupt import train_killed_in_epoch_two
 from tests.training.tiny_data import write_tiny_fashion
 
 
@@ -62,21 +63,9 @@ def test_killed_run_resumes_to_exactly_the_same_weights(data_dir, tmp_path, monk
     full = train(_config(data_dir, tmp_path / "full", model="fashion_vgg", epochs=3), progress=False,
                  log=lambda *_: None)
 
-    real_epoch = loop.train_epoch
-    calls = {"n": 0}
-
-    def killed_in_epoch_two(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt  # the process dies during epoch 2
-        return real_epoch(*args, **kwargs)
-
-    monkeypatch.setattr(run, "train_epoch", killed_in_epoch_two)
     config = _config(data_dir, tmp_path / "killed", model="fashion_vgg", epochs=3)
-    with pytest.raises(KeyboardInterrupt):
-        train(config, progress=False, log=lambda *_: None)
+    train_killed_in_epoch_two(config, monkeypatch)
     assert load_checkpoint(tmp_path / "killed" / "last.safetensors").meta["epoch"] == 1
-    monkeypatch.setattr(run, "train_epoch", real_epoch)
     resumed = train(config, resume=True, progress=False, log=lambda *_: None)
     assert [r["epoch"] for r in resumed.history] == [1, 2, 3]
     expected, got = _weights(full.run_dir), _weights(resumed.run_dir)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from cnnkit.cli import main
-from cnnkit.training import run
 from cnnkit.training.run import RunConfig, train
 from cnnkit.training.tasks import get_task
+from tests.training.interrupt import train_killed_in_epoch_two
 from tests.training.tiny_data import write_tiny_fashion
 
 TINY = {"num_scenes": 48, "val_items": 60}
@@ -48,18 +48,7 @@ def test_segmentation_run_writes_val_miou_history_and_resumes_to_the_same_weight
     assert 0.0 <= rows[-1]["val_miou"] <= 1.0 and whole.score_name == "miou" and whole.eval_split == "val"
     assert json.loads((tmp_path / "whole" / "config.json").read_text())["task"] == "segment"
 
-    real_epoch, calls = run.train_epoch, {"n": 0}
-
-    def killed_in_epoch_two(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return real_epoch(*args, **kwargs)
-
-    monkeypatch.setattr(run, "train_epoch", killed_in_epoch_two)
-    with pytest.raises(KeyboardInterrupt):
-        train(_config(tiny_fashion, tmp_path / "cut"), progress=False, log=lambda *_: None)
-    monkeypatch.setattr(run, "train_epoch", real_epoch)
+    train_killed_in_epoch_two(_config(tiny_fashion, tmp_path / "cut"), monkeypatch)
     resumed = train(_config(tiny_fashion, tmp_path / "cut"), resume=True, progress=False, log=lambda *_: None)
     untimed = [{k: v for k, v in r.items() if k not in ("seconds", "images_per_second")} for r in resumed.history]
     assert untimed == [{k: v for k, v in r.items() if k not in ("seconds", "images_per_second")} for r in rows]
