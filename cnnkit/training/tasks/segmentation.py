@@ -72,14 +72,15 @@ def build_loss(config: Any):
 
 def batch_transform(config: Any, info: Any, train: bool):
     """Normalisation; in training with --augment flip (or crop-flip), each image and its mask mirrored together."""
-    from cnnkit.data.transforms import Normalize, RandomHorizontalFlip, flip_where
+    from cnnkit.data.transforms import Normalize, flip_where
+    from cnnkit.random import default_generator
 
-    normalize, flipper = Normalize(info.mean, info.std), RandomHorizontalFlip()
+    normalize = Normalize(info.mean, info.std)
     flip = train and config.augment in ("flip", "crop-flip")
 
     def apply(images: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if flip:
-            chosen = flipper.rng.random(len(images)) < 0.5
+        if flip:  # the draws of RandomHorizontalFlip(p=0.5), from cnnkit's global generator
+            chosen = default_generator().random(len(images)) < 0.5
             images, masks = flip_where(images, chosen, axis=3), flip_where(masks, chosen, axis=2)
         return np.asarray(normalize(images)), masks
 
