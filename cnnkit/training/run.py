@@ -267,7 +267,7 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, log=pr
             task.after_epoch(model, run_dir, epoch, config, info)
         parallel.from_main([history, best])
     final = history[-1][f"{task.eval_split}_{task.score_name}"] if history else 0.0
-    return RunResult(run_dir, history, final, max(best, 0.0), task.score_name, task.eval_split)
+    return RunResult(run_dir, history, final, best if best > float("-inf") else 0.0, task.score_name, task.eval_split)
 
 
 def _silent(*args: Any, **kwargs: Any) -> None:
