@@ -68,10 +68,13 @@ def _box_array(boxes: Any, what: str) -> np.ndarray:
 
 
 def _picture(image: Any) -> np.ndarray:
-    """(H, W) or (H, W, 3) in [0, 1] from (H, W), (C, H, W) or a uint8 (H, W, 3) picture."""
+    """(H, W) or (H, W, 3) in [0, 1] from (H, W), (C, H, W) or channel-last (H, W, 3) pixels; uint8 ones are
+    read as 0..255. A (3, H, 3) array is taken as channel-first."""
     array = np.asarray(getattr(image, "data", image))
-    if array.ndim == 3 and array.shape[-1] == 3 and array.dtype == np.uint8:
-        return array.astype(np.float32) / 255
+    if array.dtype == np.uint8:
+        array = array.astype(np.float32) / 255
+    if array.ndim == 3 and array.shape[-1] == 3 and array.shape[0] not in (1, 3):
+        array = array.transpose(2, 0, 1)  # for_display takes channel-first
     return for_display(array, keep_unit=True)
 
 

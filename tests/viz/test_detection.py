@@ -50,6 +50,20 @@ def test_draw_boxes_returns_pixels_with_one_colour_per_box():
     assert has_colour(one[40:120, 38:42], (0, 0, 255))
 
 
+@pytest.mark.parametrize("layout", ["chw float", "hwc float", "hwc uint8", "chw uint8"])
+def test_draw_boxes_shows_colour_images_in_every_layout(layout):
+    rgb = np.zeros((3, 64, 64), np.float32)
+    rgb[0, 32:, :32] = 1.0  # a pure red quarter, bottom left
+    image = rgb if layout.startswith("chw") else rgb.transpose(1, 2, 0)
+    if layout.endswith("uint8"):
+        image = (image * 255).astype(np.uint8)
+    pixels = draw_boxes(image, [[40, 2, 60, 20]], [1], colors="blue").astype(float)
+    assert pixels.shape == (256, 256, 3)
+    assert np.all(np.abs(pixels[200, 40] - (255, 0, 0)) < 8)  # the red quarter stays red, not grey
+    assert pixels[40, 60].max() < 10  # black stays black
+    assert has_colour(pixels[8:80, 158:162], (0, 0, 255))  # the box's left edge x1 = 40 → 160
+
+
 def test_match_colours_follow_vocs_matching():
     gt, gt_labels = [[10, 10, 30, 30], [36, 40, 50, 60]], [1, 3]
     pred = [[10, 10, 30, 31], [11, 10, 30, 30], [0, 0, 5, 5]]  # a hit, a duplicate, a miss of everything
