@@ -40,10 +40,13 @@ def is_array_backed(dataset: Any) -> bool:
 
 
 def gather_arrays(dataset: Any, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One fancy-indexing gather + one conversion: uint8 (B, H, W[, C]) -> float32 (B, C, H, W) in [0, 1]."""
+    """One fancy-indexing gather + one conversion: uint8 (B, H, W[, C]) -> float32 (B, C, H, W) in [0, 1].
+    Targets: integer ones (class labels) as int64, floating ones (boxes, regression targets) as float32."""
     images = dataset.data[indices]
     images = image_to_float(images, batched=True) if images.dtype == np.uint8 else images.astype(np.float32)
-    return images, np.asarray(dataset.targets)[indices].astype(np.int64, copy=False)
+    targets = np.asarray(dataset.targets)[indices]
+    kind = np.float32 if np.issubdtype(targets.dtype, np.floating) else np.int64
+    return images, targets.astype(kind, copy=False)
 
 
 def describe_item(dataset: Any, index: int) -> str:

@@ -3,9 +3,8 @@ reads, encoded once at load time so that a batch of targets is one array.
 
 `DetectionArrays[i]` is (image float32 (1, H, W) in [0, 1], encoded[i]): YOLO's (S, S, 5 + C) grid
 (`yolo.encode_targets`), or for propose-then-classify the boxes padded to a fixed count, (K, 5) rows of
-[label, x1, y1, x2, y2] with label 0 for padding. The images are kept under `images`, not `data`: the loader's
-array fast path casts targets to int64 (`cnnkit.data.loader.gather_arrays`), which would truncate these float
-targets, so batches are stacked item by item (32 small copies per step, negligible beside the network).
+[label, x1, y1, x2, y2] with label 0 for padding. The images are kept under `images`, not `data`, so batches
+are stacked item by item (32 small copies per step, negligible beside the network).
 The evaluation reads the true boxes and labels themselves (`boxes`, `labels`), never the encoded ones.
 """
 

@@ -152,6 +152,27 @@ def test_float_images_pass_as_float32():
     np.testing.assert_array_equal(images.data, data[:4].astype(np.float32))
 
 
+def test_float_targets_stay_float32_and_integer_targets_become_int64():
+    data = np.zeros((6, 1, 2, 2), np.float32)
+    boxes = np.random.default_rng(0).random((6, 4)) * 60  # float64 regression targets
+
+    class Boxes:  # an array-backed data set of the user's own: `data` and `targets`, batched by one gather
+        def __init__(self) -> None:
+            self.data, self.targets = data, boxes
+
+        def __len__(self) -> int:
+            return len(self.data)
+
+        def __getitem__(self, index: int):
+            raise AssertionError("an array-backed data set is gathered whole, not item by item")
+
+    _, targets = next(iter(DataLoader(Boxes(), batch_size=4)))
+    assert targets.dtype == np.float32
+    np.testing.assert_array_equal(targets.data, boxes[:4].astype(np.float32))  # not truncated to whole numbers
+    _, labels = next(iter(DataLoader(ArrayDataset(data, np.arange(6, dtype=np.int32)), batch_size=4)))
+    assert labels.dtype == np.int64 and labels.tolist() == [0, 1, 2, 3]
+
+
 def test_batch_transform_sees_whole_batches():
     seen = []
 
