@@ -22,6 +22,7 @@ center-cropped before concatenation, and the valid sizes are those where every p
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 
 from cnnkit import nn
 from cnnkit.models.unet_blocks import NORMS, UP_MODES, DoubleConv, Down, Up
@@ -29,7 +30,8 @@ from cnnkit.tensor import Tensor
 
 
 class UNet(nn.Module):
-    """U-Net of `depth` poolings, widths base_channels · 2^level; `forward(x, emb=None)` gives per-pixel logits.
+    """U-Net of `depth` poolings, widths base_channels · 2^level (or `widths`, one per level from the full-size
+    one to the bottleneck's); `forward(x, emb=None)` gives per-pixel logits.
 
     `norm` ("batch", "group", None), `act` ("relu", "silu"), `emb_dim` and `num_groups` go to every block:
     with `emb_dim`, forward needs a per-sample embedding of shape (N, emb_dim) (diffusion's time step).
@@ -47,13 +49,15 @@ class UNet(nn.Module):
         emb_dim: int | None = None,
         padding: int = 1,
         num_groups: int = 8,
+        widths: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
         _check_args(in_channels, num_classes, base_channels, depth, up, norm, padding)
-        self.in_channels, self.num_classes, self.base_channels = in_channels, num_classes, base_channels
+        widths = level_widths(base_channels, depth, widths)
+        self.in_channels, self.num_classes, self.base_channels = in_channels, num_classes, widths[0]
         self.depth, self.up_mode, self.padding, self.emb_dim = depth, up, padding, emb_dim
+        self.widths = widths
         block = {"norm": norm, "act": act, "emb_dim": emb_dim, "padding": padding, "num_groups": num_groups}
-        widths = [base_channels * 2**level for level in range(depth + 1)]
         self.encoder = nn.ModuleList(
             [DoubleConv(in_channels, widths[0], **block)]
             + [Down(widths[i - 1], widths[i], **block) for i in range(1, depth + 1)]
@@ -64,9 +68,11 @@ class UNet(nn.Module):
         self.classifier = nn.Conv2d(widths[0], num_classes, kernel_size=1)
 
     def extra_repr(self) -> str:
+        doubling = self.widths == level_widths(self.base_channels, self.depth, None)
+        width = f"base_channels={self.base_channels}" if doubling else f"widths={self.widths}"
         return (
             f"in_channels={self.in_channels}, num_classes={self.num_classes}, "
-            f"base_channels={self.base_channels}, depth={self.depth}, up={self.up_mode!r}"
+            f"{width}, depth={self.depth}, up={self.up_mode!r}"
         )
 
     def forward(self, x: Tensor, emb: Tensor | None = None) -> Tensor:
@@ -93,6 +99,17 @@ class UNet(nn.Module):
                     f"input {axis} {size} is not valid: {size_rule(self.depth, self.padding)}; "
                     f"nearest valid {axis}s: {_nearest(size, self.depth, self.padding)}"
                 )
+
+
+def level_widths(base_channels: int, depth: int, widths: Sequence[int] | None) -> list[int]:
+    """The channel width of each level, full size first: base_channels · 2^level unless `widths` are given
+    (depth + 1 positive ints; widening only the small deep levels adds capacity where it costs least)."""
+    if widths is None:
+        return [base_channels * 2**level for level in range(depth + 1)]
+    widths = list(widths)
+    if len(widths) != depth + 1 or any(isinstance(w, bool) or not isinstance(w, int) or w < 2 for w in widths):
+        raise ValueError(f"UNet: expected widths to be depth + 1 = {depth + 1} ints of at least 2, got {widths!r}")
+    return widths
 
 
 def output_size(size: int, depth: int, padding: int = 1) -> int | None:
@@ -154,11 +171,15 @@ def unet(
     batch_norm: bool = True,
     *,
     padding: int = 1,
+    widths: Sequence[int] | None = None,
 ) -> UNet:
     """The segmentation U-Net: two 3×3 conv + batch norm + ReLU per level, 2×2 max-pool down, ×2 up by a 2×2
     transposed conv (up="transpose") or bilinear upsampling + 3×3 conv (up="bilinear"), a 1×1 classifier.
 
     Defaults: 11 classes (background + Fashion-MNIST's 10) on 1-channel 64×64 scenes; H and W must be
-    multiples of 2**depth (see the module docstring for padding=0).
+    multiples of 2**depth (see the module docstring for padding=0). `widths` (depth + 1 ints, full size first)
+    replaces the doubling widths, e.g. (8, 16, 64, 128, 128): narrow where the maps are large, wide where they
+    are small.
     """
-    return UNet(in_channels, num_classes, base_channels, depth, up, "batch" if batch_norm else None, padding=padding)
+    norm = "batch" if batch_norm else None
+    return UNet(in_channels, num_classes, base_channels, depth, up, norm, padding=padding, widths=widths)

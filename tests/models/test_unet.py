@@ -28,6 +28,7 @@ def torch_unet(
     norm: str | None = "batch",
     act: str = "relu",
     emb_dim: int | None = None,
+    widths: list[int] | None = None,
 ):
     """The same U-Net in torch.nn, module for module, so that state_dict keys are cnnkit's."""
     import torch
@@ -73,7 +74,7 @@ def torch_unet(
     class TorchUNet(tnn.Module):
         def __init__(self):
             super().__init__()
-            w = [base * 2**i for i in range(depth + 1)]
+            w = widths or [base * 2**i for i in range(depth + 1)]
             self.encoder = tnn.ModuleList(
                 [DoubleConv(in_channels, w[0])] + [DoubleConv(w[i - 1], w[i], pool=True) for i in range(1, depth + 1)]
             )
@@ -149,6 +150,18 @@ def test_unet_matches_pytorch_in_training_mode(depth, up, size):
         np.testing.assert_allclose(
             ours(cnnkit.tensor(x)).numpy(), theirs(torch.tensor(x)).numpy(), rtol=1e-4, atol=1e-4
         )
+
+
+@requires_torch
+def test_unet_with_own_widths_matches_pytorch():
+    # widths that do not double (and an odd bottleneck width, which the upsampling halves down to 3)
+    cnnkit.manual_seed(4)
+    ours = unet(num_classes=3, depth=2, widths=[4, 10, 7])
+    theirs = torch_unet(1, 3, 0, 2, "transpose", widths=[4, 10, 7])
+    assert ours.widths == [4, 10, 7] and "widths=[4, 10, 7]" in repr(ours)
+    assert dict(ours.named_parameters())["decoder.0.up.weight"].shape == (7, 3, 2, 2)
+    x = np.random.default_rng(5).standard_normal((2, 1, 8, 12)).astype(np.float32)
+    assert_same_as_torch(ours, theirs, x)
 
 
 @requires_torch
@@ -255,6 +268,8 @@ def test_bad_input_sizes_name_the_nearest_valid_ones():
         ({"depth": 0}, "depth to be a positive int, got 0"),
         ({"base_channels": 2.5}, "base_channels to be a positive int"),
         ({"padding": 2}, "padding 1 .* or 0"),
+        ({"depth": 2, "widths": [4, 8]}, r"widths to be depth \+ 1 = 3 ints of at least 2, got \[4, 8\]"),
+        ({"depth": 1, "widths": [4, 1]}, r"widths .* got \[4, 1\]"),
     ],
 )
 def test_bad_arguments(kwargs, message):
