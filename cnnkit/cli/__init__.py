@@ -34,7 +34,9 @@ class UserError(Exception):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cnnkit", description="Convolutional neural networks from first "
-                                     "principles on NumPy: train, evaluate and use image classifiers.")
+                                     "principles on NumPy: train, evaluate and use image classifiers, U-Net "
+                                     "segmenters, detectors (YOLO, propose-then-classify) and diffusion image "
+                                     "generators.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for command in COMMANDS:

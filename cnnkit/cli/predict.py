@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
                              args.iou_threshold)
     if meta.get("kind") == "generation":
         raise ValueError(f"{args.checkpoint} is a diffusion model: it makes images rather than labelling them; "
-                         "use cnnkit sample")
+                         "use cnnkit generate")
     k = min(args.top_k, len(info.classes))
     batch = np.concatenate([prepare_image(path, info) for path in args.images])
     with cnnkit.no_grad():

@@ -1,4 +1,5 @@
-"""`cnnkit sample CHECKPOINT`: images from a trained diffusion model (a `--task generate` run), as a PNG grid.
+"""`cnnkit generate CHECKPOINT` (also `cnnkit sample`): images from a trained diffusion model (a `--task generate`
+run), as a PNG grid.
 
 One row per class when the model is class-conditional (or n samples of one `--class`), DDIM with S steps
 and η, or DDPM over all T steps, classifier-free guidance w, the EMA weights; the same seed gives the same
@@ -14,7 +15,8 @@ import time
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
-        "sample",
+        "generate",
+        aliases=["sample"],
         help="generate images with a trained diffusion model",
         description="Generate images with a diffusion model trained by `cnnkit train --task "
         "generate`, written as a PNG grid (one row per class unless --class or "

@@ -27,11 +27,12 @@ def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model (default: " + DEFAULTS_HELP + ")",
                        description="Train an image classifier, or with --task segment a U-Net that labels every "
                                    "pixel. With no options: " + DEFAULTS_HELP + ". --task generate trains a denoising "
-                                   "diffusion model (diffusion_unet) on the images; see cnnkit sample.",
+                                   "diffusion model (diffusion_unet) on the images; see cnnkit generate.",
                        formatter_class=ShowDefaults)
-    p.add_argument("--task", default="classify", choices=["classify", "segment", "generate", "detect"],
-                   help="classify whole images, segment (a class per pixel, on the Fashion-MNIST scenes) or detect "
-                        "(boxes and classes of objects: --model yolo or propose_classify)")
+    p.add_argument("--task", default="classify", choices=["classify", "segment", "detect", "generate", "diffusion"],
+                   help="classify whole images, segment (a class per pixel, on the Fashion-MNIST scenes), detect "
+                        "(boxes and classes of objects: --model yolo or propose_classify) or generate images "
+                        "(denoising diffusion; 'diffusion' is another name for it)")
     p.add_argument("--model", default=None, help="zoo model name (see `cnnkit models`); default lenet5, "
                                                  "unet for --task segment")
     p.add_argument("--dataset", default=None,
@@ -89,6 +90,7 @@ def _json_option(name: str, text: str) -> dict:
     return value
 
 
+TASK_ALIASES = {"diffusion": "generate"}  # the diffusion issue's name for the task; runs record "generate"
 TASK_DEPENDENT = ("model", "dataset", "epochs", "batch_size", "lr", "optimizer", "augment", "schedule",
                   "warmup_fraction")
 
@@ -96,6 +98,7 @@ TASK_DEPENDENT = ("model", "dataset", "epochs", "batch_size", "lr", "optimizer",
 def run(args: argparse.Namespace, parallel=None) -> int:
     from cnnkit.training.run import RunConfig, default_out, train
 
+    args.task = TASK_ALIASES.get(args.task, args.task)
     if args.report and args.task not in ("classify", "segment"):  # refused before training, not after it
         raise ValueError(f"--report draws classification and segmentation runs, not --task {args.task}")
     data_args = _json_option("data-args", args.data_args)

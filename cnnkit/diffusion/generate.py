@@ -1,4 +1,4 @@
-"""`generate`: images from a trained `GaussianDiffusion` — the one call behind `cnnkit sample`, the per-epoch
+"""`generate`: images from a trained `GaussianDiffusion` — the one call behind `cnnkit generate`, the per-epoch
 grids and the quality measures. The same seed and settings give the same images.
 
 Returns images in [0, 1] (the network works in [−1, 1]: x ↦ (x + 1)/2), and the trajectory in [−1, 1]-scale

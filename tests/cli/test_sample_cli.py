@@ -1,6 +1,9 @@
-"""`cnnkit sample` and `cnnkit eval` on a tiny diffusion run: grids, trajectory, reproducibility, one-line errors."""
+"""`cnnkit generate` (alias `sample`), `cnnkit eval` and `train --task diffusion` on a tiny diffusion run: grids,
+trajectory, reproducibility, one-line errors."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -25,14 +28,15 @@ def pixels(path) -> np.ndarray:
 def test_sample_writes_a_grid_per_class_and_the_trajectory(run_dir, tmp_path, capsys) -> None:
     out, strip = tmp_path / "grid.png", tmp_path / "strip.png"
     assert (
-        main(["sample", str(run_dir), "--n", "25", "--steps", "3", "--out", str(out), "--trajectory", str(strip)]) == 0
+        main(["generate", str(run_dir), "--n", "25", "--steps", "3", "--out", str(out), "--trajectory", str(strip)])
+        == 0
     )
     printed = capsys.readouterr().out
     assert "20 samples (DDIM-3, η 0, guidance 2, EMA weights, seed 0)" in printed  # 2 per class, 10 classes
     assert out.is_file() and strip.is_file() and "trajectory of 6 samples" in printed
     again = tmp_path / "again.png"
     assert main(["sample", str(run_dir), "--n", "25", "--steps", "3", "--out", str(again)]) == 0
-    np.testing.assert_array_equal(pixels(again), pixels(out))  # the same seed gives the same images
+    np.testing.assert_array_equal(pixels(again), pixels(out))  # the same seed gives the same images (`sample` too)
     other = tmp_path / "other.png"
     assert main(["sample", str(run_dir), "--n", "25", "--steps", "3", "--seed", "1", "--out", str(other)]) == 0
     assert np.abs(pixels(other).astype(int) - pixels(out)).max() > 0
@@ -127,3 +131,15 @@ def test_sample_refuses_a_classifier_and_eval_prints_the_quality_table(run_dir, 
     assert "no feature classifier at" in capsys.readouterr().err
     assert main(["predict", str(run_dir), str(tmp_path / "x.png")]) == 2
     assert "is a diffusion model: it makes images rather than labelling them" in capsys.readouterr().err
+
+
+def test_task_diffusion_is_the_generate_task(tmp_path) -> None:
+    from tests.training.tiny_data import write_tiny_fashion
+    from tests.training.tiny_generation import DATA_ARGS, MODEL_ARGS
+
+    data = write_tiny_fashion(tmp_path / "data", n_train=40, n_test=40)
+    args = ["train", "--task", "diffusion", "--data-dir", str(data), "--epochs", "1", "--batch-size", "32", "--quiet"]
+    args += ["--model-args", json.dumps(MODEL_ARGS), "--data-args", json.dumps({**DATA_ARGS, "grid_per_class": 0})]
+    assert main([*args, "--out", str(tmp_path / "run")]) == 0
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["task"] == "generate" and config["model"] == "diffusion_unet"
