@@ -3,7 +3,8 @@
 The model is the run's best checkpoint (else its last), rebuilt as `cnnkit eval` rebuilds it, and the test set
 is the run's own dataset, found as `cnnkit eval` finds it (`data_dir`, else the run's `--data-dir`, else the
 usual search), normalised with the mean and std stored in the checkpoint, as in training's evaluation.
-Classification runs only: a segmentation run's data are `segmentation_data.py`'s, another task is refused by name.
+Classification runs only: the other tasks' data are `segmentation_data.py`'s and `detection_data.py`'s
+(diffusion runs have no page yet).
 """
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ def load_run(run_dir: str | os.PathLike, data_dir: str | None = None, batch_size
     task = config.get("task", "classify")
     if task != "classify":
         raise ValueError(
-            f"report: {run_dir} is a {task!r} run; reports cover classification runs ('classify') and segmentation "
-            "runs ('segment') with a checkpoint"
+            f"report: {run_dir} is a {task!r} run; load_run reads classification runs ('classify'), write_report "
+            "picks the page of the other tasks"
         )
     history = read_history(run_dir)
     model, meta, info = load_trained_model(run_dir)

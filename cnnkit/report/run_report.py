@@ -3,7 +3,9 @@
 The page shows the results (the best checkpoint evaluated on the test set, per-class accuracy), the run's
 settings (config.json), the model summary table, and the figures of `cnnkit.report.figures`. The figures are
 written as PNG files into `RUN_DIR/report/` (handy for slides) and embedded in the page as base64, so
-report.html alone is complete: it needs neither those files nor a network connection.
+report.html alone is complete: it needs neither those files nor a network connection. Segmentation and
+detection runs get pages of their own (`segmentation_report.py`, `detection_report.py`), chosen by the kind of the
+run's checkpoint (`run_kind.py`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from cnnkit.metrics import per_class_accuracy
 from cnnkit.report import html
 from cnnkit.report.figures import FigureFile, run_figures
 from cnnkit.report.run_data import RunData, load_run
+from cnnkit.report.run_kind import run_kind
 from cnnkit.serialization import atomic_write_text
 
 SECTIONS = (
@@ -38,7 +41,10 @@ def write_report(
     log: Callable[[str], None] = print,
 ) -> Path:
     """Evaluate the run's best checkpoint, draw the figures and write RUN_DIR/report.html; returns its path.
-    A segmentation run (checkpoint kind "segmentation") gets `write_segmentation_report`'s page instead."""
+
+    The other kinds of run get their own page: segmentation (`write_segmentation_report`, `images` scenes per
+    figure) and detection (`write_detection_report`: `images` scenes per figure, the first `max_images` test
+    scenes scored)."""
     from cnnkit.summary import summary
 
     if images < 1 or channels < 1 or max_images < 1:
@@ -46,12 +52,15 @@ def write_report(
             f"report: --images, --channels and --max-images must be at least 1, got {images}, "
             f"{channels} and {max_images}"
         )
-    from cnnkit.report.segmentation_data import checkpoint_kind
-
-    if checkpoint_kind(run_dir) == "segmentation":  # a U-Net's run: its own page (segmentation_report.py)
+    kind = run_kind(run_dir)  # each task's page lives in its own *_report.py
+    if kind == "segmentation":
         from cnnkit.report.segmentation_report import write_segmentation_report
 
         return write_segmentation_report(run_dir, data_dir=data_dir, images=images, log=log)
+    if kind == "detection":
+        from cnnkit.report.detection_report import write_detection_report
+
+        return write_detection_report(run_dir, data_dir=data_dir, images=images, max_scenes=max_images, log=log)
     run = load_run(run_dir, data_dir)
     log(
         f"report: {run.run_dir}: test accuracy {run.evaluation.accuracy:.4f} on {len(run.evaluation.targets)} "

@@ -47,19 +47,6 @@ class SegmentationRun:
         return wrong.sum(axis=(1, 2)) / np.maximum(counted.sum(axis=(1, 2)), 1)
 
 
-def checkpoint_kind(run_dir: str | os.PathLike) -> str:
-    """The `kind` stored in a run folder's checkpoint metadata ("classification" when absent or unreadable),
-    read from the readable copy beside it (best.json, else last.json) without loading any weights."""
-    for name in ("best.json", "last.json"):
-        path = Path(run_dir) / name
-        if path.is_file():
-            try:
-                return str(json.loads(path.read_text()).get("kind", "classification"))
-            except (OSError, json.JSONDecodeError):
-                break
-    return "classification"
-
-
 def load_segmentation_run(
     run_dir: str | os.PathLike, data_dir: str | None = None, batch_size: int = 100
 ) -> SegmentationRun:

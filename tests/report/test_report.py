@@ -66,5 +66,8 @@ def test_errors_name_the_folder(tmp_path, reported_run):
     with pytest.raises(ValueError, match="--images, --channels and --max-images must be at least 1, got 0"):
         write_report(reported_run[0], images=0)
     (tmp_path / "config.json").write_text(json.dumps({"task": "segment", "model": "unet"}))
-    with pytest.raises(ValueError, match="is a 'segment' run; reports cover classification runs"):
+    with pytest.raises(FileNotFoundError, match=r"\(a 'segment' run\) holds no checkpoint"):
+        write_report(tmp_path)
+    (tmp_path / "config.json").write_text(json.dumps({"task": "translate"}))
+    with pytest.raises(ValueError, match="is a 'translate' run; reports cover the tasks classify, detect"):
         write_report(tmp_path)

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from cnnkit.report import write_report
-from cnnkit.report.segmentation_data import checkpoint_kind
+from cnnkit.report.run_kind import checkpoint_kind
 from cnnkit.report.segmentation_figures import SECTIONS
 from tests.training.tiny_data import write_tiny_fashion
 
