@@ -3,8 +3,8 @@
 The model is the run's best checkpoint (else its last), rebuilt as `cnnkit eval` rebuilds it, and the test set
 is the run's own dataset, found as `cnnkit eval` finds it (`data_dir`, else the run's `--data-dir`, else the
 usual search), normalised with the mean and std stored in the checkpoint, as in training's evaluation.
-Classification runs only: the other tasks' data are `segmentation_data.py`'s and `detection_data.py`'s
-(diffusion runs have no page yet).
+Classification runs only: the other tasks' data are `segmentation_data.py`'s, `detection_data.py`'s and
+`generation_data.py`'s.
 """
 
 from __future__ import annotations

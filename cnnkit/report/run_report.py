@@ -3,9 +3,9 @@
 The page shows the results (the best checkpoint evaluated on the test set, per-class accuracy), the run's
 settings (config.json), the model summary table, and the figures of `cnnkit.report.figures`. The figures are
 written as PNG files into `RUN_DIR/report/` (handy for slides) and embedded in the page as base64, so
-report.html alone is complete: it needs neither those files nor a network connection. Segmentation and
-detection runs get pages of their own (`segmentation_report.py`, `detection_report.py`), chosen by the kind of the
-run's checkpoint (`run_kind.py`).
+report.html alone is complete: it needs neither those files nor a network connection. Segmentation, detection
+and diffusion runs get pages of their own (`segmentation_report.py`, `detection_report.py`,
+`generation_report.py`), chosen by the kind of the run's checkpoint (`run_kind.py`).
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ def write_report(
     """Evaluate the run's best checkpoint, draw the figures and write RUN_DIR/report.html; returns its path.
 
     The other kinds of run get their own page: segmentation (`write_segmentation_report`, `images` scenes per
-    figure) and detection (`write_detection_report`: `images` scenes per figure, the first `max_images` test
-    scenes scored)."""
+    figure), detection (`write_detection_report`: `images` scenes per figure, the first `max_images` test scenes
+    scored) and generation (`write_generation_report`: the trajectory of min(images, 6) samples)."""
     from cnnkit.summary import summary
 
     if images < 1 or channels < 1 or max_images < 1:
@@ -61,6 +61,10 @@ def write_report(
         from cnnkit.report.detection_report import write_detection_report
 
         return write_detection_report(run_dir, data_dir=data_dir, images=images, max_scenes=max_images, log=log)
+    if kind == "generation":
+        from cnnkit.report.generation_report import write_generation_report
+
+        return write_generation_report(run_dir, images=images, log=log)
     run = load_run(run_dir, data_dir)
     log(
         f"report: {run.run_dir}: test accuracy {run.evaluation.accuracy:.4f} on {len(run.evaluation.targets)} "

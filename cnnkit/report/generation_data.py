@@ -1,0 +1,69 @@
+"""Everything a report shows about a diffusion run (`--task generate`), loaded once: settings, history, the best
+model (its EMA weights sample), the task's settings, and the newest grid of samples the trainer drew.
+
+No test pass: the run's score, eps_r2 = 1 − ε-MSE of the EMA network on the first `eval_images` test images with
+fixed t and ε draws, is deterministic, so the history row of the best epoch is what evaluating the best
+checkpoint again would give. The quality table of `cnnkit eval` (FID and the rest) samples thousands of images and
+is printed, not stored in the run folder, so there is nothing of it to load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cnnkit.training.datasets import DataInfo
+
+GRID_NAME = re.compile(r"epoch-(\d+)\.png")
+
+
+@dataclass
+class GenerationRun:
+    run_dir: Path
+    config: dict[str, Any]
+    history: list[dict[str, Any]]
+    model: Any  # GaussianDiffusion in eval mode
+    meta: dict[str, Any]  # the checkpoint's metadata
+    info: DataInfo
+    task_args: dict[str, Any]  # --data-args with the task's defaults (eval_images, grid_steps, grid_guidance, …)
+    grid: Path | None  # RUN/samples/epoch-NNN.png of the newest epoch, None when the trainer drew none
+    grid_epoch: int | None
+
+    @property
+    def classes(self) -> list[str]:
+        return self.info.classes
+
+    def best_row(self) -> dict[str, Any]:
+        """The history row of the checkpoint's epoch (empty when the history lacks it)."""
+        epoch = self.meta.get("epoch")
+        return next((row for row in self.history if row.get("epoch") == epoch), {})
+
+
+def newest_grid(run_dir: Path) -> tuple[Path | None, int | None]:
+    """(RUN/samples/epoch-NNN.png with the largest NNN, NNN), or (None, None) when there is none."""
+    names = ((GRID_NAME.fullmatch(p.name), p) for p in (run_dir / "samples").glob("epoch-*.png"))
+    found = [(int(match.group(1)), path) for match, path in names if match]
+    if not found:
+        return None, None
+    epoch, path = max(found)
+    return path, epoch
+
+
+def load_generation_run(run_dir: str | os.PathLike) -> GenerationRun:
+    """Load a diffusion run folder: its best checkpoint (else its last), history and newest sample grid."""
+    from cnnkit.training.history import read_history
+    from cnnkit.training.restore import load_trained_model
+    from cnnkit.training.run import RunConfig
+    from cnnkit.training.tasks.generation import data_args
+
+    run_dir = Path(run_dir)
+    config = json.loads((run_dir / "config.json").read_text())
+    history = read_history(run_dir)
+    model, meta, info = load_trained_model(run_dir)
+    task_args = data_args(RunConfig(**meta["config"]))
+    grid, grid_epoch = newest_grid(run_dir)
+    return GenerationRun(run_dir, config, history, model, meta, info, task_args, grid, grid_epoch)

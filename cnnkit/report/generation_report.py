@@ -1,0 +1,80 @@
+"""`write_generation_report(run_dir)`: the report page of a diffusion run (`--task generate`), `RUN_DIR/report.html`.
+
+The same kind of page as the other tasks' (built from `html.py`): the results (the best checkpoint's test eps_r2
+and ε-MSE from the history, the model's schedule and conditioning, and where the quality table is), the run's
+settings, the model summary, and the figures of `generation_figures.py`, written into `RUN_DIR/report/` and
+embedded in the page as base64. `cnnkit eval RUN` prints the quality table (FID against baselines, label
+agreement, coverage, copy check) without storing it, so the page names the command instead of showing it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from cnnkit.report import html
+from cnnkit.report.figures import FigureFile
+from cnnkit.report.generation_data import GenerationRun, load_generation_run
+from cnnkit.report.generation_figures import SECTIONS, generation_figures
+from cnnkit.serialization import atomic_write_text
+
+QUALITY_NOTE = (
+    "not stored in the run folder: `cnnkit eval RUN` prints it (FID against baselines, label agreement, coverage, "
+    "copy check), sampling thousands of images, which a report does not"
+)
+
+
+def write_generation_report(run_dir: str | os.PathLike, images: int = 3, log: Callable[[str], None] = print) -> Path:
+    """Load the run's best checkpoint, draw the figures (a trajectory of min(images, 6) samples), write
+    RUN_DIR/report.html."""
+    from cnnkit.summary import summary
+
+    if images < 1:
+        raise ValueError(f"report: --images must be at least 1, got {images}")
+    run = load_generation_run(run_dir)
+    best = run.best_row()
+    log(f"report: {run.run_dir}: test eps_r2 {best.get('test_eps_r2', float('nan')):.4f}; sampling and drawing figures")
+    table = summary(run.model, tuple(run.info.input_shape))
+    figures = generation_figures(run, run.run_dir / "report", images=images)
+    path = run.run_dir / "report.html"
+    atomic_write_text(path, render(run, str(table), figures))
+    return path
+
+
+def render(run: GenerationRun, summary_text: str, figures: list[FigureFile]) -> str:
+    """The page: results, settings, model, then one section per kind of figure."""
+    return html.run_page(run, "diffusion run folder", _results(run), summary_text, figures, SECTIONS)
+
+
+def _results(run: GenerationRun) -> str:
+    best, history, model = run.best_row(), run.history, run.model
+    headline = html.paragraph(
+        f"test eps_r2 {best['test_eps_r2']:.4f} · ε-MSE {best['test_loss']:.4f}" if best else "no history row", "big"
+    )
+    last = history[-1] if history else {}
+    conditional = model.num_classes is not None
+    facts = [
+        ("checkpoint", f"epoch {run.meta.get('epoch', '?')} (best test eps_r2)"),
+        (
+            "eps_r2",
+            f"1 − ε-MSE of the EMA network on the first {run.task_args['eval_images']:,} test images, the same t "
+            "and ε draws every epoch",
+        ),
+        ("noise schedule", f"{model.schedule.name}, T = {model.schedule.timesteps} steps"),
+        (
+            "conditioning",
+            f"class-conditional ({len(run.classes)} classes), labels dropped with p = {model.p_uncond:g} for "
+            "classifier-free guidance"
+            if conditional
+            else "unconditional",
+        ),
+        ("epochs trained", str(len(history))),
+        (
+            "final epoch: train / test ε-MSE, test eps_r2",
+            f"{last['train_loss']:.4f} / {last['test_loss']:.4f}, {last['test_eps_r2']:.4f}" if last else "-",
+        ),
+        ("training time", f"{sum(float(r.get('seconds', 0)) for r in history):.0f} s"),
+        ("quality table", QUALITY_NOTE),
+    ]
+    return html.section("Results", headline, html.table(None, facts))
