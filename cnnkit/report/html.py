@@ -90,8 +90,9 @@ def page(title: str, subtitle: str, sections: Iterable[str]) -> str:
     )
 
 
-def run_page(run: Any, what: str, results: str, summary_text: str, figures: Iterable[Any],
-             section_order: Sequence[str]) -> str:
+def run_page(
+    run: Any, what: str, results: str, summary_text: str, figures: Iterable[Any], section_order: Sequence[str]
+) -> str:
     """A run's report page: results, settings, model summary, then the figures grouped in `section_order`.
 
     `run` needs `.config` (dict), `.info.dataset` and `.run_dir`; each figure `.section`, `.path`, `.caption`.

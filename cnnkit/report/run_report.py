@@ -81,6 +81,7 @@ def render(run: RunData, summary_text: str, figures: list[FigureFile]) -> str:
     """The page: results, settings, model, then one section per kind of figure."""
     return html.run_page(run, "run folder", _results(run), summary_text, figures, SECTIONS)
 
+
 def _results(run: RunData) -> str:
     evaluation, history = run.evaluation, run.history
     accuracy = evaluation.accuracy

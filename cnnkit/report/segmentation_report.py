@@ -45,6 +45,7 @@ def render(run: SegmentationRun, summary_text: str, figures: list[FigureFile]) -
     """The page: results, settings, model, then one section per kind of figure."""
     return html.run_page(run, "segmentation run folder", _results(run), summary_text, figures, SECTIONS)
 
+
 def _results(run: SegmentationRun) -> str:
     confusion, history = run.confusion, run.history
     miou, accuracy = confusion.mean_iou(), confusion.pixel_accuracy()
