@@ -99,8 +99,6 @@ def run(args: argparse.Namespace, parallel=None) -> int:
     from cnnkit.training.run import RunConfig, default_out, train
 
     args.task = TASK_ALIASES.get(args.task, args.task)
-    if args.report and args.task not in ("classify", "segment"):  # refused before training, not after it
-        raise ValueError(f"--report draws classification and segmentation runs, not --task {args.task}")
     data_args = _json_option("data-args", args.data_args)
     if args.clutter:
         data_args["clutter"] = True

@@ -48,13 +48,6 @@ def test_train_with_report_writes_the_report_of_the_new_run(tiny_data, tmp_path,
     assert f"report written: {out / 'report.html'}" in capsys.readouterr().out
 
 
-def test_train_refuses_report_for_detection_before_training(tmp_path, capsys):
-    assert main(["train", "--task", "detect", "--report", "--out", str(tmp_path / "det")]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err == "cnnkit train: error: --report draws classification and segmentation runs, not --task detect"
-    assert not (tmp_path / "det").exists()
-
-
 def test_report_of_a_run(tiny_data, tmp_path, capsys):
     out = tmp_path / "run"
     args = [

@@ -84,9 +84,11 @@ def test_train_cli_generate_takes_the_task_schedule(tiny_fashion, tmp_path, caps
             "--out",
             str(tmp_path / "cli"),
             "--quiet",
+            "--report",
         ]
     )
-    assert code == 0 and "final test eps_r2" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert code == 0 and "final test eps_r2" in printed and "report written" in printed
+    assert "eps_r2" in (tmp_path / "cli" / "report.html").read_text()  # --report draws diffusion runs too
     config = json.loads((tmp_path / "cli" / "config.json").read_text())
     assert (config["schedule"], config["warmup_fraction"], config["lr"]) == ("onecycle", 0.05, 1e-3)
-    assert main(["train", "--task", "generate", "--report", "--out", str(tmp_path / "r")]) == 2

@@ -163,11 +163,12 @@ def evaluate(model: Any, loader: Any, loss_fn: Any) -> TaskEvaluation:
                     predictions, model.boxes_per_cell, model.image_size, EVAL_SCORE_THRESHOLD
                 )
             else:
-                crops, crop_targets = sample_crops(
-                    images.data, targets.data, model.proposer, rng, box_regression=model.box_regression
-                )
-                outputs = model(crops_tensor(crops))
-                loss = loss_fn(outputs, crops_tensor(crop_targets)).item() if loss_fn is not None else float("nan")
+                loss = float("nan")
+                if loss_fn is not None:  # the training loss on sampled crops; eval and report ask for none
+                    crops, crop_targets = sample_crops(
+                        images.data, targets.data, model.proposer, rng, box_regression=model.box_regression
+                    )
+                    loss = loss_fn(model(crops_tensor(crops)), crops_tensor(crop_targets)).item()
                 detections = model.detect(images)  # its own threshold, 0.05: ~400 proposals a scene
             total_loss += loss * len(images)
             counted += len(images)
