@@ -16,11 +16,9 @@ import numpy as np
 
 from cnnkit.metrics.voc_ap import FP, match_detections
 from cnnkit.report.detection_data import DetectionRun
-from cnnkit.report.figures import FigureFile
+from cnnkit.report.figures import FigureFile, first_layer_filters
 from cnnkit.report.history_curves import plot_history
 from cnnkit.viz.detection import plot_detections, plot_pr_curves
-from cnnkit.viz.filters import plot_filters
-from cnnkit.viz.hooks import conv_layers
 
 SECTIONS = ("Training curves", "Test scenes", "Hardest test scenes", "Precision–recall curves", "Learned filters")
 DISPLAY_THRESHOLD = 0.3  # `cnnkit predict`'s default --score-threshold
@@ -60,16 +58,7 @@ def detection_figures(run: DetectionRun, folder: Path, images: int = 3) -> list[
             "with the envelope that VOC's all-point AP integrates (dashed); the legend gives each class's AP",
         )
     )
-    convs = conv_layers(run.model)
-    if convs and convs[0][1].in_channels in (1, 3):
-        figures.append(
-            FigureFile(
-                "Learned filters",
-                plot_filters(run.model, folder / "filters.png", convs[0][0]),
-                f"the kernels of the first conv layer ({convs[0][0]})",
-            )
-        )
-    return figures
+    return figures + first_layer_filters(run.model, folder)
 
 
 def scene_errors(run: DetectionRun) -> np.ndarray:

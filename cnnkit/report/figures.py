@@ -63,14 +63,7 @@ def run_figures(
     if not convs:
         return figures
     first = convs[0][0]
-    if convs[0][1].in_channels in (1, 3):
-        figures.append(
-            FigureFile(
-                "Learned filters",
-                plot_filters(run.model, folder / "filters.png", first),
-                f"the kernels of the first conv layer ({first})",
-            )
-        )
+    figures += first_layer_filters(run.model, folder)
     deep = patch_layer(run.model, summary, tuple(run.info.input_shape))
     figures += _feature_maps(run, folder, sorted({first, deep}, key=[n for n, _ in convs].index), images)
     figures += _patches(run, folder, deep, channels, k, max_images)
@@ -83,6 +76,21 @@ def run_figures(
         )
     )
     return figures
+
+
+def first_layer_filters(model: Any, folder: Path) -> list[FigureFile]:
+    """The first conv layer's kernels as a figure, when it reads images (1 or 3 channels); else none."""
+    convs = conv_layers(model)
+    if not convs or convs[0][1].in_channels not in (1, 3):
+        return []
+    name = convs[0][0]
+    return [
+        FigureFile(
+            "Learned filters",
+            plot_filters(model, folder / "filters.png", name),
+            f"the kernels of the first conv layer ({name})",
+        )
+    ]
 
 
 def patch_layer(model: Any, summary: Any, input_shape: tuple[int, int, int]) -> str:

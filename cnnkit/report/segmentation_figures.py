@@ -8,11 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnkit.report.figures import FigureFile
+from cnnkit.report.figures import FigureFile, first_layer_filters
 from cnnkit.report.segmentation_data import IGNORE_INDEX, SegmentationRun
 from cnnkit.viz.confusion import plot_confusion_matrix
-from cnnkit.viz.filters import plot_filters
-from cnnkit.viz.hooks import conv_layers
 from cnnkit.viz.segmentation import plot_segmentation
 from cnnkit.viz.segmentation_curves import plot_segmentation_curves
 
@@ -56,16 +54,7 @@ def segmentation_figures(run: SegmentationRun, folder: Path, images: int = 3) ->
             f"the {shown} test scenes with the largest share of wrong pixels (scene: share {shares})",
         )
     )
-    convs = conv_layers(run.model)
-    if convs and convs[0][1].in_channels in (1, 3):
-        figures.append(
-            FigureFile(
-                "Learned filters",
-                plot_filters(run.model, folder / "filters.png", convs[0][0]),
-                f"the kernels of the first conv layer ({convs[0][0]})",
-            )
-        )
-    return figures
+    return figures + first_layer_filters(run.model, folder)
 
 
 def _scenes(run: SegmentationRun, path: Path, chosen: np.ndarray, section: str, caption: str) -> FigureFile:
