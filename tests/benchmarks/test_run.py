@@ -22,7 +22,8 @@ QUICK = ["train lenet5 b128", "infer lenet5 b1000", "conv2d 5x5 6->16 @14 fwd+bw
 @pytest.fixture(autouse=True)
 def _restore_thread_variables(monkeypatch):
     for var in threads._ENV_VARS:  # main() sets them; monkeypatch puts the originals back afterwards
-        monkeypatch.delenv(var, raising=False)
+        monkeypatch.setenv(var, "")  # setenv records the original; delenv of an absent variable records nothing
+        monkeypatch.delenv(var)
     before = threads.blas_threads()
     yield
     if before is not None:  # main() also sets the loaded BLAS and the compiled kernels: the rest of the

@@ -74,8 +74,9 @@ def test_timing_as_dict():
 
 
 def test_thread_limits_reach_the_loaded_blas(monkeypatch):
-    for var in threads._ENV_VARS:
-        monkeypatch.delenv(var, raising=False)  # restored after the test
+    for var in threads._ENV_VARS:  # cleared now, restored after the test (an absent one deleted again)
+        monkeypatch.setenv(var, "")  # setenv records the original; delenv of an absent variable records nothing
+        monkeypatch.delenv(var)
     info = threads.limit_env(3)
     assert info["env"] == {"OPENBLAS_NUM_THREADS": "3", "OMP_NUM_THREADS": "3", "MKL_NUM_THREADS": "3",
                            "NUMBA_NUM_THREADS": "3"}
