@@ -23,25 +23,15 @@ import numpy as np
 
 from cnnkit.detection.dataset import DetectionArrays
 from cnnkit.metrics.detection import DetectionEvaluator
-from cnnkit.training.datasets import DataInfo
+from cnnkit.report.run_data import RunFolder
 
 
 @dataclass
-class DetectionRun:
-    run_dir: Path
-    config: dict[str, Any]
-    history: list[dict[str, Any]]
-    model: Any  # in eval mode
-    meta: dict[str, Any]  # the checkpoint's metadata
-    info: DataInfo
+class DetectionRun(RunFolder):
     scenes: DetectionArrays  # the scored test scenes (the first `len(scenes)` of the split)
     split_size: int  # scenes in the whole test split
     evaluator: DetectionEvaluator  # one entry per scored scene, image_id = its index
     seconds: float  # detecting and scoring the scenes
-
-    @property
-    def classes(self) -> list[str]:
-        return self.info.classes
 
     def target(self, index: int) -> dict[str, np.ndarray]:
         return {"boxes": self.scenes.boxes[index], "labels": self.scenes.labels[index]}

@@ -16,26 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cnnkit.training.datasets import DataInfo
+from cnnkit.report.run_data import RunFolder
 
 GRID_NAME = re.compile(r"epoch-(\d+)\.png")
 
 
 @dataclass
-class GenerationRun:
-    run_dir: Path
-    config: dict[str, Any]
-    history: list[dict[str, Any]]
-    model: Any  # GaussianDiffusion in eval mode
-    meta: dict[str, Any]  # the checkpoint's metadata
-    info: DataInfo
+class GenerationRun(RunFolder):  # model: the GaussianDiffusion, in eval mode
     task_args: dict[str, Any]  # --data-args with the task's defaults (eval_images, grid_steps, grid_guidance, …)
     grid: Path | None  # RUN/samples/epoch-NNN.png of the newest epoch, None when the trainer drew none
     grid_epoch: int | None
-
-    @property
-    def classes(self) -> list[str]:
-        return self.info.classes
 
     def best_row(self) -> dict[str, Any]:
         """The history row of the checkpoint's epoch (empty when the history lacks it)."""

@@ -22,21 +22,27 @@ from cnnkit.training.loop import Evaluation
 
 
 @dataclass
-class RunData:
+class RunFolder:
+    """What every report page knows of its run; each task's loader extends it with its own results."""
+
     run_dir: Path
     config: dict[str, Any]
     history: list[dict[str, Any]]
     model: Any  # in eval mode
     meta: dict[str, Any]  # the checkpoint's metadata
     info: DataInfo
-    test_set: Any
-    transform: Any  # the evaluation batch transform (normalisation)
-    evaluation: Evaluation
-    confusion: np.ndarray
 
     @property
     def classes(self) -> list[str]:
         return self.info.classes
+
+
+@dataclass
+class RunData(RunFolder):
+    test_set: Any
+    transform: Any  # the evaluation batch transform (normalisation)
+    evaluation: Evaluation
+    confusion: np.ndarray
 
 
 def load_run(run_dir: str | os.PathLike, data_dir: str | None = None, batch_size: int = 1000) -> RunData:

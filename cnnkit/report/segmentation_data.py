@@ -18,27 +18,17 @@ from typing import Any
 import numpy as np
 
 from cnnkit.metrics.segmentation import SegmentationConfusion
-from cnnkit.training.datasets import DataInfo
+from cnnkit.report.run_data import RunFolder
 
 IGNORE_INDEX = 255
 
 
 @dataclass
-class SegmentationRun:
-    run_dir: Path
-    config: dict[str, Any]
-    history: list[dict[str, Any]]
-    model: Any  # in eval mode
-    meta: dict[str, Any]  # the checkpoint's metadata
-    info: DataInfo
+class SegmentationRun(RunFolder):
     images: np.ndarray  # uint8 or float (N, H, W): the test scenes as stored
     masks: np.ndarray  # (N, H, W) ground truth, 255 = ignore
     predictions: np.ndarray  # uint8 (N, H, W)
     confusion: SegmentationConfusion
-
-    @property
-    def classes(self) -> list[str]:
-        return self.info.classes
 
     def scene_errors(self) -> np.ndarray:
         """float (N,): each test scene's share of wrongly labelled pixels (ignore pixels not counted)."""
