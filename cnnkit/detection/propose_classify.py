@@ -25,6 +25,7 @@ from cnnkit import nn
 from cnnkit.detection.box_coder import apply_offsets
 from cnnkit.detection.crops import crop_and_resize
 from cnnkit.detection.proposals import RATIOS, SIZES, Proposer
+from cnnkit.detection.rcnn_targets import NEAR_MISS_IOU, NEGATIVE_IOU, POSITIVE_IOU
 from cnnkit.models.alexnet import alexnet_small
 from cnnkit.models.lenet import lenet5, lenet5_relu
 from cnnkit.models.vgg import fashion_vgg
@@ -49,10 +50,19 @@ class ProposeClassify(nn.Module):
         stride: int = Proposer.stride,
         components: bool = Proposer.components,
         min_foreground: float = Proposer.min_foreground,
+        background_iou: float = NEGATIVE_IOU,
+        near_miss_share: float = 0.0,
     ) -> None:
         super().__init__()
         if backbone not in BACKBONES:
             raise ValueError(f"ProposeClassify: backbone must be one of {', '.join(BACKBONES)}, got {backbone!r}")
+        if not NEAR_MISS_IOU < background_iou <= POSITIVE_IOU:
+            raise ValueError(f"ProposeClassify: background_iou must lie in ({NEAR_MISS_IOU}, {POSITIVE_IOU}] "
+                             f"(0.3: R-CNN's rule, 0.5: Fast R-CNN's), got {background_iou!r}")
+        if not 0.0 <= near_miss_share <= 1.0:
+            raise ValueError(f"ProposeClassify: near_miss_share must lie in [0, 1], got {near_miss_share!r}")
+        # how training labels and draws its crops (`sample_crops`); kept on the model so evaluation draws alike
+        self.background_iou, self.near_miss_share = float(background_iou), float(near_miss_share)
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
             raise ValueError(f"ProposeClassify: num_classes must be a positive int, got {num_classes!r}")
         self.num_classes, self.in_channels, self.box_regression = num_classes, in_channels, bool(box_regression)
@@ -111,7 +121,18 @@ class ProposeClassify(nn.Module):
         ]
 
     def extra_repr(self) -> str:
-        return f"num_classes={self.num_classes}, box_regression={self.box_regression}, proposer={self.proposer}"
+        return (f"num_classes={self.num_classes}, box_regression={self.box_regression}, "
+                f"background_iou={self.background_iou}, near_miss_share={self.near_miss_share}, "
+                f"proposer={self.proposer}")
+
+
+def crop_rules(model_args: dict[str, Any]) -> dict[str, Any]:
+    """`sample_crops`'s keyword arguments for a propose_classify model built with model_args."""
+    return {
+        "box_regression": bool(model_args.get("box_regression", True)),
+        "background_iou": float(model_args.get("background_iou", NEGATIVE_IOU)),
+        "near_miss_share": float(model_args.get("near_miss_share", 0.0)),
+    }
 
 
 def proposer_for(model_args: dict[str, Any]) -> Proposer:

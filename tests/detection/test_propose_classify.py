@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import cnnkit
-from cnnkit.detection.propose_classify import ProposeClassify, propose_classify, select
+from cnnkit.detection.propose_classify import ProposeClassify, crop_rules, propose_classify, select
 
 
 def test_classifier_has_eleven_classes_and_four_offsets() -> None:
@@ -19,6 +19,17 @@ def test_classifier_has_eleven_classes_and_four_offsets() -> None:
         model(cnnkit.zeros(1, 1, 64, 64))
     with pytest.raises(ValueError, match="backbone must be one of"):
         ProposeClassify(backbone="resnet50")
+
+
+def test_crop_labelling_rules_are_checked_and_follow_the_model_arguments() -> None:
+    assert crop_rules({}) == {"box_regression": True, "background_iou": 0.3, "near_miss_share": 0.0}
+    fast = {"background_iou": 0.5, "near_miss_share": 0.5, "box_regression": False}
+    model = ProposeClassify(**fast)
+    assert crop_rules(fast) == {key: getattr(model, key) for key in fast}
+    with pytest.raises(ValueError, match=r"background_iou must lie in \(0.1, 0.5\]"):
+        ProposeClassify(background_iou=0.6)
+    with pytest.raises(ValueError, match=r"near_miss_share must lie in \[0, 1\]"):
+        ProposeClassify(near_miss_share=-0.1)
 
 
 def test_detect_gives_boxes_scores_and_labels_per_image() -> None:

@@ -34,6 +34,27 @@ def test_labels_follow_the_iou_rules_by_hand() -> None:
     np.testing.assert_array_equal(match[[0, 1, 5]], [0, 0, 1])
 
 
+def test_fast_rcnn_rule_makes_every_window_below_half_overlap_background() -> None:
+    proposals = np.array([[0, 0, 10, 20], [0, 0, 10, 25], [0, 0, 10, 33], [0, 0, 10, 34]], np.float32)  # 0.5 … 0.29
+    labels, _ = label_proposals(proposals, TRUTH, LABELS, background_iou=0.5)
+    np.testing.assert_array_equal(labels, [3, 0, 0, 0])
+
+
+def test_near_miss_share_draws_backgrounds_that_touch_an_object(rng, monkeypatch) -> None:
+    import cnnkit.detection.rcnn_targets as targets_module
+
+    cut = []  # the boxes sample_crops crops, in its order: positives, near misses, then any background
+    monkeypatch.setattr(targets_module, "crop_and_resize",
+                        lambda images, boxes, owners, size: cut.append(boxes) or np.zeros((len(boxes), 1, size, size)))
+    padded = np.array([[[7, 20, 20, 44, 44]]], np.float32)
+    _, targets = sample_crops(np.zeros((1, 1, 64, 64), np.float32), padded, Proposer(), rng, positives=2,
+                              negatives=8, background_iou=0.5, near_miss_share=0.75)
+    iou = box_iou(cut[0], padded[0, :, 1:])[:, 0]
+    np.testing.assert_array_equal(targets[:, 0], [7, 7] + [0] * 8)
+    assert (iou[:2] >= 0.5).all() and (iou[2:] < 0.5).all()
+    assert ((iou[2:8] >= 0.1) & (iou[2:8] < 0.5)).all()  # round(0.75 · 8) = 6 near misses, then 2 from all
+
+
 def test_without_ground_truth_everything_is_background() -> None:
     labels, _ = label_proposals(np.array([[0, 0, 5, 5]], np.float32), np.zeros((0, 4), np.float32), np.zeros(0))
     np.testing.assert_array_equal(labels, [0])

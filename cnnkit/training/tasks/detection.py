@@ -107,6 +107,7 @@ def batch_transform(config: Any, info: Any, train: bool):
     in training, the scenes then become crops of proposals with their labels and offsets."""
     from cnnkit.data.transforms import Normalize, RandomHorizontalFlip, flip_where
     from cnnkit.detection.dataset import flip_padded_boxes
+    from cnnkit.detection.propose_classify import crop_rules
     from cnnkit.detection.rcnn_targets import sample_crops
     from cnnkit.detection.yolo import flip_targets
     from cnnkit.random import default_generator
@@ -115,7 +116,7 @@ def batch_transform(config: Any, info: Any, train: bool):
     flip = train and config.augment == "flip"
     yolo = model_name(config) == "yolo"
     proposals = None if yolo or not train else proposer(config)
-    regression = config.model_args.get("box_regression", True)
+    rules = crop_rules(config.model_args)
 
     def apply(images: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if flip:
@@ -124,7 +125,7 @@ def batch_transform(config: Any, info: Any, train: bool):
             targets = flip_targets(targets, chosen) if yolo else flip_padded_boxes(targets, chosen, images.shape[3])
         images = np.asarray(normalize(images))
         if proposals is not None:
-            return sample_crops(images, targets, proposals, default_generator(), box_regression=regression)
+            return sample_crops(images, targets, proposals, default_generator(), **rules)
         return images, targets
 
     return apply
@@ -166,7 +167,8 @@ def evaluate(model: Any, loader: Any, loss_fn: Any) -> TaskEvaluation:
                 loss = float("nan")
                 if loss_fn is not None:  # the training loss on sampled crops; eval and report ask for none
                     crops, crop_targets = sample_crops(
-                        images.data, targets.data, model.proposer, rng, box_regression=model.box_regression
+                        images.data, targets.data, model.proposer, rng, box_regression=model.box_regression,
+                        background_iou=model.background_iou, near_miss_share=model.near_miss_share,
                     )
                     loss = loss_fn(model(crops_tensor(crops)), crops_tensor(crop_targets)).item()
                 detections = model.detect(images)  # its own threshold, 0.05: ~400 proposals a scene
