@@ -120,6 +120,14 @@ class ProposeClassify(nn.Module):
             for i in range(len(images))
         ]
 
+    def crop_rules(self) -> dict[str, Any]:
+        """How this model's training crops are labelled and drawn: `sample_crops`'s keyword arguments."""
+        return {
+            "box_regression": self.box_regression,
+            "background_iou": self.background_iou,
+            "near_miss_share": self.near_miss_share,
+        }
+
     def extra_repr(self) -> str:
         return (f"num_classes={self.num_classes}, box_regression={self.box_regression}, "
                 f"background_iou={self.background_iou}, near_miss_share={self.near_miss_share}, "

@@ -26,6 +26,7 @@ def test_crop_labelling_rules_are_checked_and_follow_the_model_arguments() -> No
     fast = {"background_iou": 0.5, "near_miss_share": 0.5, "box_regression": False}
     model = ProposeClassify(**fast)
     assert crop_rules(fast) == {key: getattr(model, key) for key in fast}
+    assert model.crop_rules() == crop_rules(fast) and propose_classify().crop_rules() == crop_rules({})
     with pytest.raises(ValueError, match=r"background_iou must lie in \(0.1, 0.5\]"):
         ProposeClassify(background_iou=0.6)
     with pytest.raises(ValueError, match=r"near_miss_share must lie in \[0, 1\]"):
