@@ -87,12 +87,13 @@ def load_data(config: Any, split: str = "val"):
 
 
 def build_loss(config: Any):
+    from cnnkit.detection.propose_classify import crop_rules
     from cnnkit.detection.rcnn_targets import ProposeClassifyLoss
     from cnnkit.detection.yolo_loss import YOLOLoss
 
     if model_name(config) == "yolo":
         return YOLOLoss(boxes_per_cell=config.model_args.get("boxes_per_cell", 2), image_size=IMAGE_SIZE)
-    return ProposeClassifyLoss(box_regression=config.model_args.get("box_regression", True))
+    return ProposeClassifyLoss(box_regression=crop_rules(config.model_args)["box_regression"])
 
 
 def proposer(config: Any):
