@@ -1,11 +1,14 @@
 """`cnnkit eval RUN` for a diffusion run: the quality table (FID against baselines, label agreement per class,
 class coverage, copy check) in the features of a Fashion-MNIST classifier (the shipped `fashion_vgg` weights,
-or `--features CHECKPOINT`)."""
+or `--features CHECKPOINT`). Generated samples are kept chunk by chunk in eval-samples/ beside the checkpoint
+(`cnnkit.diffusion.sample_store`); `--parts` measures some of the sample sets only."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+from cnnkit.diffusion.quality import PARTS
 
 
 def add_options(p: argparse.ArgumentParser) -> None:
@@ -28,6 +31,18 @@ def add_options(p: argparse.ArgumentParser) -> None:
         metavar="N",
         help="also compare DDIM with DDPM-1000 on N unconditional samples each (slow: 1000 steps)",
     )
+    g.add_argument(
+        "--parts",
+        default=",".join(PARTS),
+        help=f"sample sets to generate and measure, comma-separated (default {','.join(PARTS)}); run two "
+        "evaluations with different parts side by side on two cores, then one more to print the whole table",
+    )
+    g.add_argument(
+        "--no-sample-store",
+        action="store_true",
+        help="do not keep the generated samples in RUN/eval-samples (by default each chunk of 500 is kept there, "
+        "so a killed evaluation resumes and a repeated one reads them back)",
+    )
 
 
 def run_generation(args: argparse.Namespace, model, meta: dict, info) -> int:
@@ -37,7 +52,12 @@ def run_generation(args: argparse.Namespace, model, meta: dict, info) -> int:
     from cnnkit.diffusion.quality import format_quality, measure_quality
     from cnnkit.metrics.generative import load_feature_model
     from cnnkit.training.datasets import load_classification_data
+    from cnnkit.training.restore import resolve_checkpoint
 
+    parts = [part.strip() for part in args.parts.split(",") if part.strip()]
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        raise ValueError(f"--parts: unknown {', '.join(unknown)}; choose from {', '.join(PARTS)}")
     features = load_feature_model(args.features)
     if features.classes is not None and list(features.classes) != list(info.classes):
         raise ValueError(f"the feature classifier's classes {features.classes} differ from the run's {info.classes}")
@@ -62,6 +82,8 @@ def run_generation(args: argparse.Namespace, model, meta: dict, info) -> int:
         guidance=args.guidance,
         seed=args.seed,
         ddpm_check=args.ddpm_check,
+        store=None if args.no_sample_store else resolve_checkpoint(args.checkpoint).parent / "eval-samples",
+        parts=parts,
         progress=sys.stderr.isatty(),
         log=print,
     )

@@ -7,6 +7,8 @@ states as the sampler kept them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from cnnkit.diffusion.gaussian import GaussianDiffusion
@@ -30,7 +32,7 @@ def generate(
     sampler: str = "ddim",
     steps: int = 50,
     eta: float = 0.0,
-    seed: int = 0,
+    seed: int | Sequence[int] = 0,
     use_ema: bool = True,
     trajectory: int = 0,
     progress: bool = False,
@@ -38,7 +40,8 @@ def generate(
     image_shape: tuple[int, int, int] = (1, 28, 28),
 ) -> Sampling:
     """n samples (N, C, H, W) in [0, 1]: DDIM with `steps` and `eta`, or DDPM over all T steps; with labels (n,)
-    class-conditional with guidance weight w = `guidance`, else unconditional."""
+    class-conditional with guidance weight w = `guidance`, else unconditional. `seed` is anything
+    `np.random.default_rng` takes (an int, or a sequence of ints such as (seed, chunk))."""
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise ValueError(f"generate: expected a positive number of samples, got {n!r}")
     if sampler not in SAMPLERS:

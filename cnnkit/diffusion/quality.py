@@ -7,6 +7,8 @@ All sets have the same size n and are compared with the same reference, the real
     label agreement of the conditional samples (overall and per class); class coverage of the
     unconditional ones; the copy check of both (share of samples nearer to a training image than the 1st
     percentile of the test images' own nearest-training-image distances).
+Samples come from `sample_set`, in chunks of 500; with a `store` folder each chunk is kept there, so that an
+evaluation killed after hours resumes where it stopped (`cnnkit eval` keeps them in RUN/eval-samples).
 Optionally, DDIM against DDPM-1000 on `ddpm_check` unconditional samples each (FID is biased in N, so those
 two are compared with each other and with real training images of the same number).
 """
@@ -14,16 +16,21 @@ two are compared with each other and with real training images of the same numbe
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
 
 import numpy as np
 
 from cnnkit.diffusion.gaussian import GaussianDiffusion
-from cnnkit.diffusion.generate import balanced_labels, generate
+from cnnkit.diffusion.generate import balanced_labels
+from cnnkit.diffusion.sample_store import sample_set
 from cnnkit.metrics import baselines
 from cnnkit.metrics.copy_check import CopyCheck, copy_check, nearest_distances
 from cnnkit.metrics.generative import FeatureExtractor, GaussianStats, class_coverage, fid, label_agreement
+
+PARTS = ("unconditional", "conditional", "ddpm-check")
 
 
 @dataclass
@@ -53,10 +60,18 @@ def measure_quality(
     guidance: float = 2.0,
     seed: int = 0,
     ddpm_check: int = 0,
+    store: str | Path | None = None,
+    parts: Collection[str] = PARTS,
     progress: bool = False,
     log: Callable[[str], None] = lambda _: None,
 ) -> QualityReport:
-    """Measure the table for `model`; train = (images, labels) and test images are (N, C, H, W) in [0, 1]."""
+    """Measure the table for `model`; train = (images, labels) and test images are (N, C, H, W) in [0, 1].
+
+    `parts` picks the sample sets to generate and measure (the baselines are always measured): two processes
+    given different parts and the same `store` fill it side by side, and a last run reads every set back."""
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        raise ValueError(f"measure_quality: unknown parts {sorted(unknown)}; expected some of {', '.join(PARTS)}")
     train_images, train_labels = train
     shape = tuple(train_images.shape[1:])
     rng = np.random.default_rng(seed)
@@ -69,6 +84,7 @@ def measure_quality(
         log(f"  {name}: {report.seconds[name]:.1f} s")
         clock = time.perf_counter()
 
+    samples = partial(sample_set, model, image_shape=shape, store=store, progress=progress, log=log)
     reference = GaussianStats.of(features(test)[0])
     test_distances = nearest_distances(test, train_images)
     lap("reference features and test images' nearest-training distances")
@@ -83,17 +99,16 @@ def measure_quality(
     for name, images in sets.items():
         report.fid[name] = fid(features(images)[0], reference)
     lap("baselines")
-    unconditional = generate(model, n, steps=steps, seed=seed, progress=progress, image_shape=shape).images
-    feats, logits = features(unconditional)
-    report.fid["samples, unconditional"] = fid(feats, reference)
-    report.coverage = class_coverage(logits, num_classes)
-    report.copies["unconditional"] = copy_check(unconditional, train_images, test, test_distances=test_distances)
-    lap("unconditional samples")
-    if model.num_classes is not None:
+    if "unconditional" in parts:
+        unconditional = samples(n, steps=steps, seed=seed, name="unconditional")
+        feats, logits = features(unconditional)
+        report.fid["samples, unconditional"] = fid(feats, reference)
+        report.coverage = class_coverage(logits, num_classes)
+        report.copies["unconditional"] = copy_check(unconditional, train_images, test, test_distances=test_distances)
+        lap("unconditional samples")
+    if "conditional" in parts and model.num_classes is not None:
         labels = balanced_labels(n, model.num_classes)
-        conditional = generate(
-            model, n, labels=labels, guidance=guidance, steps=steps, seed=seed + 1, progress=progress, image_shape=shape
-        ).images
+        conditional = samples(n, labels=labels, guidance=guidance, steps=steps, seed=seed + 1, name="conditional")
         feats, logits = features(conditional)
         report.fid[f"samples, conditional w = {guidance:g}"] = fid(feats, reference)
         report.agreement, report.agreement_per_class = label_agreement(logits, labels, num_classes)
@@ -101,18 +116,16 @@ def measure_quality(
             conditional, train_images, test, test_distances=test_distances
         )
         lap("conditional samples")
-    if ddpm_check:
-        report.ddpm_check = _ddpm_check(
-            model, features, reference, train_images, ddpm_check, steps, seed, shape, progress, rng
-        )
+    if ddpm_check and "ddpm-check" in parts:
+        report.ddpm_check = _ddpm_check(samples, model, features, reference, train_images, ddpm_check, steps, seed, rng)
         lap("DDIM vs DDPM")
     return report
 
 
-def _ddpm_check(model, features, reference, train_images, m, steps, seed, shape, progress, rng) -> dict[str, float]:
+def _ddpm_check(samples, model, features, reference, train_images, m, steps, seed, rng) -> dict[str, float]:
     real = train_images[rng.choice(len(train_images), m, replace=False)]
-    ddim = generate(model, m, steps=steps, seed=seed + 2, progress=progress, image_shape=shape).images
-    ddpm = generate(model, m, sampler="ddpm", seed=seed + 2, progress=progress, image_shape=shape).images
+    ddim = samples(m, steps=steps, seed=seed + 2, name="DDIM check")  # the same starting noise as DDPM's
+    ddpm = samples(m, sampler="ddpm", seed=seed + 2, name="DDPM check")
     return {
         f"real training images ({m})": fid(features(real)[0], reference),
         f"DDIM-{steps} ({m})": fid(features(ddim)[0], reference),

@@ -127,6 +127,13 @@ def test_sample_refuses_a_classifier_and_eval_prints_the_quality_table(run_dir, 
         "copy check",
     ):
         assert words in out
+    assert len(list((run_dir / "eval-samples").glob("*.safetensors"))) == 2  # the two sample sets, kept
+    assert main(["eval", str(run_dir), "--samples", "20", "--steps", "2", "--features", str(classifier),
+                 "--parts", "conditional", "--no-sample-store"]) == 0
+    out = capsys.readouterr().out
+    assert "samples, conditional w = 2" in out and "class coverage" not in out
+    assert main(["eval", str(run_dir), "--samples", "20", "--parts", "uncond", "--features", str(classifier)]) == 2
+    assert "--parts: unknown uncond; choose from unconditional, conditional, ddpm-check" in capsys.readouterr().err
     assert main(["eval", str(run_dir), "--samples", "20", "--features", str(tmp_path / "none.safetensors")]) == 2
     assert "no feature classifier at" in capsys.readouterr().err
     assert main(["predict", str(run_dir), str(tmp_path / "x.png")]) == 2

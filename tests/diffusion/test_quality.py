@@ -4,6 +4,7 @@ the baselines order as they must (real < noise), and the text names each measure
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import cnnkit
 from cnnkit.diffusion.gaussian import diffusion_unet
@@ -38,3 +39,24 @@ def test_quality_table_on_a_tiny_model() -> None:
     text = format_quality(report, [f"class {i}" for i in range(10)])
     for words in ("FID against the test images", "label agreement", "class coverage", "copy check", "DDPM-20 (20)"):
         assert words in text
+
+
+def test_parts_pick_the_sample_sets_and_a_store_gives_the_same_table_twice(tmp_path) -> None:
+    cnnkit.manual_seed(0)
+    model = diffusion_unet(base_channels=8, channel_mults=(1, 2), num_groups=4, num_classes=10, timesteps=20)
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 200)
+    images = make_images(labels, rng).astype(np.float32)[:, None] / 255
+    test = make_images(rng.integers(0, 10, 60), rng).astype(np.float32)[:, None] / 255
+    features = FeatureExtractor(lenet5(), mean=(0.286,), std=(0.353,))
+    kwargs = {"n": 20, "steps": 2, "ddpm_check": 10, "store": tmp_path}
+    only = measure_quality(model, features, (images, labels), test, 10, parts=("conditional",), **kwargs)
+    assert "samples, conditional w = 2" in only.fid and "samples, unconditional" not in only.fid
+    assert only.coverage is None and not only.ddpm_check and list(only.copies) == ["conditional w = 2"]
+    first = measure_quality(model, features, (images, labels), test, 10, **kwargs)  # conditional read back
+    again = measure_quality(model, features, (images, labels), test, 10, **kwargs)  # everything read back
+    assert len(list(tmp_path.glob("*.safetensors"))) == 4  # one chunk per sample set
+    assert first.fid == again.fid and first.ddpm_check == again.ddpm_check
+    assert first.fid["samples, conditional w = 2"] == only.fid["samples, conditional w = 2"]
+    with pytest.raises(ValueError, match=r"unknown parts \['uncond'\]"):
+        measure_quality(model, features, (images, labels), test, 10, parts=("uncond",), **kwargs)
