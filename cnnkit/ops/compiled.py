@@ -30,11 +30,21 @@ def compiled(fn: Callable) -> Callable:
             # the kernel module's `prange` is the plain `range` below until numba is loaded; the compiler
             # must see numba's own to parallelise the loop
             fn.__globals__["prange"] = numba.prange
+            for name, value in list(fn.__globals__.items()):  # the helpers it may call, compiled likewise
+                if getattr(value, "_kernel_helper", False) and not hasattr(value, "py_func"):  # not yet compiled
+                    fn.__globals__[name] = numba.njit(cache=True, inline="always")(value)
             kernel.append(numba.njit(parallel=True, cache=True, nogil=True)(fn))
         return kernel[0](*args)
 
     call.py_func = fn  # the plain-Python loop nest, for reading and for tests
     return call
+
+
+def kernel_helper(fn: Callable) -> Callable:
+    """Mark a small function that compiled kernels of the same module call: when a kernel is compiled, the
+    module's name for it is rebound to a Numba function inlined into the kernel (plain Python until then)."""
+    fn._kernel_helper = True
+    return fn
 
 
 def prange(*args: int) -> range:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cnnkit.ops.compiled import compiled, prange
+from cnnkit.ops.compiled import compiled, kernel_helper, prange
 from cnnkit.ops.im2col import Window
 
 
@@ -30,27 +30,96 @@ def _args(window: Window) -> tuple[int, ...]:
     return sh, sw, dh, dw, window.padding[0], window.padding[2]
 
 
+# ----------------------------------------------------------------- the plane layout the three loops share
+# A padded input plane is split into its sH·sW stride phases, phase (a, b) holding the pixels at
+# (a + sH·r, b + sW·q), each phase stored row after row with wq = ⌈wp / sW⌉ values per row. Tap (k, l) then reads,
+# for output (i, j), phase ((k·dH) mod sH, (l·dW) mod sW) at (i + ⌊k·dH/sH⌋, j + ⌊l·dW/sW⌋): with output positions
+# laid out as p = i·wq + j, one tap is ONE long loop p ↦ phase[p + offset] over span = (OH − 1)·wq + OW values
+# (the gap positions j ≥ OW are computed and thrown away). Long unit-stride loops vectorise; the 16-long rows of
+# a direct loop nest did not (64 channels of 16×16, batch 128, one thread, CPU time, the two versions
+# alternating in one run: forward 25 → 13 ms, dW 30–45 → 15–20 ms, dx 24 → 23 ms). For stride 1 the one
+# phase is simply the zero-padded plane.
+
+
+@kernel_helper
+def _layout(oh, ow, kh, kw, sh, sw, dh, dw):  # noqa: ANN001, ANN202
+    """(hq, wq, span): the phases' height and row length, and the flat output positions a tap covers."""
+    hp, wp = (oh - 1) * sh + (kh - 1) * dh + 1, (ow - 1) * sw + (kw - 1) * dw + 1  # the padded plane read
+    hq, wq = (hp + sh - 1) // sh, (wp + sw - 1) // sw
+    return hq, wq, (oh - 1) * wq + ow
+
+
+@kernel_helper
+def _tap_offset(k, l, hq, wq, sh, sw, dh, dw):  # noqa: ANN001, ANN202, E741
+    """Where tap (k, l) starts reading in the phase buffer."""
+    return (((k * dh) % sh) * sw + (l * dw) % sw) * hq * wq + ((k * dh) // sh) * wq + (l * dw) // sw
+
+
+@kernel_helper
+def _phase_index(h, wid, hq, wq, sh, sw, top, left):  # noqa: ANN001, ANN202
+    """Where input pixel (r, q) sits in the phase buffer: rows[r] + cols[q], or nowhere when either is −1 (the
+    output never reads it). Computed once per call: integer divisions per pixel cost more than the taps."""
+    rows, cols = np.full(h, -1, np.int64), np.full(wid, -1, np.int64)
+    for r in range(h):
+        if r + top < hq * sh:
+            rows[r] = ((r + top) % sh) * sw * hq * wq + ((r + top) // sh) * wq
+    for q in range(wid):
+        if q + left < wq * sw:
+            cols[q] = ((q + left) % sw) * hq * wq + (q + left) // sw
+    return rows, cols
+
+
+@kernel_helper
+def _split_phases(src, buf, rows, cols):  # noqa: ANN001, ANN202
+    """buf ← the zero-padded plane src in phase layout."""
+    buf[:] = 0
+    run = _contiguous_run(cols)
+    for r in range(src.shape[0]):
+        if rows[r] < 0:
+            continue
+        if run >= 0:  # stride 1 along W: a row is one slice copy
+            buf[rows[r] + cols[0] : rows[r] + cols[0] + run] = src[r, :run]
+        else:
+            for q in range(src.shape[1]):
+                if cols[q] >= 0:
+                    buf[rows[r] + cols[q]] = src[r, q]
+
+
+@kernel_helper
+def _contiguous_run(cols):  # noqa: ANN001, ANN202
+    """k when cols[:k] are consecutive and the rest −1 (stride 1 along W), else −1."""
+    run = 0
+    while run < len(cols) and cols[run] >= 0:
+        if cols[run] != cols[0] + run:
+            return -1
+        run += 1
+    for q in range(run, len(cols)):
+        if cols[q] >= 0:
+            return -1
+    return run
+
+
 @compiled
 def _forward(x, w, y, sh, sw, dh, dw, top, left):  # noqa: ANN001, ANN202 - a compiled loop nest
-    n, c, h, wid = x.shape
+    n, c = x.shape[0], x.shape[1]
     f, kh, kw = w.shape[0], w.shape[2], w.shape[3]
     oh, ow = y.shape[2], y.shape[3]
     per_group = f // c
+    hq, wq, span = _layout(oh, ow, kh, kw, sh, sw, dh, dw)
+    rows, cols = _phase_index(x.shape[2], x.shape[3], hq, wq, sh, sw, top, left)
     for plane in prange(n * f):
         b, fo = plane // f, plane % f
-        src, dst = x[b, fo // per_group], y[b, fo]
-        dst[:] = 0
+        buf = np.empty(sh * sw * hq * wq, x.dtype)
+        _split_phases(x[b, fo // per_group], buf, rows, cols)
+        acc = np.zeros(span, x.dtype)
         for k in range(kh):
             for l in range(kw):  # noqa: E741 - l is the kernel column, as in the formulas
-                weight = w[fo, 0, k, l]
-                offset = l * dw - left
-                j_lo = max(0, -(offset // sw))  # outputs [j_lo, j_hi) read inside the image along W
-                j_hi = max(j_lo, min(ow, (wid - 1 - offset) // sw + 1))
-                for i in range(oh):
-                    r = i * sh + k * dh - top
-                    if 0 <= r < h:
-                        for j in range(j_lo, j_hi):
-                            dst[i, j] += weight * src[r, j * sw + offset]
+                weight, offset = w[fo, 0, k, l], _tap_offset(k, l, hq, wq, sh, sw, dh, dw)
+                for p in range(span):
+                    acc[p] += weight * buf[p + offset]
+        dst = y[b, fo]
+        for i in range(oh):
+            dst[i, :] = acc[i * wq : i * wq + ow]
 
 
 @compiled
@@ -59,46 +128,59 @@ def _input_grad(dy, w, dx, sh, sw, dh, dw, top, left):  # noqa: ANN001, ANN202 -
     f, kh, kw = w.shape[0], w.shape[2], w.shape[3]
     oh, ow = dy.shape[2], dy.shape[3]
     per_group = f // c
+    hq, wq, span = _layout(oh, ow, kh, kw, sh, sw, dh, dw)
+    rows, cols = _phase_index(h, wid, hq, wq, sh, sw, top, left)
+    run = _contiguous_run(cols)
     for plane in prange(n * c):  # a thread owns a whole input plane: no two threads add into one pixel
         b, ch = plane // c, plane % c
-        dst = dx[b, ch]
-        dst[:] = 0
+        grad = np.zeros(sh * sw * hq * wq, dy.dtype)  # dL/d(padded plane), in phase layout
+        ext = np.zeros(span, dy.dtype)  # dy with rows wq long (the gap positions stay zero)
         for fo in range(ch * per_group, (ch + 1) * per_group):
             src = dy[b, fo]
+            for i in range(oh):
+                ext[i * wq : i * wq + ow] = src[i, :]
             for k in range(kh):
                 for l in range(kw):  # noqa: E741
-                    weight = w[fo, 0, k, l]
-                    offset = l * dw - left
-                    j_lo = max(0, -(offset // sw))
-                    j_hi = max(j_lo, min(ow, (wid - 1 - offset) // sw + 1))
-                    for i in range(oh):
-                        r = i * sh + k * dh - top
-                        if 0 <= r < h:
-                            for j in range(j_lo, j_hi):
-                                dst[r, j * sw + offset] += weight * src[i, j]
+                    weight, offset = w[fo, 0, k, l], _tap_offset(k, l, hq, wq, sh, sw, dh, dw)
+                    for p in range(span):
+                        grad[p + offset] += weight * ext[p]
+        dst = dx[b, ch]
+        dst[:] = 0.0
+        for r in range(h):
+            if rows[r] < 0:
+                continue
+            if run >= 0:  # stride 1 along W: a row is one slice copy
+                dst[r, :run] = grad[rows[r] + cols[0] : rows[r] + cols[0] + run]
+            else:
+                for q in range(wid):
+                    if cols[q] >= 0:
+                        dst[r, q] = grad[rows[r] + cols[q]]
 
 
 @compiled
 def _weight_grad(dy, x, dw_out, sh, sw, dh, dw, top, left):  # noqa: ANN001, ANN202 - a compiled loop nest
-    n, c, h, wid = x.shape
+    n, c = x.shape[0], x.shape[1]
     f, kh, kw = dw_out.shape[0], dw_out.shape[2], dw_out.shape[3]
     oh, ow = dy.shape[2], dy.shape[3]
     per_group = f // c
+    hq, wq, span = _layout(oh, ow, kh, kw, sh, sw, dh, dw)
+    rows, cols = _phase_index(x.shape[2], x.shape[3], hq, wq, sh, sw, top, left)
     for fo in prange(f):  # a thread owns one filter's kH·kW sums
-        for k in range(kh):
-            for l in range(kw):  # noqa: E741
-                offset = l * dw - left
-                j_lo = max(0, -(offset // sw))
-                j_hi = max(j_lo, min(ow, (wid - 1 - offset) // sw + 1))
-                total = 0.0
-                for b in range(n):
-                    src, grad = x[b, fo // per_group], dy[b, fo]
-                    for i in range(oh):
-                        r = i * sh + k * dh - top
-                        if 0 <= r < h:
-                            for j in range(j_lo, j_hi):
-                                total += grad[i, j] * src[r, j * sw + offset]
-                dw_out[fo, 0, k, l] = total
+        acc = np.zeros((kh * kw, span), dy.dtype)  # per-position products, summed over the batch at the end
+        buf = np.empty(sh * sw * hq * wq, x.dtype)
+        ext = np.zeros(span, dy.dtype)
+        for b in range(n):
+            _split_phases(x[b, fo // per_group], buf, rows, cols)
+            src = dy[b, fo]
+            for i in range(oh):
+                ext[i * wq : i * wq + ow] = src[i, :]
+            for k in range(kh):
+                for l in range(kw):  # noqa: E741
+                    row, offset = acc[k * kw + l], _tap_offset(k, l, hq, wq, sh, sw, dh, dw)
+                    for p in range(span):
+                        row[p] += ext[p] * buf[p + offset]
+        for t in range(kh * kw):
+            dw_out[fo, 0, t // kw, t % kw] = acc[t].sum()
 
 
 def depthwise_forward(x: np.ndarray, w: np.ndarray, window: Window, out_hw: tuple[int, int]) -> np.ndarray:

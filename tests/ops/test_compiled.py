@@ -63,3 +63,18 @@ def test_kernels_follow_the_blas_thread_count_when_numba_has_none() -> None:
     env["OPENBLAS_NUM_THREADS"] = "1"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
     assert out.strip() == "1"
+
+
+def test_depthwise_phase_layout_places_each_read_pixel_once() -> None:
+    from cnnkit.ops.conv_depthwise import _contiguous_run, _layout, _phase_index
+
+    # 7×9 input, 3×3 kernel, stride (2, 1), padding 1: the output is 4×9 and reads a 9×11 padded plane
+    hq, wq, span = _layout(4, 9, 3, 3, 2, 1, 1, 1)
+    assert (hq, wq, span) == (5, 11, 3 * 11 + 9)
+    rows, cols = _phase_index(7, 9, hq, wq, 2, 1, 1, 1)
+    places = (rows[:, None] + cols[None, :]).ravel()
+    assert len(set(places)) == places.size and places.min() >= 0 and places.max() < 2 * hq * wq
+    # padded row 1 (input row 0) is phase 1's row 0; padded row 2 (input row 1) is phase 0's row 1
+    assert rows[0] == 1 * hq * wq and rows[1] == 1 * wq
+    assert _contiguous_run(cols) == 9 and _contiguous_run(np.array([0, 2, 4])) == -1
+    assert _contiguous_run(np.array([3, 4, -1])) == 2 and _contiguous_run(np.array([3, -1, 5])) == -1
