@@ -37,9 +37,10 @@ def weights_digest(model: GaussianDiffusion, use_ema: bool = True) -> str:
     return digest.hexdigest()
 
 
-def chunk_key(weights: str, settings: dict, index: int, labels: np.ndarray | None) -> str:
-    """The name of a chunk's file: a hash of the weights' digest, the settings, the index and the labels."""
-    text = json.dumps({"weights": weights, "settings": settings, "index": index}, sort_keys=True)
+def chunk_key(weights: str, settings: dict, index: int, size: int, labels: np.ndarray | None) -> str:
+    """The name of a chunk's file: a hash of the weights' digest, the settings, the chunk's index and size (the
+    last chunk of a set is shorter) and its labels."""
+    text = json.dumps({"weights": weights, "settings": settings, "index": index, "size": size}, sort_keys=True)
     digest = hashlib.sha256(text.encode())
     if labels is not None:
         digest.update(np.ascontiguousarray(labels, dtype=np.int64).tobytes())
@@ -73,7 +74,7 @@ def sample_set(
     for index, start in enumerate(range(0, n, chunk)):
         size = min(chunk, n - start)
         part_labels = None if labels is None else np.asarray(labels)[start : start + size]
-        key = chunk_key(weights, settings, index, part_labels)
+        key = chunk_key(weights, settings, index, size, part_labels)
         path = None if store is None else Path(store) / f"{key}.safetensors"
         if path is not None and path.is_file():
             parts.append(_read_chunk(path, (size, *image_shape)))

@@ -71,6 +71,8 @@ def test_other_weights_or_settings_never_reuse_a_chunk(model, tmp_path) -> None:
     sample_set(model, 2, labels=np.array([1, 1]), steps=2, image_shape=SHAPE, store=tmp_path)
     other = sample_set(tiny_model(seed=1), 2, steps=2, image_shape=SHAPE, store=tmp_path)
     assert len(list(tmp_path.glob("*.safetensors"))) == 6
+    sample_set(model, 3, steps=2, image_shape=SHAPE, store=tmp_path)  # a longer set: its one chunk is longer too
+    assert len(list(tmp_path.glob("*.safetensors"))) == 7
     assert np.abs(other - sample_set(model, 2, steps=2, image_shape=SHAPE, store=tmp_path)).max() > 0.01
 
 
