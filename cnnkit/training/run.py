@@ -275,8 +275,10 @@ def _silent(*args: Any, **kwargs: Any) -> None:
 
 
 def _history_row(epoch: int, stats, result, split: str, lr: float) -> dict[str, Any]:
-    row = {"epoch": epoch, "train_loss": round(stats.loss, 6), "train_accuracy": round(stats.accuracy, 6),
-           f"{split}_loss": round(result.loss, 6)}
+    row = {"epoch": epoch, "train_loss": round(stats.loss, 6)}
+    if stats.counted:  # a generator counts nothing: it has no training accuracy to record
+        row["train_accuracy"] = round(stats.accuracy, 6)
+    row[f"{split}_loss"] = round(result.loss, 6)
     row.update({f"{split}_{name}": round(value, 6) for name, value in result.metrics.items()})
     row.update({"lr": lr, "seconds": round(stats.seconds, 2), "images_per_second": round(stats.images_per_second, 1)})
     return row
@@ -285,7 +287,8 @@ def _history_row(epoch: int, stats, result, split: str, lr: float) -> dict[str, 
 def _epoch_line(row: dict[str, Any], split: str) -> str:
     scores = "  ".join(f"{split} {key[len(split) + 1:].replace('accuracy', 'acc')} {value:.4f}"
                        for key, value in row.items() if key.startswith(split + "_"))
-    return (f"epoch {row['epoch']:3d}  train loss {row['train_loss']:.4f}  train acc {row['train_accuracy']:.4f}  "
+    accuracy = f"train acc {row['train_accuracy']:.4f}  " if "train_accuracy" in row else ""
+    return (f"epoch {row['epoch']:3d}  train loss {row['train_loss']:.4f}  {accuracy}"
             f"{scores}  ({row['seconds']:.1f} s, {row['images_per_second']:.0f} img/s)")
 
 

@@ -31,10 +31,14 @@ def test_generate_defaults_are_the_diffusion_unet_with_adam_and_warm_up() -> Non
 
 
 def test_generation_run_writes_grids_keeps_the_ema_and_resumes_exactly(tiny_fashion, tmp_path, monkeypatch) -> None:
-    whole = train(tiny_config(tiny_fashion, tmp_path / "whole"), progress=False, log=lambda *_: None)
+    lines = []
+    whole = train(tiny_config(tiny_fashion, tmp_path / "whole"), progress=False, log=lines.append)
     rows = whole.history
     assert [r["epoch"] for r in rows] == [1, 2]
     assert {"train_loss", "test_loss", "test_eps_r2"} <= set(rows[0])
+    assert "train_accuracy" not in rows[0]  # a generator has none: no column of zeros, no "train acc" printed
+    epoch_lines = [line for line in lines if line.startswith("epoch")]
+    assert len(epoch_lines) == 2 and not any("train acc" in line for line in epoch_lines)
     assert rows[0]["test_eps_r2"] == pytest.approx(1 - rows[0]["test_loss"], abs=1e-5)
     assert 0 < rows[-1]["train_loss"] < 1.2 and rows[-1]["test_loss"] < rows[0]["test_loss"]
     assert sorted(p.name for p in (tmp_path / "whole" / "samples").iterdir()) == ["epoch-001.png", "epoch-002.png"]
