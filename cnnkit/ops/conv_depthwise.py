@@ -115,8 +115,9 @@ def _forward(x, w, y, sh, sw, dh, dw, top, left):  # noqa: ANN001, ANN202 - a co
         for k in range(kh):
             for l in range(kw):  # noqa: E741 - l is the kernel column, as in the formulas
                 weight, offset = w[fo, 0, k, l], _tap_offset(k, l, hq, wq, sh, sw, dh, dw)
+                source = buf[offset : offset + span]
                 for p in range(span):
-                    acc[p] += weight * buf[p + offset]
+                    acc[p] += weight * source[p]
         dst = y[b, fo]
         for i in range(oh):
             dst[i, :] = acc[i * wq : i * wq + ow]
@@ -142,8 +143,9 @@ def _input_grad(dy, w, dx, sh, sw, dh, dw, top, left):  # noqa: ANN001, ANN202 -
             for k in range(kh):
                 for l in range(kw):  # noqa: E741
                     weight, offset = w[fo, 0, k, l], _tap_offset(k, l, hq, wq, sh, sw, dh, dw)
+                    target = grad[offset : offset + span]
                     for p in range(span):
-                        grad[p + offset] += weight * ext[p]
+                        target[p] += weight * ext[p]
         dst = dx[b, ch]
         dst[:] = 0.0
         for r in range(h):
@@ -177,8 +179,9 @@ def _weight_grad(dy, x, dw_out, sh, sw, dh, dw, top, left):  # noqa: ANN001, ANN
             for k in range(kh):
                 for l in range(kw):  # noqa: E741
                     row, offset = acc[k * kw + l], _tap_offset(k, l, hq, wq, sh, sw, dh, dw)
+                    source = buf[offset : offset + span]
                     for p in range(span):
-                        row[p] += ext[p] * buf[p + offset]
+                        row[p] += ext[p] * source[p]
         for t in range(kh * kw):
             dw_out[fo, 0, t // kw, t % kw] = acc[t].sum()
 
