@@ -200,11 +200,18 @@ def _scatter(cols, image, sh, sw, dh, dw, top, left):  # noqa: ANN001, ANN202 - 
                 # outputs [j_lo, j_hi) read inside the image: 0 ≤ j·sw + offset < w
                 j_lo = max(0, -(offset // sw))  # ⌈−offset / sw⌉
                 j_hi = max(j_lo, min(ow, (w - 1 - offset) // sw + 1))
+                if j_hi == j_lo:
+                    continue
                 for i in range(oh):
                     r = i * sh + k * dh - top
                     if 0 <= r < h:
-                        for j in range(j_lo, j_hi):
-                            dst[r, j * sw + offset] += src[k, l, i, j]
+                        # through slices, not dst[r, j·sw + offset] += …: LLVM then vectorises the loop
+                        target = dst[r, j_lo * sw + offset : (j_hi - 1) * sw + offset + 1 : sw]
+                        source = src[k, l, i, j_lo:j_hi]
+                        for j in range(j_hi - j_lo):
+                            target[j] += source[j]
+
+
 def col2im(cols: np.ndarray, window: Window, image_shape: tuple[int, int, int, int],
            out_hw: Pair | None = None) -> np.ndarray:
     """Scatter-add columns (N, C·kH·kW, OH·OW) back onto a new image of `image_shape` (N, C, H, W).
