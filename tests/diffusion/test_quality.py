@@ -14,14 +14,19 @@ from cnnkit.models import lenet5
 from tests.training.tiny_data import make_images
 
 
-def test_quality_table_on_a_tiny_model() -> None:
+def tiny_setup(train_size: int, test_size: int):
+    """A tiny conditional model, a random LeNet-5 as the feature classifier, and drawn train and test images."""
     cnnkit.manual_seed(0)
     model = diffusion_unet(base_channels=8, channel_mults=(1, 2), num_groups=4, num_classes=10, timesteps=20)
     rng = np.random.default_rng(0)
-    labels = rng.integers(0, 10, 300)
+    labels = rng.integers(0, 10, train_size)
     images = make_images(labels, rng).astype(np.float32)[:, None] / 255
-    test = make_images(rng.integers(0, 10, 100), rng).astype(np.float32)[:, None] / 255
-    features = FeatureExtractor(lenet5(), mean=(0.286,), std=(0.353,))
+    test = make_images(rng.integers(0, 10, test_size), rng).astype(np.float32)[:, None] / 255
+    return model, FeatureExtractor(lenet5(), mean=(0.286,), std=(0.353,)), images, labels, test
+
+
+def test_quality_table_on_a_tiny_model() -> None:
+    model, features, images, labels, test = tiny_setup(300, 100)
     report = measure_quality(model, features, (images, labels), test, 10, n=40, steps=2, guidance=2.0, ddpm_check=20)
     assert list(report.fid) == [
         "real training images",
@@ -42,13 +47,7 @@ def test_quality_table_on_a_tiny_model() -> None:
 
 
 def test_parts_pick_the_sample_sets_and_a_store_gives_the_same_table_twice(tmp_path) -> None:
-    cnnkit.manual_seed(0)
-    model = diffusion_unet(base_channels=8, channel_mults=(1, 2), num_groups=4, num_classes=10, timesteps=20)
-    rng = np.random.default_rng(0)
-    labels = rng.integers(0, 10, 200)
-    images = make_images(labels, rng).astype(np.float32)[:, None] / 255
-    test = make_images(rng.integers(0, 10, 60), rng).astype(np.float32)[:, None] / 255
-    features = FeatureExtractor(lenet5(), mean=(0.286,), std=(0.353,))
+    model, features, images, labels, test = tiny_setup(200, 60)
     kwargs = {"n": 20, "steps": 2, "ddpm_check": 10, "store": tmp_path}
     only = measure_quality(model, features, (images, labels), test, 10, parts=("conditional",), **kwargs)
     assert "samples, conditional w = 2" in only.fid and "samples, unconditional" not in only.fid
