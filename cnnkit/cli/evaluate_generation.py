@@ -40,8 +40,8 @@ def add_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--no-sample-store",
         action="store_true",
-        help="do not keep the generated samples in RUN/eval-samples (by default each chunk of 500 is kept there, "
-        "so a killed evaluation resumes and a repeated one reads them back)",
+        help="do not keep the generated samples in RUN/eval-samples (by default each chunk, 500 images of "
+        "DDIM-50, is kept there, so a killed evaluation resumes and a repeated one reads them back)",
     )
 
 

@@ -7,8 +7,9 @@ All sets have the same size n and are compared with the same reference, the real
     label agreement of the conditional samples (overall and per class); class coverage of the
     unconditional ones; the copy check of both (share of samples nearer to a training image than the 1st
     percentile of the test images' own nearest-training-image distances).
-Samples come from `sample_set`, in chunks of 500; with a `store` folder each chunk is kept there, so that an
-evaluation killed after hours resumes where it stopped (`cnnkit eval` keeps them in RUN/eval-samples).
+Samples come from `sample_set`, in chunks (500 images of DDIM-50, 25 of DDPM-1000); with a `store` folder each
+chunk is kept there, so that an evaluation killed after hours resumes where it stopped (`cnnkit eval` keeps them
+in RUN/eval-samples).
 Optionally, DDIM against DDPM-1000 on `ddpm_check` unconditional samples each (FID is biased in N, so those
 two are compared with each other and with real training images of the same number).
 """
@@ -25,7 +26,7 @@ import numpy as np
 
 from cnnkit.diffusion.gaussian import GaussianDiffusion
 from cnnkit.diffusion.generate import balanced_labels
-from cnnkit.diffusion.sample_store import sample_set
+from cnnkit.diffusion.sample_store import chunk_size, sample_set
 from cnnkit.metrics import baselines
 from cnnkit.metrics.copy_check import CopyCheck, copy_check, nearest_distances
 from cnnkit.metrics.generative import FeatureExtractor, GaussianStats, class_coverage, fid, label_agreement
@@ -124,8 +125,9 @@ def measure_quality(
 
 def _ddpm_check(samples, model, features, reference, train_images, m, steps, seed, rng) -> dict[str, float]:
     real = train_images[rng.choice(len(train_images), m, replace=False)]
-    ddim = samples(m, steps=steps, seed=seed + 2, name="DDIM check")  # the same starting noise as DDPM's
-    ddpm = samples(m, sampler="ddpm", seed=seed + 2, name="DDPM check")
+    chunk = chunk_size("ddpm", steps, model.schedule.timesteps)  # DDPM's chunks for both: the same starting noise
+    ddim = samples(m, steps=steps, seed=seed + 2, chunk=chunk, name="DDIM check")
+    ddpm = samples(m, sampler="ddpm", seed=seed + 2, chunk=chunk, name="DDPM check")
     return {
         f"real training images ({m})": fid(features(real)[0], reference),
         f"DDIM-{steps} ({m})": fid(features(ddim)[0], reference),

@@ -87,3 +87,10 @@ def test_a_damaged_or_foreign_chunk_is_refused_by_name(model, tmp_path) -> None:
         sample_set(model, 2, steps=2, image_shape=SHAPE, store=tmp_path)
     with pytest.raises(ValueError, match="positive chunk size"):
         sample_set(model, 2, image_shape=SHAPE, chunk=0)
+
+
+def test_a_chunk_holds_about_the_same_work_whatever_the_sampler() -> None:
+    from cnnkit.diffusion.sample_store import chunk_size
+
+    assert chunk_size("ddim", 50, 1000) == 500 and chunk_size("ddim", 25, 1000) == 1000
+    assert chunk_size("ddpm", 50, 1000) == 25 and chunk_size("ddpm", 50, 100_000) == 1
