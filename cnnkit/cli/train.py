@@ -63,6 +63,10 @@ def add_parser(sub) -> None:
                         "(default 0.3; 0.05 for generate)")
     p.add_argument("--label-smoothing", type=float, default=0.0, help="cross-entropy label smoothing")
     p.add_argument("--model-args", default="{}", help='extra model arguments as JSON, e.g. \'{"dropout": 0.3}\'')
+    p.add_argument("--loss-args", default="{}",
+                   help='--task segment: the loss\'s options as JSON: "class_weights" ("balanced": median-frequency '
+                        'weights of the training masks, or one weight per class) and "dice" (weight of a soft Dice '
+                        'loss added to the cross-entropy), e.g. \'{"class_weights": "balanced", "dice": 0.5}\'')
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation, shuffling, augmentation, dropout")
     p.add_argument("--out", default=None, help="run folder (when not given: runs/MODEL-DATASET)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
@@ -106,7 +110,8 @@ def run(args: argparse.Namespace, parallel=None) -> int:
     config = RunConfig.for_task(args.task, data_dir=args.data_dir, momentum=args.momentum,
                                 weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
                                 seed=args.seed, model_args=_json_option("model-args", args.model_args),
-                                data_args=data_args, out="", **given)
+                                data_args=data_args, loss_args=_json_option("loss-args", args.loss_args), out="",
+                                **given)
     config.out = args.out or default_out(config.model, config.dataset)
     if parallel is None and (args.nprocs is not None or args.distributed):  # relaunch, or train as one rank
         from cnnkit.distributed.launch import run_parallel

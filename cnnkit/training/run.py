@@ -54,6 +54,7 @@ class RunConfig:
     model_args: dict[str, Any] = field(default_factory=dict)
     eval_batch_size: int = 1000
     data_args: dict[str, Any] = field(default_factory=dict)
+    loss_args: dict[str, Any] = field(default_factory=dict)  # --task segment: class_weights, dice
 
     @classmethod
     def for_task(cls, task: str = "classify", **given: Any) -> RunConfig:
@@ -71,7 +72,8 @@ class RunConfig:
                   ("epochs", self.epochs >= 1, "at least 1"),
                   ("batch_size", self.batch_size >= 1, "at least 1"),
                   ("lr", self.lr > 0, "positive"),
-                  ("warmup_fraction", 0 < self.warmup_fraction < 1, "between 0 and 1")]
+                  ("warmup_fraction", 0 < self.warmup_fraction < 1, "between 0 and 1"),
+                  ("loss_args", not self.loss_args or self.task == "segment", "empty except for --task segment")]
         for name, ok, wanted in checks:
             if not ok:
                 raise ValueError(f"--{name.replace('_', '-')} must be {wanted}, got {getattr(self, name)!r}")

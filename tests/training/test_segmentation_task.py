@@ -108,3 +108,45 @@ def test_unknown_scene_option_is_refused_with_the_allowed_names(tiny_fashion, tm
     config.data_args = {"clutterr": True}
     with pytest.raises(ValueError, match="clutterr"):
         train(config, progress=False, log=lambda *_: None)
+
+
+def test_loss_args_weight_the_classes_and_add_a_dice_term(tiny_fashion, tmp_path) -> None:
+    import cnnkit
+    from cnnkit import nn
+    from cnnkit.training.tasks.segmentation import build_loss, scenes
+
+    config = _config(tiny_fashion, tmp_path / "loss")
+    logits = cnnkit.randn(2, 11, 8, 8)
+    target = np.random.default_rng(0).integers(0, 11, (2, 8, 8))
+    target[0, 0, :3] = 255
+    plain = build_loss(config)(logits, target).item()
+    assert plain == pytest.approx(nn.CrossEntropyLoss(ignore_index=255)(logits, target).item())
+
+    masks = scenes(config, "train").targets
+    labels = masks[masks != 255]
+    frequency = np.bincount(labels, minlength=11) / labels.size
+    expected = np.median(frequency) / frequency  # median-frequency balancing, by hand
+    config.loss_args = {"class_weights": "balanced", "dice": 0.5}
+    combined = build_loss(config)(logits, target).item()
+    weighted = nn.CrossEntropyLoss(weight=cnnkit.tensor(expected.astype(np.float32)), ignore_index=255)
+    dice = nn.DiceLoss(ignore_index=255)(logits, target).item()
+    assert combined == pytest.approx(weighted(logits, target).item() + 0.5 * dice, rel=1e-5)
+
+    config.loss_args = {"class_weights": [1.0] * 11}
+    assert build_loss(config)(logits, target).item() == pytest.approx(plain, rel=1e-6)
+    for bad, message in (({"class_weights": [1.0] * 3}, "11 numbers"), ({"dice": -1}, "dice must be"),
+                         ({"focal": 2}, "takes class_weights and dice, got focal")):
+        config.loss_args = bad
+        with pytest.raises(ValueError, match=message):
+            build_loss(config)
+    with pytest.raises(ValueError, match="--loss-args must be empty except for --task segment"):
+        RunConfig.for_task("classify", loss_args={"dice": 1.0}).validate()
+
+
+def test_cli_passes_loss_args_to_the_run(tiny_fashion, tmp_path) -> None:
+    out = tmp_path / "cli-loss"
+    code = main(["train", "--task", "segment", "--data-dir", str(tiny_fashion), "--data-args", json.dumps(TINY),
+                 "--model-args", '{"base_channels": 4, "depth": 2}', "--loss-args", '{"dice": 0.5}', "--epochs", "1",
+                 "--batch-size", "16", "--out", str(out), "--quiet"])
+    assert code == 0
+    assert json.loads((out / "config.json").read_text())["loss_args"] == {"dice": 0.5}

@@ -64,10 +64,52 @@ def load_data(config: Any, split: str = "val"):
     return train, held_out, info
 
 
+LOSS_ARGS = ("class_weights", "dice")
+
+
 def build_loss(config: Any):
+    """Pixelwise cross-entropy (255 ignored), with `--loss-args` class weights, plus `dice` × soft Dice loss."""
     from cnnkit import nn
 
-    return nn.CrossEntropyLoss(ignore_index=IGNORE_INDEX, label_smoothing=config.label_smoothing)
+    args = dict(config.loss_args)
+    unknown = set(args) - set(LOSS_ARGS)
+    if unknown:
+        raise ValueError(f"--loss-args: --task segment takes {' and '.join(LOSS_ARGS)}, "
+                         f"got {', '.join(sorted(unknown))}")
+    dice = args.get("dice", 0.0)
+    if isinstance(dice, bool) or not isinstance(dice, int | float) or dice < 0:
+        raise ValueError(f"--loss-args: dice must be a number ≥ 0 (the Dice loss's weight), got {dice!r}")
+    weight = class_weights(config, args["class_weights"]) if args.get("class_weights") is not None else None
+    cross_entropy = nn.CrossEntropyLoss(weight=weight, ignore_index=IGNORE_INDEX,
+                                        label_smoothing=config.label_smoothing)
+    if not dice:
+        return cross_entropy
+    dice_loss = nn.DiceLoss(ignore_index=IGNORE_INDEX)
+
+    def loss(logits, target):
+        return cross_entropy(logits, target) + float(dice) * dice_loss(logits, target)
+
+    return loss
+
+
+def class_weights(config: Any, given: Any) -> np.ndarray:
+    """float32 (classes,): the given list, or "balanced": median-frequency balancing (Eigen & Fergus 2015),
+    w_c = median_c(f_c) / f_c with f_c the share of class c among the training masks' labelled pixels."""
+    train = scenes(config, "train")
+    count = len(train.classes)
+    if given == "balanced":
+        labels = train.targets[train.targets != IGNORE_INDEX]
+        frequency = np.bincount(labels.ravel(), minlength=count)[:count] / max(labels.size, 1)
+        if (frequency == 0).any():
+            missing = [train.classes[c] for c in np.flatnonzero(frequency == 0)]
+            raise ValueError(f"--loss-args: class_weights \"balanced\" needs every class in the training masks; "
+                             f"{', '.join(missing)} never occur")
+        return (np.median(frequency) / frequency).astype(np.float32)
+    weights = np.asarray(given, dtype=np.float64) if isinstance(given, list) else None
+    if weights is None or weights.shape != (count,) or (weights < 0).any():
+        raise ValueError(f"--loss-args: class_weights must be \"balanced\" or {count} numbers ≥ 0 (one per class, "
+                         f"background first), got {given!r}")
+    return weights.astype(np.float32)
 
 
 def batch_transform(config: Any, info: Any, train: bool):
