@@ -71,10 +71,9 @@ def _phase_index(h, wid, hq, wq, sh, sw, top, left):  # noqa: ANN001, ANN202
 
 
 @kernel_helper
-def _split_phases(src, buf, rows, cols):  # noqa: ANN001, ANN202
-    """buf ← the zero-padded plane src in phase layout."""
+def _split_phases(src, buf, rows, cols, run):  # noqa: ANN001, ANN202
+    """buf ← the zero-padded plane src in phase layout (`run`: `_contiguous_run(cols)`, found once per call)."""
     buf[:] = 0
-    run = _contiguous_run(cols)
     for r in range(src.shape[0]):
         if rows[r] < 0:
             continue
@@ -108,10 +107,11 @@ def _forward(x, w, y, sh, sw, dh, dw, top, left):  # noqa: ANN001, ANN202 - a co
     per_group = f // c
     hq, wq, span = _layout(oh, ow, kh, kw, sh, sw, dh, dw)
     rows, cols = _phase_index(x.shape[2], x.shape[3], hq, wq, sh, sw, top, left)
+    run = _contiguous_run(cols)
     for plane in prange(n * f):
         b, fo = plane // f, plane % f
         buf = np.empty(sh * sw * hq * wq, x.dtype)
-        _split_phases(x[b, fo // per_group], buf, rows, cols)
+        _split_phases(x[b, fo // per_group], buf, rows, cols, run)
         acc = np.zeros(span, x.dtype)
         for k in range(kh):
             for l in range(kw):  # noqa: E741 - l is the kernel column, as in the formulas
@@ -168,12 +168,13 @@ def _weight_grad(dy, x, dw_out, sh, sw, dh, dw, top, left):  # noqa: ANN001, ANN
     per_group = f // c
     hq, wq, span = _layout(oh, ow, kh, kw, sh, sw, dh, dw)
     rows, cols = _phase_index(x.shape[2], x.shape[3], hq, wq, sh, sw, top, left)
+    run = _contiguous_run(cols)
     for fo in prange(f):  # a thread owns one filter's kH·kW sums
         acc = np.zeros((kh * kw, span), dy.dtype)  # per-position products, summed over the batch at the end
         buf = np.empty(sh * sw * hq * wq, x.dtype)
         ext = np.zeros(span, dy.dtype)
         for b in range(n):
-            _split_phases(x[b, fo // per_group], buf, rows, cols)
+            _split_phases(x[b, fo // per_group], buf, rows, cols, run)
             src = dy[b, fo]
             for i in range(oh):
                 ext[i * wq : i * wq + ow] = src[i, :]
