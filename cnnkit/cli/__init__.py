@@ -15,6 +15,7 @@ from cnnkit.cli import (
     data,
     demo,
     evaluate,
+    export,
     models,
     predict,
     report,
@@ -25,7 +26,7 @@ from cnnkit.cli import (
 )
 
 COMMANDS = (train, evaluate, predict, summary, models, report, demo, data, segment_baseline, convert_weights,
-            sample)
+            export, sample)
 
 
 class UserError(Exception):

@@ -10,6 +10,7 @@ import numpy as np
 
 from cnnkit.training.checkpoint import load_checkpoint
 from cnnkit.training.datasets import DataInfo
+from cnnkit.training.export import full_state
 
 
 def resolve_checkpoint(path: str | os.PathLike) -> Path:
@@ -35,7 +36,7 @@ def load_trained_model(path: str | os.PathLike) -> tuple[Any, dict[str, Any], Da
     config = meta["config"]
     model = get_model(config["model"], num_classes=len(info.classes), in_channels=info.input_shape[0],
                       **config.get("model_args", {}))
-    model.load_state_dict(checkpoint.model_state)
+    model.load_state_dict(full_state(checkpoint.model_state, meta))
     model.eval()
     return model, meta, info
 
