@@ -34,8 +34,9 @@ def add_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--parts",
         default=",".join(PARTS),
-        help=f"sample sets to generate and measure, comma-separated (default {','.join(PARTS)}); run two "
-        "evaluations with different parts side by side on two cores, then one more to print the whole table",
+        help=f"sample sets to generate and measure, comma-separated (default {','.join(PARTS)}); two "
+        "evaluations run side by side on two cores share the work (each claims the chunks it makes), then "
+        "one more prints the whole table from the stored samples",
     )
     g.add_argument(
         "--no-sample-store",

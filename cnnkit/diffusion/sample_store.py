@@ -10,12 +10,20 @@ seed, the chunk's index and size, and its labels; a retrained model or other set
 By default a chunk holds 25,000 denoising passes (`CHUNK_WORK`): 500 images of DDIM-50, 25 of DDPM-1000, about
 ten minutes of one core each (twice that with guidance: two network passes a step), so that a killed evaluation
 never loses more (5,000 samples take hours, which is why they are kept). At 28×28 a 500-image chunk is 1.6 MB.
+
+Several processes can make one set together, one per core: before generating a chunk a process claims it
+(`<key>.safetensors.claim`, created exclusively, holding its host name and process id), skips chunks that
+another live process has claimed, and at the end waits for those to appear. A claim whose process is gone (a
+killed evaluation's) is taken over.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,6 +34,8 @@ from cnnkit.diffusion.generate import generate
 from cnnkit.serialization import CheckpointError, load_with_metadata, save
 
 CHUNK_WORK = 25_000  # images × denoising steps per chunk
+POLL_SECONDS = 10.0  # how often a process waiting for another's chunks looks for them
+UNWRITTEN_CLAIM_SECONDS = 60.0  # a claim still empty after this long was left by a process killed while claiming
 
 
 def chunk_size(sampler: str, steps: int, timesteps: int) -> int:
@@ -78,23 +88,85 @@ def sample_set(
                 "seed": seed, "chunk": chunk, "shape": list(image_shape),
                 "schedule": [model.schedule.name, model.schedule.timesteps]}
     weights = weights_digest(model) if store is not None else ""
-    parts = []
-    for index, start in enumerate(range(0, n, chunk)):
-        size = min(chunk, n - start)
-        part_labels = None if labels is None else np.asarray(labels)[start : start + size]
-        key = chunk_key(weights, settings, index, size, part_labels)
-        path = None if store is None else Path(store) / f"{key}.safetensors"
-        if path is not None and path.is_file():
-            parts.append(_read_chunk(path, (size, *image_shape)))
-            log(f"  {name}: chunk {index + 1} of {-(-n // chunk)} read from {path}")
+    if store is not None:
+        Path(store).mkdir(parents=True, exist_ok=True)
+    count = -(-n // chunk)
+    parts: dict[int, np.ndarray] = {}
+    pending = list(range(count))
+    while pending:
+        waiting = []
+        for index in pending:
+            size = min(chunk, n - index * chunk)
+            part_labels = None if labels is None else np.asarray(labels)[index * chunk : index * chunk + size]
+            key = chunk_key(weights, settings, index, size, part_labels)
+            path = None if store is None else Path(store) / f"{key}.safetensors"
+            if path is not None and path.is_file():
+                parts[index] = _read_chunk(path, (size, *image_shape))
+                log(f"  {name}: chunk {index + 1} of {count} read from {path}")
+                continue
+            claim = None if path is None else _claim(path)
+            if path is not None and claim is None:
+                waiting.append(index)
+                continue
+            try:
+                images = generate(model, size, labels=part_labels, guidance=guidance, sampler=sampler, steps=steps,
+                                  seed=[seed, index], progress=progress, image_shape=image_shape).images
+                if path is not None:
+                    save({"images": images}, path, metadata={"settings": settings, "index": index, "name": name})
+            finally:
+                if claim is not None:
+                    claim.unlink(missing_ok=True)
+            parts[index] = images
+            log(f"  {name}: chunk {index + 1} of {count} generated")
+        if waiting:
+            log(f"  {name}: waiting for chunk{'s' if len(waiting) > 1 else ''} "
+                f"{', '.join(str(i + 1) for i in waiting)}, claimed by another process")
+            time.sleep(POLL_SECONDS)
+        pending = waiting
+    return np.concatenate([parts[index] for index in range(count)])
+
+
+def _claim(path: Path) -> Path | None:
+    """Claim the chunk `path` for this process (its `.claim` file, created exclusively); None when another live
+    process holds it. A claim whose process has ended is removed and taken."""
+    claim = path.with_name(path.name + ".claim")
+    for _ in range(2):
+        try:
+            handle = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            if _claim_is_live(claim):
+                return None
+            claim.unlink(missing_ok=True)
             continue
-        images = generate(model, size, labels=part_labels, guidance=guidance, sampler=sampler, steps=steps,
-                          seed=[seed, index], progress=progress, image_shape=image_shape).images
-        if path is not None:
-            save({"images": images}, path, metadata={"settings": settings, "index": index, "name": name})
-        parts.append(images)
-        log(f"  {name}: chunk {index + 1} of {-(-n // chunk)} generated")
-    return np.concatenate(parts)
+        with os.fdopen(handle, "w") as file:
+            json.dump({"host": socket.gethostname(), "pid": os.getpid()}, file)
+        return claim
+    return None
+
+
+def _claim_is_live(claim: Path) -> bool:
+    """Whether the claim's process still runs (a claim from another host is trusted: its process cannot be seen)."""
+    try:
+        owner = json.loads(claim.read_text())
+        host, pid = owner["host"], int(owner["pid"])
+    except FileNotFoundError:
+        return False
+    except (OSError, ValueError, KeyError, TypeError):  # empty: being written right now, or its writer was killed
+        try:
+            return time.time() - claim.stat().st_mtime < UNWRITTEN_CLAIM_SECONDS
+        except FileNotFoundError:
+            return False
+    if host != socket.gethostname():
+        return True
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
 
 
 def _read_chunk(path: Path, shape: tuple[int, ...]) -> np.ndarray:

@@ -1,5 +1,6 @@
 """sample_set(): chunked generation with per-chunk seeds, kept in a folder and read back, resumed after a crash,
-never reused for other weights or settings, and damaged chunks refused by name."""
+never reused for other weights or settings, damaged chunks refused by name, and chunks shared between processes
+through claims."""
 
 from __future__ import annotations
 
@@ -94,3 +95,71 @@ def test_a_chunk_holds_about_the_same_work_whatever_the_sampler() -> None:
 
     assert chunk_size("ddim", 50, 1000) == 500 and chunk_size("ddim", 25, 1000) == 1000
     assert chunk_size("ddpm", 50, 1000) == 25 and chunk_size("ddpm", 50, 100_000) == 1
+
+
+def _claim_as(path, pid: int, host: str | None = None) -> None:
+    import json
+    import socket
+
+    path.with_name(path.name + ".claim").write_text(json.dumps({"host": host or socket.gethostname(), "pid": pid}))
+
+
+def _chunk_path(model, store, index: int, size: int, steps: int = 2):
+    settings = {"sampler": "ddim", "steps": steps, "guidance": 0.0, "seed": 0, "chunk": 3, "shape": list(SHAPE),
+                "schedule": [model.schedule.name, model.schedule.timesteps]}
+    key = sample_store.chunk_key(sample_store.weights_digest(model), settings, index, size, None)
+    return store / f"{key}.safetensors"
+
+
+def test_a_chunk_claimed_by_a_live_process_is_left_to_it_and_waited_for(model, tmp_path, monkeypatch) -> None:
+    import os
+
+    claimed = _chunk_path(model, tmp_path, 1, 3)
+    _claim_as(claimed, os.getppid())  # the parent process: alive, and on this host
+    made, slept, lines = [], [], []
+    real_generate = sample_store.generate
+
+    def counting(*args, **kwargs):
+        made.append(kwargs["seed"][1])
+        return real_generate(*args, **kwargs)
+
+    def other_process_finishes(seconds):  # meanwhile the claimant writes its chunk and drops its claim
+        slept.append(seconds)
+        images = real_generate(model, 3, steps=2, seed=[0, 1], image_shape=SHAPE).images
+        save({"images": images}, claimed)
+        claimed.with_name(claimed.name + ".claim").unlink()
+
+    monkeypatch.setattr(sample_store, "generate", counting)
+    monkeypatch.setattr(sample_store.time, "sleep", other_process_finishes)
+    images = sample_set(model, 8, steps=2, image_shape=SHAPE, chunk=3, store=tmp_path, log=lines.append)
+    assert made == [0, 2] and slept == [sample_store.POLL_SECONDS]
+    assert any("waiting for chunk 2, claimed by another process" in line for line in lines)
+    np.testing.assert_array_equal(images, sample_set(model, 8, steps=2, image_shape=SHAPE, chunk=3))
+    assert not list(tmp_path.glob("*.claim"))
+
+
+def test_a_dead_process_claim_is_taken_over_and_claims_are_released(model, tmp_path, monkeypatch) -> None:
+    import os
+    import subprocess
+    import sys
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])  # noqa: S603 - our own interpreter
+    ended.wait()
+    _claim_as(_chunk_path(model, tmp_path, 0, 3), ended.pid)  # a killed evaluation's claim
+    unwritten = _chunk_path(model, tmp_path, 2, 2).with_suffix(".safetensors.claim")
+    unwritten.write_text("")  # killed between creating its claim and writing it, long ago
+    long_ago = sample_store.time.time() - 2 * sample_store.UNWRITTEN_CLAIM_SECONDS
+    os.utime(unwritten, (long_ago, long_ago))
+    monkeypatch.setattr(sample_store.time, "sleep", lambda seconds: pytest.fail("waited for a dead claim"))
+    images = sample_set(model, 8, steps=2, image_shape=SHAPE, chunk=3, store=tmp_path)
+    np.testing.assert_array_equal(images, sample_set(model, 8, steps=2, image_shape=SHAPE, chunk=3))
+    assert len(list(tmp_path.glob("*.safetensors"))) == 3 and not list(tmp_path.glob("*.claim"))
+
+
+def test_a_fresh_unwritten_or_foreign_claim_counts_as_live(tmp_path) -> None:
+    claim = tmp_path / "chunk.safetensors.claim"
+    claim.write_text("")
+    assert sample_store._claim_is_live(claim)  # its writer may be between creating and writing it
+    _claim_as(tmp_path / "chunk.safetensors", 1, host="another-machine")
+    assert sample_store._claim_is_live(claim)
+    assert sample_store._claim(tmp_path / "chunk.safetensors") is None
