@@ -6,25 +6,19 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from cnnkit.cli import main
 from cnnkit.models import lenet5
 from cnnkit.training.checkpoint import load_checkpoint, save_checkpoint
 from cnnkit.training.export import export_checkpoint
 from cnnkit.training.restore import load_trained_model
-from tests.cli.test_sample_cli import classifier_checkpoint
+from tests.cli.test_sample_cli import classifier_checkpoint, pixels
 from tests.training.tiny_generation import train_tiny_generator
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     return train_tiny_generator(tmp_path_factory.mktemp("export"), epochs=1)
-
-
-def pixels(path) -> np.ndarray:
-    with Image.open(path) as image:
-        return np.asarray(image.convert("L"))
 
 
 def test_ema_only_export_halves_the_file_and_samples_the_same_images(run_dir, tmp_path, capsys) -> None:
