@@ -6,8 +6,8 @@ weights, the model's name and arguments, the data description and the training h
 
 A diffusion model keeps two copies of its weights, the trained `net.*` and their moving average
 `ema.shadow.*`, which is what the samplers use. `ema_only=True` keeps the average alone (half the size); on
-loading, `full_state` copies it into `net.*` too, so the model samples, is evaluated and can be fine-tuned
-from the averaged weights.
+loading, `full_state` copies it into `net.*` too, so the model is complete and samples and is evaluated from
+the averaged weights.
 """
 
 from __future__ import annotations
