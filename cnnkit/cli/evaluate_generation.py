@@ -15,6 +15,8 @@ def add_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("diffusion runs")
     g.add_argument("--samples", type=int, default=5000, help="images per compared set (default 5000)")
     g.add_argument("--steps", type=int, default=50, help="DDIM steps of the samples (default 50)")
+    g.add_argument("--eta", type=float, default=0.0,
+                   help="DDIM's η for the DDIM sample sets (0: deterministic, default; 1: as stochastic as DDPM)")
     g.add_argument("--guidance", type=float, default=2.0, help="guidance weight of the conditional samples")
     g.add_argument("--seed", type=int, default=0, help="seed of the samples and baselines")
     g.add_argument(
@@ -80,6 +82,7 @@ def run_generation(args: argparse.Namespace, model, meta: dict, info) -> int:
         len(info.classes),
         n=args.samples,
         steps=args.steps,
+        eta=args.eta,
         guidance=args.guidance,
         seed=args.seed,
         ddpm_check=args.ddpm_check,

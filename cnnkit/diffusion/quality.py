@@ -58,6 +58,7 @@ def measure_quality(
     *,
     n: int = 5000,
     steps: int = 50,
+    eta: float = 0.0,
     guidance: float = 2.0,
     seed: int = 0,
     ddpm_check: int = 0,
@@ -76,7 +77,8 @@ def measure_quality(
     train_images, train_labels = train
     shape = tuple(train_images.shape[1:])
     rng = np.random.default_rng(seed)
-    report = QualityReport(n, f"DDIM-{steps}, η = 0, EMA weights, seed {seed}, guidance {guidance:g} when conditional")
+    settings = f"DDIM-{steps}, η = {eta:g}, EMA weights, seed {seed}, guidance {guidance:g} when conditional"
+    report = QualityReport(n, settings)
     clock = time.perf_counter()
 
     def lap(name: str) -> None:
@@ -85,7 +87,7 @@ def measure_quality(
         log(f"  {name}: {report.seconds[name]:.1f} s")
         clock = time.perf_counter()
 
-    samples = partial(sample_set, model, image_shape=shape, store=store, progress=progress, log=log)
+    samples = partial(sample_set, model, eta=eta, image_shape=shape, store=store, progress=progress, log=log)
     reference = GaussianStats.of(features(test)[0])
     test_distances = nearest_distances(test, train_images)
     lap("reference features and test images' nearest-training distances")
@@ -118,19 +120,20 @@ def measure_quality(
         )
         lap("conditional samples")
     if ddpm_check and "ddpm-check" in parts:
-        report.ddpm_check = _ddpm_check(samples, model, features, reference, train_images, ddpm_check, steps, seed, rng)
+        report.ddpm_check = _ddpm_check(samples, model, features, reference, train_images, ddpm_check, steps, eta, seed,
+                                         rng)
         lap("DDIM vs DDPM")
     return report
 
 
-def _ddpm_check(samples, model, features, reference, train_images, m, steps, seed, rng) -> dict[str, float]:
+def _ddpm_check(samples, model, features, reference, train_images, m, steps, eta, seed, rng) -> dict[str, float]:
     real = train_images[rng.choice(len(train_images), m, replace=False)]
     chunk = chunk_size("ddpm", steps, model.schedule.timesteps)  # DDPM's chunks for both: the same starting noise
     ddim = samples(m, steps=steps, seed=seed + 2, chunk=chunk, name="DDIM check")
     ddpm = samples(m, sampler="ddpm", seed=seed + 2, chunk=chunk, name="DDPM check")
     return {
         f"real training images ({m})": fid(features(real)[0], reference),
-        f"DDIM-{steps} ({m})": fid(features(ddim)[0], reference),
+        f"DDIM-{steps}{f' η {eta:g}' if eta else ''} ({m})": fid(features(ddim)[0], reference),
         f"DDPM-{model.schedule.timesteps} ({m})": fid(features(ddpm)[0], reference),
     }
 

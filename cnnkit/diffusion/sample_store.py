@@ -71,6 +71,7 @@ def sample_set(
     guidance: float = 0.0,
     sampler: str = "ddim",
     steps: int = 50,
+    eta: float = 0.0,
     seed: int = 0,
     image_shape: tuple[int, int, int] = (1, 28, 28),
     store: str | Path | None = None,
@@ -87,6 +88,8 @@ def sample_set(
     settings = {"sampler": sampler, "steps": steps if sampler == "ddim" else None, "guidance": guidance,
                 "seed": seed, "chunk": chunk, "shape": list(image_shape),
                 "schedule": [model.schedule.name, model.schedule.timesteps]}
+    if sampler == "ddim" and eta:  # only then: η = 0 chunks keep the keys they had before η was an option
+        settings["eta"] = eta
     weights = weights_digest(model) if store is not None else ""
     if store is not None:
         Path(store).mkdir(parents=True, exist_ok=True)
@@ -110,7 +113,7 @@ def sample_set(
                 continue
             try:
                 images = generate(model, size, labels=part_labels, guidance=guidance, sampler=sampler, steps=steps,
-                                  seed=[seed, index], progress=progress, image_shape=image_shape).images
+                                  eta=eta, seed=[seed, index], progress=progress, image_shape=image_shape).images
                 if path is not None:
                     save({"images": images}, path, metadata={"settings": settings, "index": index, "name": name})
             finally:

@@ -163,3 +163,18 @@ def test_a_fresh_unwritten_or_foreign_claim_counts_as_live(tmp_path) -> None:
     _claim_as(tmp_path / "chunk.safetensors", 1, host="another-machine")
     assert sample_store._claim_is_live(claim)
     assert sample_store._claim(tmp_path / "chunk.safetensors") is None
+
+
+def test_eta_reaches_the_ddim_sampler_and_only_a_nonzero_eta_changes_the_keys(model, tmp_path) -> None:
+    stochastic = sample_set(model, 4, steps=3, eta=1.0, image_shape=SHAPE, chunk=2, store=tmp_path)
+    for index in (0, 1):
+        expected = generate(model, 2, steps=3, eta=1.0, seed=[0, index], image_shape=SHAPE).images
+        np.testing.assert_array_equal(stochastic[2 * index : 2 * index + 2], expected)
+    assert np.abs(stochastic - sample_set(model, 4, steps=3, image_shape=SHAPE, chunk=2)).max() > 1e-3
+    assert len(list(tmp_path.glob("*.safetensors"))) == 2
+    sample_set(model, 4, steps=3, eta=0.0, image_shape=SHAPE, chunk=2, store=tmp_path)
+    assert len(list(tmp_path.glob("*.safetensors"))) == 4  # η = 0 is a set of its own
+    ddpm = sample_set(model, 2, sampler="ddpm", eta=1.0, image_shape=SHAPE, chunk=2, store=tmp_path)
+    again = sample_set(model, 2, sampler="ddpm", image_shape=SHAPE, chunk=2, store=tmp_path)
+    np.testing.assert_array_equal(ddpm, again)  # DDPM has no η: both calls share one chunk
+    assert len(list(tmp_path.glob("*.safetensors"))) == 5
