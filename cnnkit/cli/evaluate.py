@@ -18,6 +18,9 @@ def add_parser(sub) -> None:
     p.add_argument("checkpoint", metavar="RUN_OR_CHECKPOINT")
     p.add_argument("--data-dir", default=None, help="where the dataset's files are (default: as in training)")
     p.add_argument("--batch-size", type=int, default=1000)
+    p.add_argument("--tta", choices=("none", "flip"), default="none",
+                   help="classifiers and segmenters: 'flip' averages the class probabilities over each image "
+                        "and its left-right mirror (two forward passes; default none)")
     from cnnkit.cli.evaluate_generation import add_options
 
     add_options(p)  # diffusion runs: the quality table's options
@@ -44,6 +47,12 @@ def run(args: argparse.Namespace) -> int:
     stored["data_dir"] = args.data_dir or stored.get("data_dir")
     config = RunConfig(**stored)
     task = get_task(config.task)
+    if args.tta == "flip":
+        if task.kind not in ("classification", "segmentation"):
+            raise ValueError(f"--tta flip is for classifiers and segmenters, not a {task.kind} run")
+        from cnnkit.models import FlipAverage
+
+        model = FlipAverage(model)
     if task.kind == "generation":  # the quality table of samples and baselines instead of a test-set pass
         from cnnkit.cli.evaluate_generation import run_generation
 
@@ -53,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     result = task.evaluate(model, evaluation_loader(task, config, info, test_set, args.batch_size), None)
     seconds = time.perf_counter() - started
     print(f"model {config.model} on {info.dataset} test set ({len(test_set)} {task.item_name}, "
-          f"checkpoint of epoch {meta['epoch']})")
+          f"checkpoint of epoch {meta['epoch']}{', flip test-time augmentation' if args.tta == 'flip' else ''})")
     if task.kind == "segmentation":
         confusion = result.details
         print(f"pixel accuracy: {confusion.pixel_accuracy():.4f}")

@@ -6,6 +6,7 @@ name; `list_models()` gives each entry's default input shape, parameter count an
 """
 
 from cnnkit.models.alexnet import AlexNet, alexnet, alexnet_small
+from cnnkit.models.flip_average import FlipAverage
 from cnnkit.models.lenet import LeNet5, lenet5, lenet5_relu
 from cnnkit.models.registry import ModelInfo, format_models, get_model, list_models, model_info
 from cnnkit.models.resnet import (
@@ -37,7 +38,8 @@ from cnnkit.models.vgg import (
 )
 
 __all__ = [
-    "AlexNet", "BasicBlock", "Bottleneck", "CifarResNet", "DoubleConv", "Down", "LeNet5", "ModelInfo", "ResNet",
+    "AlexNet", "BasicBlock", "Bottleneck", "CifarResNet", "DoubleConv", "Down", "FlipAverage", "LeNet5",
+    "ModelInfo", "ResNet",
     "UNet", "Up", "VGG", "alexnet", "alexnet_small", "fashion_vgg", "format_models", "get_model", "lenet5",
     "lenet5_relu", "list_models", "model_info", "resnet18", "resnet20", "resnet32", "resnet34", "resnet50",
     "resnet56", "unet", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",

@@ -599,7 +599,9 @@ def test_resnet20_forward_and_gradients_match_torch_in_training_mode():
     ck = models.resnet20().train()
     assert_same_keys_and_shapes(ck, th)
     ck.load_state_dict(torch_weights(th))
-    x = np.random.default_rng(4).standard_normal((3, 3, 32, 32)).astype(np.float32)
+    # Not seed 4: with it one input to a ReLU (layer3.1, after bn1) is 1.7e-6, inside float32 rounding, so the two
+    # frameworks' masks can disagree there and one channel's gradient differs by 40 % (NumPy 2.4.6, torch 2.13).
+    x = np.random.default_rng(5).standard_normal((3, 3, 32, 32)).astype(np.float32)
     forward_backward_both(ck, th, x)
     # training mode used batch statistics and updated the running ones identically
     th_state = th.state_dict()

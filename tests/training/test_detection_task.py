@@ -176,6 +176,8 @@ def test_cli_train_eval_and_predict_a_detector(tiny_fashion, tmp_path, capsys) -
     text = capsys.readouterr().out
     assert "VOC mAP@0.5:" in text and "COCO mAP@[.5:.95]:" in text and "test set (4 scenes" in text
     assert "Ankle boot" in text and "AP@0.5" in text and "Average Precision  (AP) @[ IoU=0.50:0.95" in text
+    assert main(["eval", str(out), "--tta", "flip"]) == 2  # mirroring boxes back is not what FlipAverage does
+    assert "--tta flip is for classifiers and segmenters, not a detection run" in capsys.readouterr().err
 
     from PIL import Image
 

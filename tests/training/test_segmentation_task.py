@@ -77,7 +77,29 @@ def test_segment_batches_flip_image_and_mask_together() -> None:
         np.testing.assert_array_equal(flipped[b, 0], expected)
 
 
-def test_cli_eval_of_a_segmentation_run_prints_miou_and_the_class_table(tiny_fashion, tmp_path, capsys) -> None:
+def _check_flip_evaluation(out, capsys, monkeypatch) -> None:
+    """`eval --tta flip` runs every test batch through FlipAverage and prints the wrapped model's scores."""
+    from cnnkit.models import FlipAverage
+    from cnnkit.training.restore import load_trained_model
+    from cnnkit.training.run import evaluation_loader
+
+    batches, forward = [], FlipAverage.forward
+    monkeypatch.setattr(FlipAverage, "forward", lambda self, x: batches.append(x.shape[0]) or forward(self, x))
+    assert main(["eval", str(out), "--tta", "flip"]) == 0
+    assert sum(batches) == 4  # the 4 test scenes, each through the wrapper
+    text = capsys.readouterr().out
+    assert "checkpoint of epoch 1, flip test-time augmentation)" in text
+    model, meta, info = load_trained_model(str(out))
+    config = RunConfig(**meta["config"])
+    task = get_task("segment")
+    _, test_set, _ = task.load_data(config, split="test")
+    confusion = task.evaluate(FlipAverage(model), evaluation_loader(task, config, info, test_set, 1000), None).details
+    assert f"mean IoU: {confusion.mean_iou():.4f}" in text
+    assert f"pixel accuracy: {confusion.pixel_accuracy():.4f}" in text
+
+
+def test_cli_eval_of_a_segmentation_run_prints_miou_and_the_class_table(tiny_fashion, tmp_path, capsys,
+                                                                        monkeypatch) -> None:
     out = tmp_path / "seg"
     code = main(["train", "--task", "segment", "--data-dir", str(tiny_fashion), "--epochs", "1", "--batch-size", "16",
                  "--data-args", json.dumps(TINY), "--model-args", '{"base_channels": 4, "depth": 2}',
@@ -88,6 +110,7 @@ def test_cli_eval_of_a_segmentation_run_prints_miou_and_the_class_table(tiny_fas
     text = capsys.readouterr().out
     assert "mean IoU:" in text and "Ankle boot" in text and "background" in text
     assert "test set (4 scenes" in text  # the test split: a tenth of num_scenes, from test-set items
+    _check_flip_evaluation(out, capsys, monkeypatch)
 
     from PIL import Image
 
