@@ -18,13 +18,28 @@ def add_parser(sub) -> None:
     p.add_argument("checkpoint", metavar="RUN_OR_CHECKPOINT")
     p.add_argument("--data-dir", default=None, help="where the dataset's files are (default: as in training)")
     p.add_argument("--batch-size", type=int, default=1000)
-    p.add_argument("--tta", choices=("none", "flip"), default="none",
-                   help="classifiers and segmenters: 'flip' averages the class probabilities over each image "
-                        "and its left-right mirror (two forward passes; default none)")
+    add_tta_option(p)
     from cnnkit.cli.evaluate_generation import add_options
 
     add_options(p)  # diffusion runs: the quality table's options
     p.set_defaults(run=run)
+
+
+def add_tta_option(p) -> None:
+    p.add_argument("--tta", choices=("none", "flip"), default="none",
+                   help="classifiers and segmenters: 'flip' averages the class probabilities over each image "
+                        "and its left-right mirror (two forward passes; default none)")
+
+
+def with_tta(model, tta: str, kind: str):
+    """The model itself, or wrapped in FlipAverage for --tta flip (which only class outputs can take)."""
+    if tta == "none":
+        return model
+    if kind not in ("classification", "segmentation"):
+        raise ValueError(f"--tta {tta} is for classifiers and segmenters, not a {kind} run")
+    from cnnkit.models import FlipAverage
+
+    return FlipAverage(model)
 
 
 def format_confusion(confusion, classes: list[str]) -> str:
@@ -47,12 +62,7 @@ def run(args: argparse.Namespace) -> int:
     stored["data_dir"] = args.data_dir or stored.get("data_dir")
     config = RunConfig(**stored)
     task = get_task(config.task)
-    if args.tta == "flip":
-        if task.kind not in ("classification", "segmentation"):
-            raise ValueError(f"--tta flip is for classifiers and segmenters, not a {task.kind} run")
-        from cnnkit.models import FlipAverage
-
-        model = FlipAverage(model)
+    model = with_tta(model, args.tta, task.kind)
     if task.kind == "generation":  # the quality table of samples and baselines instead of a test-set pass
         from cnnkit.cli.evaluate_generation import run_generation
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from cnnkit.cli.evaluate import add_tta_option, with_tta
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("predict", help="classify (or segment) image files with a trained model",
@@ -19,6 +21,7 @@ def add_parser(sub) -> None:
     p.add_argument("images", nargs="+", metavar="IMAGE")
     p.add_argument("--top-k", type=int, default=3, help="how many classes to show per image (at least 1)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    add_tta_option(p)
     p.add_argument("--out-dir", default=None, help="segmentation models: where to write IMAGE.mask.png and "
                                                    "IMAGE.overlay.png; detectors: IMAGE.boxes.png (default: beside "
                                                    "each image)")
@@ -39,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     if args.top_k < 1:
         raise ValueError(f"--top-k must be at least 1, got {args.top_k}")
     model, meta, info = load_trained_model(args.checkpoint)
+    model = with_tta(model, args.tta, meta.get("kind", "classification"))
     if meta.get("kind") == "segmentation":
         from cnnkit.cli.predict_segmentation import run_segmentation
 

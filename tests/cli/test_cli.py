@@ -54,6 +54,27 @@ def test_predict_converts_images_like_training(trained_run, tmp_path, capsys):
     assert results[0]["top"][0]["probability"] >= results[0]["top"][1]["probability"]
 
 
+def test_predict_with_flip_tta_averages_the_image_and_its_mirror(trained_run, tmp_path, capsys):
+    import cnnkit
+    from cnnkit.training.restore import load_trained_model, prepare_image
+
+    out, _ = trained_run
+    image = make_images(np.array([5]), np.random.default_rng(4))[0]
+    path = tmp_path / "sandal.png"
+    Image.fromarray(image).save(path)
+    assert main(["predict", str(out), str(path), "--json", "--top-k", "10", "--tta", "flip"]) == 0
+    [result] = json.loads(capsys.readouterr().out)
+    model, _, info = load_trained_model(str(out))
+    model.eval()
+    batch = prepare_image(str(path), info)
+    with cnnkit.no_grad():
+        pair = [model(cnnkit.tensor(np.ascontiguousarray(b))).softmax(1).data[0] for b in (batch, batch[..., ::-1])]
+    expected = (pair[0] + pair[1]) / 2
+    got = {t["index"]: t["probability"] for t in result["top"]}
+    np.testing.assert_allclose([got[i] for i in range(10)], expected, atol=2e-6)
+    assert np.abs(pair[0] - pair[1]).max() > 1e-3  # the mirror changes the answer: the average is not a no-op
+
+
 def test_predict_refuses_a_file_that_is_not_an_image(trained_run, tmp_path, capsys):
     out, _ = trained_run
     fake = tmp_path / "notes.png"

@@ -187,9 +187,27 @@ def _light(name: str):
 def test_light_model_expected_output(name: str) -> None:
     proto = _light(name)
     expected = onnx.numpy_helper.to_array(onnx.load_tensor(str(DATA / "light" / f"light_{name}_output_0.pb")))
+    if name == "squeezenet":
+        _check_equal_logits(proto, expected)
+        return
     with cnnkit.no_grad():
         got = cnnkit_onnx.load(proto)(light_input(proto))
     assert_outputs(got, [expected], what=f"light_{name}")
+
+
+def _check_equal_logits(proto, expected: np.ndarray) -> None:
+    """light_squeezenet ends in a Softmax over 1,000 logits of about 9.5e9 that are equal in exact arithmetic
+    (ONNX's output is 0.001 everywhere). float32's spacing there is 1,024, so one rounding in another summation
+    order (OpenBLAS on one thread, for one) turns the softmax one-hot: the check is on the logits instead."""
+    assert np.allclose(expected, 1 / expected.size)  # the reference: all logits equal
+    softmax = proto.graph.node[-1]
+    assert softmax.op_type == "Softmax"
+    del proto.graph.node[-1]
+    proto.graph.output[0].name = softmax.input[0]
+    with cnnkit.no_grad():
+        logits = np.asarray(cnnkit_onnx.load(proto)(light_input(proto)).data)
+    assert logits.shape == expected.shape and logits.min() > 1e9
+    assert (logits.max() - logits.min()) / logits.max() < 1e-6  # equal to float32 rounding
 
 
 @pytest.mark.slow
