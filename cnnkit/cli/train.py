@@ -42,7 +42,7 @@ def add_parser(sub) -> None:
                    help="where the dataset's files are (when not given: search, then download)")
     p.add_argument("--data-args", default="{}", help='extra dataset arguments as JSON, e.g. \'{"num_scenes": 2000}\'')
     p.add_argument("--clutter", action="store_true", help="--task segment: scenes on textured backgrounds")
-    p.add_argument("--epochs", type=int, default=None, help="passes over the training set (default 10; 8 for "
+    p.add_argument("--epochs", type=int, default=None, help="passes over the training set (default 10; 28 for "
                                                             "segment)")
     p.add_argument("--batch-size", type=int, default=None, help="images per training step (default 128; 32 for "
                                                                 "segment)")
@@ -62,11 +62,14 @@ def add_parser(sub) -> None:
                    help="onecycle schedule: share of the steps spent raising the learning rate to --lr "
                         "(default 0.3; 0.05 for generate)")
     p.add_argument("--label-smoothing", type=float, default=0.0, help="cross-entropy label smoothing")
-    p.add_argument("--model-args", default="{}", help='extra model arguments as JSON, e.g. \'{"dropout": 0.3}\'')
-    p.add_argument("--loss-args", default="{}",
+    p.add_argument("--model-args", default=None,
+                   help='extra model arguments as JSON, e.g. \'{"dropout": 0.3}\' (default {}; for segment '
+                        '\'{"base_channels": 8, "depth": 4}\' with the default unet)')
+    p.add_argument("--loss-args", default=None,
                    help='--task segment: the loss\'s options as JSON: "class_weights" ("balanced": median-frequency '
                         'weights of the training masks, or one weight per class) and "dice" (weight of a soft Dice '
-                        'loss added to the cross-entropy), e.g. \'{"class_weights": "balanced", "dice": 0.5}\'')
+                        'loss added to the cross-entropy), e.g. \'{"class_weights": "balanced", "dice": 0.5}\' '
+                        '(default \'{"dice": 1.0}\')')
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation, shuffling, augmentation, dropout")
     p.add_argument("--out", default=None, help="run folder (when not given: runs/MODEL-DATASET)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
@@ -107,11 +110,13 @@ def run(args: argparse.Namespace, parallel=None) -> int:
     if args.clutter:
         data_args["clutter"] = True
     given = {name: getattr(args, name) for name in TASK_DEPENDENT if getattr(args, name) is not None}
+    for name in ("model_args", "loss_args"):  # left out: the task's defaults (segment has its own)
+        text = getattr(args, name)
+        if text is not None:
+            given[name] = _json_option(name.replace("_", "-"), text)
     config = RunConfig.for_task(args.task, data_dir=args.data_dir, momentum=args.momentum,
                                 weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
-                                seed=args.seed, model_args=_json_option("model-args", args.model_args),
-                                data_args=data_args, loss_args=_json_option("loss-args", args.loss_args), out="",
-                                **given)
+                                seed=args.seed, data_args=data_args, out="", **given)
     config.out = args.out or default_out(config.model, config.dataset)
     if parallel is None and (args.nprocs is not None or args.distributed):  # relaunch, or train as one rank
         from cnnkit.distributed.launch import run_parallel

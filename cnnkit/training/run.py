@@ -58,8 +58,13 @@ class RunConfig:
 
     @classmethod
     def for_task(cls, task: str = "classify", **given: Any) -> RunConfig:
-        """The defaults of `task` (classification's, overridden by e.g. segmentation's), then the given values."""
-        settings = {**get_task(task).defaults, **given}
+        """The defaults of `task` (classification's, overridden by e.g. segmentation's), then the given values.
+
+        The task's default model_args belong to its default model: another model given without model_args gets {}."""
+        defaults = dict(get_task(task).defaults)
+        if given.get("model", defaults.get("model")) != defaults.get("model"):
+            defaults.pop("model_args", None)
+        settings = {**defaults, **given}
         return cls(task=task, **settings)
 
     def validate(self) -> None:

@@ -126,4 +126,4 @@ def test_train_help_shows_every_default_once():
     text = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
     assert "(default: 0.0)" in text and "(default: None)" not in text
     flat = " ".join(text.split())
-    assert "(default 10; 8 for segment)" in flat  # task-dependent defaults are spelled out in the option's help
+    assert "(default 10; 28 for segment)" in flat  # task-dependent defaults are spelled out in the option's help

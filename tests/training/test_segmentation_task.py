@@ -31,6 +31,30 @@ def test_segment_defaults_are_a_unet_on_the_scenes_with_adam() -> None:
     assert (config.model, config.dataset, config.optimizer, config.augment) == ("unet", "fashion-scenes", "adam",
                                                                                "flip")
     assert RunConfig.for_task("classify") == RunConfig()
+    # the README's measured recipe; its model arguments belong to the default unet only
+    assert (config.epochs, config.model_args, config.loss_args) == (28, {"base_channels": 8, "depth": 4},
+                                                                    {"dice": 1.0})
+    assert RunConfig.for_task("segment", model="unet").model_args == {"base_channels": 8, "depth": 4}
+    assert RunConfig.for_task("segment", model="other").model_args == {}
+    assert RunConfig.for_task("segment", model_args={"depth": 2}).model_args == {"depth": 2}
+
+
+def test_cli_left_out_model_and_loss_args_take_the_task_defaults(monkeypatch) -> None:
+    import cnnkit.training.run as run_module
+
+    seen = []
+    monkeypatch.setattr(run_module, "train", lambda config, **_: seen.append(config) or (_ for _ in ()).throw(
+        SystemExit(0)))
+    for argv in (["--task", "segment"], ["--task", "segment", "--model-args", '{"depth": 3}', "--loss-args", "{}"],
+                 ["--task", "segment", "--model", "lenet5"], ["--model", "lenet5"]):
+        with pytest.raises(SystemExit):
+            main(["train", *argv, "--out", "unused"])
+    assert [(c.model, c.model_args, c.loss_args) for c in seen] == [
+        ("unet", {"base_channels": 8, "depth": 4}, {"dice": 1.0}),
+        ("unet", {"depth": 3}, {}),
+        ("lenet5", {}, {"dice": 1.0}),
+        ("lenet5", {}, {}),
+    ]
 
 
 def _weights(run_dir):
@@ -139,6 +163,8 @@ def test_loss_args_weight_the_classes_and_add_a_dice_term(tiny_fashion, tmp_path
     from cnnkit.training.tasks.segmentation import build_loss, scenes
 
     config = _config(tiny_fashion, tmp_path / "loss")
+    assert config.loss_args == {"dice": 1.0}  # the task's default
+    config.loss_args = {}
     logits = cnnkit.randn(2, 11, 8, 8)
     target = np.random.default_rng(0).integers(0, 11, (2, 8, 8))
     target[0, 0, :3] = 255
