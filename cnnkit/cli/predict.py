@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     if args.top_k < 1:
         raise ValueError(f"--top-k must be at least 1, got {args.top_k}")
     model, meta, info = load_trained_model(args.checkpoint)
-    model = with_tta(model, args.tta, meta.get("kind", "classification"))
+    model = with_tta(model, args.tta, meta.get("kind", "classification"), meta["config"].get("augment", "none"))
     if meta.get("kind") == "segmentation":
         from cnnkit.cli.predict_segmentation import run_segmentation
 
