@@ -88,10 +88,11 @@ def default_threads(parser: argparse.ArgumentParser) -> int:
 
 
 def all_workloads() -> list:
-    """Every workload, in run order: models, single ops, scaling, memory (imports NumPy and cnnkit)."""
-    from benchmarks import memory, scaling, workloads_models, workloads_ops
+    """Every workload in run order: models, their BLAS floors, single ops, scaling, memory (imports NumPy, cnnkit)."""
+    from benchmarks import memory, products_floor, scaling, workloads_models, workloads_ops
 
-    return workloads_models.workloads() + workloads_ops.workloads() + scaling.workloads() + memory.workloads()
+    return (workloads_models.workloads() + products_floor.workloads() + workloads_ops.workloads()
+            + scaling.workloads() + memory.workloads())
 
 
 def select(workloads: list, quick: bool = False, only: Sequence[str] = ()) -> list:

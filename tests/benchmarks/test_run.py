@@ -39,7 +39,8 @@ def test_every_workload_of_the_issue_is_there_once():
     names = [w.name for w in run.all_workloads()]
     assert len(names) == len(set(names))
     groups = [w.group for w in run.all_workloads()]
-    assert (groups.count("model"), groups.count("op"), groups.count("scaling"), groups.count("memory")) == (8, 26, 8, 1)
+    assert (groups.count("model"), groups.count("op"), groups.count("scaling"), groups.count("memory")) == (10, 26, 8, 1)
+    assert {"floor resnet20 b128: conv products alone", "floor fashion_vgg b128: conv products alone"} <= set(names)
     for model in ("lenet5", "lenet5_relu", "resnet20", "fashion_vgg"):
         assert f"train {model} b128" in names and f"infer {model} b1000" in names
     assert all(f"scaling {m} train b{b}" in names for m in ("lenet5", "resnet20") for b in (32, 64, 128, 256))
@@ -236,3 +237,22 @@ def test_op_workloads_pass_their_check():
         built = workloads_ops.op_case(specs[name], True, torch)
         built.check()
         built.cnnkit(), built.torch()
+
+
+def test_products_floor_replays_each_convolutions_three_products():
+    """One step's record: a forward and a weight product for every Conv2d of the model, an input gradient for
+    every one but the stem (its input needs no gradient), with the stem's shapes as conv2d lays them out."""
+    from benchmarks import products_floor
+    from cnnkit.models import get_model
+    from cnnkit.nn import Conv2d
+
+    convs = sum(isinstance(m, Conv2d) for m in get_model("resnet20").modules())
+    calls = products_floor.recorded_products("resnet20", batch=4)
+    names = [name for name, _ in calls]
+    assert names.count("_forward_product") == convs and names.count("_weight_product") == convs
+    assert names.count("_adjoint_product") == convs - 1  # the stem's input needs no gradient
+    stem = calls[0][1]  # W (groups, 16, 3·3·3) and cols (batch, groups, 27, 32·32)
+    assert stem == [(1, 16, 27), (4, 1, 27, 1024)]
+    built = products_floor.floor_case("resnet20")
+    assert built.torch is None and built.images == 128
+    built.cnnkit()  # replays without error

@@ -1,0 +1,82 @@
+"""The BLAS floor of a training step: cnnkit's convolution products alone, against PyTorch's whole step.
+
+cnnkit leaves every convolution's matrix products to NumPy's BLAS (issue 4's rule), three per convolution:
+W·cols (forward), Wᵀ·dY (input gradient) and dY·colsᵀ (weight gradient). `recorded_products` runs one real
+training step of a model with the three product functions of `cnnkit.ops.conv` wrapped, and notes the shape
+of every call; the workload then replays exactly those calls, on fresh arrays of the same shapes and layouts,
+and nothing else: no im2col, no col2im, no batch norm, no Python above them. That time is the least any step
+built on these products can take, so PyTorch's step time divided by it bounds the ratio cnnkit's whole step
+can ever reach on this machine. The PyTorch side is the model's real training step (`workloads_models`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from benchmarks.workload import Built, Workload
+from benchmarks.workloads_models import TRAIN_BATCH, model_case
+
+MODELS = ("resnet20", "fashion_vgg")
+PRODUCTS = ("_forward_product", "_adjoint_product", "_weight_product")
+
+
+def workloads() -> list[Workload]:
+    return [Workload(f"floor {name} b{TRAIN_BATCH}: conv products alone", "model", _builder(name), None, False,
+                     {"model": name, "batch": TRAIN_BATCH, "mode": "conv products only"}) for name in MODELS]
+
+
+def _builder(name: str):
+    return lambda torch: floor_case(name, torch)
+
+
+@contextlib.contextmanager
+def _recording(calls: list[tuple[str, list[tuple]]]) -> Iterator[None]:
+    """Wrap conv's product functions so that each call appends (function name, [argument shapes])."""
+    from cnnkit.ops import conv
+
+    originals = {name: getattr(conv, name) for name in PRODUCTS}
+
+    def wrap(name: str, fn: Callable) -> Callable:
+        def recorded(*arrays: Any) -> Any:
+            calls.append((name, [a.shape for a in arrays]))
+            return fn(*arrays)
+
+        return recorded
+
+    for name, fn in originals.items():
+        setattr(conv, name, wrap(name, fn))
+    try:
+        yield
+    finally:
+        for name, fn in originals.items():
+            setattr(conv, name, fn)
+
+
+def recorded_products(name: str, batch: int = TRAIN_BATCH) -> list[tuple[str, list[tuple]]]:
+    """(product function, argument shapes) of every convolution product in one training step of `name`."""
+    calls: list[tuple[str, list[tuple]]] = []
+    step = model_case(name, batch, True).cnnkit
+    with _recording(calls):
+        step()
+    return calls
+
+
+def floor_case(name: str, torch: Any = None) -> Built:
+    """cnnkit: the recorded products replayed alone; PyTorch: the model's whole training step."""
+    import numpy as np
+
+    from cnnkit.ops import conv
+
+    calls = recorded_products(name)
+    rng = np.random.default_rng(0)
+    replay = [(getattr(conv, fn), [rng.standard_normal(shape, dtype=np.float32) for shape in shapes])
+              for fn, shapes in calls]
+    whole = model_case(name, TRAIN_BATCH, True, torch)
+
+    def products() -> None:
+        for fn, arrays in replay:
+            fn(*arrays)
+
+    return Built(products, whole.torch, whole.images, whole.flops)
