@@ -43,13 +43,13 @@ def add_parser(sub) -> None:
     p.add_argument("--data-args", default="{}", help='extra dataset arguments as JSON, e.g. \'{"num_scenes": 2000}\'')
     p.add_argument("--clutter", action="store_true", help="--task segment: scenes on textured backgrounds")
     p.add_argument("--epochs", type=int, default=None, help="passes over the training set (default 10; 28 for "
-                                                            "segment)")
+                                                            "segment, 3 for generate)")
     p.add_argument("--batch-size", type=int, default=None, help="images per training step (default 128; 32 for "
-                                                                "segment)")
+                                                                "segment, 64 for generate)")
     p.add_argument("--lr", type=float, default=None, help="learning rate, the peak for onecycle (default 0.05 with "
-                                                          "sgd; 0.002 with adam for segment)")
+                                                          "sgd; 0.002 with adam for segment, 0.001 for generate)")
     p.add_argument("--optimizer", default=None, choices=["sgd", "adam", "adamw", "rmsprop"],
-                   help="optimiser (default sgd; adam for segment)")
+                   help="optimiser (default sgd; adam for segment and generate)")
     p.add_argument("--momentum", type=float, default=0.9, help="momentum (SGD uses Nesterov's when > 0)")
     p.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay")
     p.add_argument("--schedule", default=None, choices=["none", "cosine", "step", "onecycle"],

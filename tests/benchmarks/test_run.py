@@ -39,7 +39,8 @@ def test_every_workload_of_the_issue_is_there_once():
     names = [w.name for w in run.all_workloads()]
     assert len(names) == len(set(names))
     groups = [w.group for w in run.all_workloads()]
-    assert (groups.count("model"), groups.count("op"), groups.count("scaling"), groups.count("memory")) == (10, 26, 8, 1)
+    counts = (groups.count("model"), groups.count("op"), groups.count("scaling"), groups.count("memory"))
+    assert counts == (10, 26, 8, 1)
     assert {"floor resnet20 b128: conv products alone", "floor fashion_vgg b128: conv products alone"} <= set(names)
     for model in ("lenet5", "lenet5_relu", "resnet20", "fashion_vgg"):
         assert f"train {model} b128" in names and f"infer {model} b1000" in names
