@@ -1,12 +1,13 @@
 """`cnnkit eval RUN` for a diffusion run: the quality table (FID against baselines, label agreement per class,
 class coverage, copy check) in the features of a Fashion-MNIST classifier (the shipped `fashion_vgg` weights,
 or `--features CHECKPOINT`). Generated samples are kept chunk by chunk in eval-samples/ beside the checkpoint
-(`cnnkit.diffusion.sample_store`); `--parts` measures some of the sample sets only."""
+or in `--sample-dir` (`cnnkit.diffusion.sample_store`); `--parts` measures some of the sample sets only."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from cnnkit.diffusion.quality import PARTS
 
@@ -15,8 +16,9 @@ def add_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("diffusion runs")
     g.add_argument("--samples", type=int, default=5000, help="images per compared set (default 5000)")
     g.add_argument("--steps", type=int, default=50, help="DDIM steps of the samples (default 50)")
-    g.add_argument("--eta", type=float, default=0.0,
-                   help="DDIM's η for the DDIM sample sets (0: deterministic, default; 1: as stochastic as DDPM)")
+    g.add_argument("--eta", type=float, default=1.0,
+                   help="DDIM's η for the DDIM sample sets (0: deterministic; 1: as stochastic as DDPM, the default, "
+                        "which measured the better FID)")
     g.add_argument("--guidance", type=float, default=2.0, help="guidance weight of the conditional samples")
     g.add_argument("--seed", type=int, default=0, help="seed of the samples and baselines")
     g.add_argument(
@@ -41,11 +43,33 @@ def add_options(p: argparse.ArgumentParser) -> None:
         "one more prints the whole table from the stored samples",
     )
     g.add_argument(
+        "--sample-dir",
+        default=None,
+        metavar="DIR",
+        help="where to keep the generated chunks (default: eval-samples/ beside the checkpoint; for a model file "
+        "shipped inside the cnnkit package, ./eval-samples/<file name> in the current folder)",
+    )
+    g.add_argument(
         "--no-sample-store",
         action="store_true",
         help="do not keep the generated samples in RUN/eval-samples (by default each chunk, 500 images of "
         "DDIM-50, is kept there, so a killed evaluation resumes and a repeated one reads them back)",
     )
+
+
+def sample_dir(checkpoint: str, given: str | None) -> Path:
+    """Where the sample chunks are kept: `given`, else eval-samples/ beside the checkpoint, except that a file
+    inside the installed package (a shipped model) is not written beside: that may be site-packages."""
+    import cnnkit
+    from cnnkit.training.restore import resolve_checkpoint
+
+    if given is not None:
+        return Path(given)
+    path = resolve_checkpoint(checkpoint).resolve()
+    package = Path(cnnkit.__file__).resolve().parent
+    if path.is_relative_to(package):
+        return Path("eval-samples") / path.stem
+    return path.parent / "eval-samples"
 
 
 def run_generation(args: argparse.Namespace, model, meta: dict, info) -> int:
@@ -55,7 +79,6 @@ def run_generation(args: argparse.Namespace, model, meta: dict, info) -> int:
     from cnnkit.diffusion.quality import format_quality, measure_quality
     from cnnkit.metrics.generative import load_feature_model
     from cnnkit.training.datasets import load_classification_data
-    from cnnkit.training.restore import resolve_checkpoint
 
     parts = [part.strip() for part in args.parts.split(",") if part.strip()]
     unknown = sorted(set(parts) - set(PARTS))
@@ -86,7 +109,7 @@ def run_generation(args: argparse.Namespace, model, meta: dict, info) -> int:
         guidance=args.guidance,
         seed=args.seed,
         ddpm_check=args.ddpm_check,
-        store=None if args.no_sample_store else resolve_checkpoint(args.checkpoint).parent / "eval-samples",
+        store=None if args.no_sample_store else sample_dir(args.checkpoint, args.sample_dir),
         parts=parts,
         progress=sys.stderr.isatty(),
         log=print,

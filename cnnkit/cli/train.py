@@ -1,7 +1,9 @@
-"""`cnnkit train`: train a classifier (default: LeNet-5 on Fashion-MNIST) or a segmenter, writing a run folder.
+"""`cnnkit train`: train a classifier (default: LeNet-5 on Fashion-MNIST), a segmenter, a detector or a diffusion
+model, writing a run folder.
 
-Options left out take the task's defaults (`RunConfig.for_task`): classification's, or for `--task segment`
-a U-Net on the Fashion-MNIST scenes with Adam.
+Options left out take the task's defaults (`RunConfig.for_task`; `--help` lists them after the options, read
+from the tasks themselves): classification's, or e.g. for `--task segment` a U-Net on the Fashion-MNIST scenes
+with Adam.
 """
 
 from __future__ import annotations
@@ -23,25 +25,39 @@ class ShowDefaults(argparse.ArgumentDefaultsHelpFormatter):
 DEFAULTS_HELP = "LeNet-5 on Fashion-MNIST, 10 epochs of SGD with momentum and a cosine schedule"
 
 
+def task_defaults_text() -> str:
+    """'Task defaults (…): segment: model unet, …; detect: …' from the tasks' own defaults, so it cannot go stale."""
+    from cnnkit.training.tasks import TASKS
+
+    parts = []
+    for name, task in TASKS.items():
+        if task.defaults:
+            settings = ", ".join(f"{key.replace('_', '-')} {json.dumps(value) if isinstance(value, dict) else value}"
+                                 for key, value in task.defaults.items() if key != "eval_batch_size")  # no option
+            parts.append(f"{name}: {settings}")
+    return ("Task defaults, for the options left out (classify takes the defaults shown above): "
+            + "; ".join(parts) + ".")
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model (default: " + DEFAULTS_HELP + ")",
                        description="Train an image classifier, or with --task segment a U-Net that labels every "
                                    "pixel. With no options: " + DEFAULTS_HELP + ". --task generate trains a denoising "
                                    "diffusion model (diffusion_unet) on the images; see cnnkit generate.",
-                       formatter_class=ShowDefaults)
+                       epilog=task_defaults_text(), formatter_class=ShowDefaults)
     p.add_argument("--task", default="classify", choices=["classify", "segment", "detect", "generate", "diffusion"],
                    help="classify whole images, segment (a class per pixel, on the Fashion-MNIST scenes), detect "
                         "(boxes and classes of objects: --model yolo or propose_classify) or generate images "
                         "(denoising diffusion; 'diffusion' is another name for it)")
     p.add_argument("--model", default=None, help="zoo model name (see `cnnkit models`); default lenet5, "
-                                                 "unet for --task segment")
+                                                 "or the task's (below)")
     p.add_argument("--dataset", default=None,
                    help="fashion-mnist (default), mnist, kmnist, cifar10, or folder (with --data-dir); "
                         "fashion-scenes for --task segment")
     p.add_argument("--data-dir", default=None,
                    help="where the dataset's files are (when not given: search, then download)")
     p.add_argument("--data-args", default="{}", help='extra dataset arguments as JSON, e.g. \'{"num_scenes": 2000}\'')
-    p.add_argument("--clutter", action="store_true", help="--task segment: scenes on textured backgrounds")
+    p.add_argument("--clutter", action="store_true", help="--task segment or detect: scenes on textured backgrounds")
     p.add_argument("--epochs", type=int, default=None, help="passes over the training set (default 10; 28 for "
                                                             "segment, 3 for generate)")
     p.add_argument("--batch-size", type=int, default=None, help="images per training step (default 128; 32 for "

@@ -128,4 +128,11 @@ def test_train_help_shows_every_default_once():
     text = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
     assert "(default: 0.0)" in text and "(default: None)" not in text
     flat = " ".join(text.split())
-    assert "(default 10; 28 for segment)" in flat  # task-dependent defaults are spelled out in the option's help
+    assert "(default 10; 28 for segment, 3 for generate)" in flat  # task-dependent defaults in the option's help
+    # and every task's own defaults, read from the tasks, after the options (without options the CLI has not)
+    from cnnkit.training.tasks import TASKS
+
+    epilog = flat[flat.index("Task defaults"):]
+    for name in ("segment", "detect", "generate"):
+        assert f"{name}: model {TASKS[name].defaults['model']}," in epilog
+    assert "batch-size 64, epochs 3" in epilog and "eval-batch-size" not in epilog

@@ -32,7 +32,7 @@ def test_sample_writes_a_grid_per_class_and_the_trajectory(run_dir, tmp_path, ca
         == 0
     )
     printed = capsys.readouterr().out
-    assert "20 samples (DDIM-3, η 0, guidance 2, EMA weights, seed 0)" in printed  # 2 per class, 10 classes
+    assert "20 samples (DDIM-3, η 1, guidance 2, EMA weights, seed 0)" in printed  # 2 per class, 10 classes
     assert out.is_file() and strip.is_file() and "trajectory of 6 samples" in printed
     again = tmp_path / "again.png"
     assert main(["sample", str(run_dir), "--n", "25", "--steps", "3", "--out", str(again)]) == 0
@@ -150,3 +150,16 @@ def test_task_diffusion_is_the_generate_task(tmp_path) -> None:
     assert main([*args, "--out", str(tmp_path / "run")]) == 0
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["task"] == "generate" and config["model"] == "diffusion_unet"
+
+
+def test_eval_keeps_samples_beside_a_run_but_not_inside_the_package(run_dir, tmp_path, monkeypatch) -> None:
+    from pathlib import Path
+
+    import cnnkit
+    from cnnkit.cli.evaluate_generation import sample_dir
+
+    assert sample_dir(str(run_dir), None) == run_dir.resolve() / "eval-samples"
+    assert sample_dir(str(run_dir), str(tmp_path / "mine")) == tmp_path / "mine"
+    shipped = Path(cnnkit.__file__).resolve().parent / "models" / "weights" / "ddpm_fashion_uncond.safetensors"
+    monkeypatch.chdir(tmp_path)  # a shipped model's chunks go under the current folder, never into the package
+    assert sample_dir(str(shipped), None) == Path("eval-samples") / "ddpm_fashion_uncond"
