@@ -37,7 +37,7 @@ def add_options(p: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--parts",
-        default=",".join(PARTS),
+        default=None,
         help=f"sample sets to generate and measure, comma-separated (default {','.join(PARTS)}); two "
         "evaluations run side by side on two cores share the work (each claims the chunks it makes), then "
         "one more prints the whole table from the stored samples",
@@ -72,6 +72,21 @@ def sample_dir(checkpoint: str, given: str | None) -> Path:
     return path.parent / "eval-samples"
 
 
+def chosen_parts(given: str | None, ddpm_check: int, conditional: bool) -> list[str]:
+    """The sample sets to measure: all of them by default; named ones must be measurable, not skipped in silence."""
+    if given is None:
+        return list(PARTS)
+    parts = [part.strip() for part in given.split(",") if part.strip()]
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        raise ValueError(f"--parts: unknown {', '.join(unknown)}; choose from {', '.join(PARTS)}")
+    if "ddpm-check" in parts and ddpm_check < 1:
+        raise ValueError("--parts ddpm-check needs --ddpm-check N (the number of images of each sampler)")
+    if "conditional" in parts and not conditional:
+        raise ValueError("--parts conditional needs a class-conditional model; this one is unconditional")
+    return parts
+
+
 def run_generation(args: argparse.Namespace, model, meta: dict, info) -> int:
     import numpy as np
 
@@ -80,10 +95,7 @@ def run_generation(args: argparse.Namespace, model, meta: dict, info) -> int:
     from cnnkit.metrics.generative import load_feature_model
     from cnnkit.training.datasets import load_classification_data
 
-    parts = [part.strip() for part in args.parts.split(",") if part.strip()]
-    unknown = sorted(set(parts) - set(PARTS))
-    if unknown:
-        raise ValueError(f"--parts: unknown {', '.join(unknown)}; choose from {', '.join(PARTS)}")
+    parts = chosen_parts(args.parts, args.ddpm_check, model.num_classes is not None)
     features = load_feature_model(args.features)
     if features.classes is not None and list(features.classes) != list(info.classes):
         raise ValueError(f"the feature classifier's classes {features.classes} differ from the run's {info.classes}")

@@ -23,7 +23,9 @@ def add_parser(sub) -> None:
         "--unconditional).",
     )
     p.add_argument("checkpoint", metavar="RUN_OR_CHECKPOINT")
-    p.add_argument("--n", type=int, default=64, help="number of samples (rounded down to whole rows of classes)")
+    p.add_argument("--n", type=int, default=64,
+                   help="number of samples (default 64); one row per class for a conditional model: n // classes "
+                        "per row, at least one (64 → 60 for 10 classes)")
     p.add_argument("--steps", type=int, default=50, help="DDIM steps (DDPM always takes all T)")
     p.add_argument("--sampler", default="ddim", choices=["ddim", "ddpm"], help="sampler (default ddim)")
     p.add_argument("--eta", type=float, default=1.0,
@@ -44,7 +46,9 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--unconditional", action="store_true", help="sample without labels (the ∅ label)")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise; the same seed gives the same images")
-    p.add_argument("--online", action="store_true", help="use the online weights instead of their EMA")
+    p.add_argument("--online", action="store_true",
+                   help="use the online weights instead of their EMA (a training checkpoint only: an --ema-only "
+                        "export, such as a shipped model, has no online weights)")
     p.add_argument("--cols", type=int, default=8, help="grid columns when not one row per class")
     p.add_argument("--out", default="samples.png", help="the grid PNG to write")
     p.add_argument(
@@ -105,6 +109,9 @@ def run(args: argparse.Namespace) -> int:
     from cnnkit.diffusion.pictures import save_sample_grid, save_trajectory
 
     model, meta, info = load_generator(args.checkpoint)
+    if args.online and meta.get("exported", {}).get("ema_only"):
+        raise ValueError(f"--online: {args.checkpoint} is an --ema-only export and holds only the averaged weights; "
+                         "use a run folder or its checkpoint")
     labels, guidance, cols, row_labels = plan(args, model, list(info.classes))
     n = len(labels) if labels is not None else args.n
     start = time.perf_counter()
@@ -124,6 +131,8 @@ def run(args: argparse.Namespace) -> int:
     )
     how = f"DDIM-{args.steps}, η {args.eta:g}" if args.sampler == "ddim" else f"DDPM-{model.schedule.timesteps}"
     how += f", guidance {guidance:g}" if labels is not None else ", unconditional"
+    if args.class_name is not None:
+        how += f", class {info.classes[int(labels[0])]}"
     how += f", {'online' if args.online else 'EMA'} weights, seed {args.seed}"
     title = f"{meta['config']['model']} epoch {meta['epoch']}: {how}"
     save_sample_grid(result.images, args.out, cols=cols, row_labels=row_labels, title=title)

@@ -163,3 +163,30 @@ def test_eval_keeps_samples_beside_a_run_but_not_inside_the_package(run_dir, tmp
     shipped = Path(cnnkit.__file__).resolve().parent / "models" / "weights" / "ddpm_fashion_uncond.safetensors"
     monkeypatch.chdir(tmp_path)  # a shipped model's chunks go under the current folder, never into the package
     assert sample_dir(str(shipped), None) == Path("eval-samples") / "ddpm_fashion_uncond"
+
+
+def test_online_weights_are_refused_for_an_ema_only_export_and_the_class_is_named(run_dir, tmp_path, capsys) -> None:
+    from cnnkit.training.export import export_checkpoint
+
+    exported = tmp_path / "ema.safetensors"
+    export_checkpoint(run_dir, exported, ema_only=True)
+    assert main(["generate", str(exported), "--online", "--n", "2", "--out", str(tmp_path / "x.png")]) == 2
+    assert "is an --ema-only export and holds only the averaged weights" in capsys.readouterr().err
+    assert main(["generate", str(run_dir), "--online", "--n", "2", "--steps", "2", "--class", "1",
+                 "--out", str(tmp_path / "y.png")]) == 0  # a training checkpoint has them
+    assert "online weights" in capsys.readouterr().out
+    assert main(["generate", str(exported), "--n", "2", "--steps", "2", "--class", "1",
+                 "--out", str(tmp_path / "z.png")]) == 0
+    assert ", class " in capsys.readouterr().out
+
+
+def test_named_parts_that_would_measure_nothing_are_refused() -> None:
+    from cnnkit.cli.evaluate_generation import chosen_parts
+
+    assert chosen_parts(None, 0, False) == ["unconditional", "conditional", "ddpm-check"]  # default: what applies
+    assert chosen_parts("conditional, unconditional", 0, True) == ["conditional", "unconditional"]
+    with pytest.raises(ValueError, match="--parts ddpm-check needs --ddpm-check N"):
+        chosen_parts("ddpm-check", 0, True)
+    assert chosen_parts("ddpm-check", 500, True) == ["ddpm-check"]
+    with pytest.raises(ValueError, match="--parts conditional needs a class-conditional model"):
+        chosen_parts("conditional", 0, False)
