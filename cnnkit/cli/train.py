@@ -42,7 +42,8 @@ def task_defaults_text() -> str:
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model (default: " + DEFAULTS_HELP + ")",
                        description="Train an image classifier, or with --task segment a U-Net that labels every "
-                                   "pixel. With no options: " + DEFAULTS_HELP + ". --task generate trains a denoising "
+                                   "pixel, or with --task detect a detector of boxes. With no options: "
+                                   + DEFAULTS_HELP + ". --task generate trains a denoising "
                                    "diffusion model (diffusion_unet) on the images; see cnnkit generate.",
                        epilog=task_defaults_text(), formatter_class=ShowDefaults)
     p.add_argument("--task", default="classify", choices=["classify", "segment", "detect", "generate", "diffusion"],
@@ -61,11 +62,12 @@ def add_parser(sub) -> None:
     p.add_argument("--epochs", type=int, default=None, help="passes over the training set (default 10; 28 for "
                                                             "segment, 3 for generate)")
     p.add_argument("--batch-size", type=int, default=None, help="images per training step (default 128; 32 for "
-                                                                "segment, 64 for generate)")
-    p.add_argument("--lr", type=float, default=None, help="learning rate, the peak for onecycle (default 0.05 with "
-                                                          "sgd; 0.002 with adam for segment, 0.001 for generate)")
+                                                                "segment and detect, 64 for generate)")
+    p.add_argument("--lr", type=float, default=None,
+                   help="learning rate, the peak for onecycle (default 0.05 with sgd; 0.002 with adam for segment, "
+                        "0.001 for detect and generate)")
     p.add_argument("--optimizer", default=None, choices=["sgd", "adam", "adamw", "rmsprop"],
-                   help="optimiser (default sgd; adam for segment and generate)")
+                   help="optimiser (default sgd; adam for segment, detect and generate)")
     p.add_argument("--momentum", type=float, default=0.9, help="momentum (SGD uses Nesterov's when > 0)")
     p.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay")
     p.add_argument("--schedule", default=None, choices=["none", "cosine", "step", "onecycle"],
