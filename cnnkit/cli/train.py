@@ -39,6 +39,23 @@ def task_defaults_text() -> str:
             + "; ".join(parts) + ".")
 
 
+def per_task(field: str) -> str:
+    """'default 10; 28 for segment, 3 for generate': classify's default of a RunConfig field, then the tasks whose
+    own default differs, read from the tasks like `task_defaults_text`."""
+    from cnnkit.training.run import RunConfig
+    from cnnkit.training.tasks import TASKS
+
+    base = getattr(RunConfig(), field)
+    by_value: dict = {}
+    for name, task in TASKS.items():
+        value = task.defaults.get(field, base)
+        if value != base:
+            by_value.setdefault(value, []).append(name)
+    notes = [f"{value} for {' and '.join([', '.join(names[:-1]), names[-1]] if len(names) > 1 else names)}"
+             for value, names in by_value.items()]
+    return f"default {base}" + ("; " + ", ".join(notes) if notes else "")
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model (default: " + DEFAULTS_HELP + ")",
                        description="Train an image classifier, or with --task segment a U-Net that labels every "
@@ -53,32 +70,29 @@ def add_parser(sub) -> None:
     p.add_argument("--model", default=None, help="zoo model name (see `cnnkit models`); default lenet5, "
                                                  "or the task's (below)")
     p.add_argument("--dataset", default=None,
-                   help="fashion-mnist (default), mnist, kmnist, cifar10, or folder (with --data-dir); "
-                        "fashion-scenes for --task segment")
+                   help="fashion-mnist, mnist, kmnist, cifar10, or folder (with --data-dir) "
+                        f"({per_task('dataset')})")
     p.add_argument("--data-dir", default=None,
                    help="where the dataset's files are (when not given: search, then download)")
     p.add_argument("--data-args", default="{}", help='extra dataset arguments as JSON, e.g. \'{"num_scenes": 2000}\'')
     p.add_argument("--clutter", action="store_true", help="--task segment or detect: scenes on textured backgrounds")
-    p.add_argument("--epochs", type=int, default=None, help="passes over the training set (default 10; 28 for "
-                                                            "segment, 3 for generate)")
-    p.add_argument("--batch-size", type=int, default=None, help="images per training step (default 128; 32 for "
-                                                                "segment and detect, 64 for generate)")
+    p.add_argument("--epochs", type=int, default=None, help=f"passes over the training set ({per_task('epochs')})")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help=f"images per training step ({per_task('batch_size')})")
     p.add_argument("--lr", type=float, default=None,
-                   help="learning rate, the peak for onecycle (default 0.05 with sgd; 0.002 with adam for segment, "
-                        "0.001 for detect and generate)")
+                   help=f"learning rate, the peak for onecycle ({per_task('lr')})")
     p.add_argument("--optimizer", default=None, choices=["sgd", "adam", "adamw", "rmsprop"],
-                   help="optimiser (default sgd; adam for segment, detect and generate)")
+                   help=f"optimiser ({per_task('optimizer')})")
     p.add_argument("--momentum", type=float, default=0.9, help="momentum (SGD uses Nesterov's when > 0)")
     p.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay")
     p.add_argument("--schedule", default=None, choices=["none", "cosine", "step", "onecycle"],
-                   help="learning-rate schedule over the whole run, stepped every batch (default cosine; "
-                        "onecycle for generate)")
+                   help=f"learning-rate schedule over the whole run, stepped every batch ({per_task('schedule')})")
     p.add_argument("--augment", default=None, choices=["none", "crop", "flip", "crop-flip"],
-                   help="data augmentation: random 2-pixel shifts (crop) and/or horizontal flips (default none; "
-                        "flip for segment, which mirrors each image with its mask)")
+                   help="data augmentation: random 2-pixel shifts (crop) and/or horizontal flips "
+                        f"({per_task('augment')}; a scene is mirrored with its mask or boxes)")
     p.add_argument("--warmup-fraction", type=float, default=None,
                    help="onecycle schedule: share of the steps spent raising the learning rate to --lr "
-                        "(default 0.3; 0.05 for generate)")
+                        f"({per_task('warmup_fraction')})")
     p.add_argument("--label-smoothing", type=float, default=0.0, help="cross-entropy label smoothing")
     p.add_argument("--model-args", default=None,
                    help='extra model arguments as JSON, e.g. \'{"dropout": 0.3}\' (default {}; for segment '
