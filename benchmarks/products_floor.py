@@ -54,10 +54,9 @@ def _recording(calls: list[tuple[str, list[tuple]]]) -> Iterator[None]:
             setattr(conv, name, fn)
 
 
-def recorded_products(name: str, batch: int = TRAIN_BATCH) -> list[tuple[str, list[tuple]]]:
-    """(product function, argument shapes) of every convolution product in one training step of `name`."""
+def recorded_products(step: Callable[[], object]) -> list[tuple[str, list[tuple]]]:
+    """(product function, argument shapes) of every convolution product that one call of a cnnkit `step` makes."""
     calls: list[tuple[str, list[tuple]]] = []
-    step = model_case(name, batch, True).cnnkit
     with _recording(calls):
         step()
     return calls
@@ -69,11 +68,11 @@ def floor_case(name: str, torch: Any = None) -> Built:
 
     from cnnkit.ops import conv
 
-    calls = recorded_products(name)
+    whole = model_case(name, TRAIN_BATCH, True, torch)
+    calls = recorded_products(whole.cnnkit)  # one real step of the very model the PyTorch twin copies
     rng = np.random.default_rng(0)
     replay = [(getattr(conv, fn), [rng.standard_normal(shape, dtype=np.float32) for shape in shapes])
               for fn, shapes in calls]
-    whole = model_case(name, TRAIN_BATCH, True, torch)
 
     def products() -> None:
         for fn, arrays in replay:

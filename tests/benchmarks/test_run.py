@@ -245,11 +245,12 @@ def test_products_floor_replays_each_convolutions_three_products():
     """One step's record: a forward and a weight product for every Conv2d of the model, an input gradient for
     every one but the stem (its input needs no gradient), with the stem's shapes as conv2d lays them out."""
     from benchmarks import products_floor
+    from benchmarks.workloads_models import model_case
     from cnnkit.models import get_model
     from cnnkit.nn import Conv2d
 
     convs = sum(isinstance(m, Conv2d) for m in get_model("resnet20").modules())
-    calls = products_floor.recorded_products("resnet20", batch=4)
+    calls = products_floor.recorded_products(model_case("resnet20", 4, True).cnnkit)
     names = [name for name, _ in calls]
     assert names.count("_forward_product") == convs and names.count("_weight_product") == convs
     assert names.count("_adjoint_product") == convs - 1  # the stem's input needs no gradient
