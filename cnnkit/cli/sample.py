@@ -107,9 +107,10 @@ def plan(args: argparse.Namespace, model, classes: list[str]):
 def run(args: argparse.Namespace) -> int:
     from cnnkit.diffusion.generate import generate
     from cnnkit.diffusion.pictures import save_sample_grid, save_trajectory
+    from cnnkit.training.export import is_ema_only
 
     model, meta, info = load_generator(args.checkpoint)
-    if args.online and meta.get("exported", {}).get("ema_only"):
+    if args.online and is_ema_only(meta):
         raise ValueError(f"--online: {args.checkpoint} is an --ema-only export and holds only the averaged weights; "
                          "use a run folder or its checkpoint")
     labels, guidance, cols, row_labels = plan(args, model, list(info.classes))

@@ -30,9 +30,14 @@ def ema_only_state(state: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in state.items() if not name.startswith(NET_PREFIX)}
 
 
+def is_ema_only(meta: dict[str, Any]) -> bool:
+    """Whether a checkpoint's metadata says it was exported with --ema-only (it then has no online weights)."""
+    return bool(meta.get("exported", {}).get("ema_only"))
+
+
 def full_state(state: dict[str, Any], meta: dict[str, Any]) -> dict[str, Any]:
     """A loadable state dict: an EMA-only export gets `net.*` = `ema.shadow.*`; anything else is returned as is."""
-    if not meta.get("exported", {}).get("ema_only"):
+    if not is_ema_only(meta):
         return state
     restored = dict(state)
     for name, value in state.items():
