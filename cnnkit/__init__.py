@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cnnkit.allocator import keep_freed_memory
 from cnnkit.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from cnnkit.creation import (
     arange,
@@ -46,6 +47,8 @@ float = float32  # noqa: A001 - torch.float is float32
 double = float64
 
 __version__ = "0.1.0"
+
+keep_freed_memory()  # a training step re-allocates what the last one freed: keep it (see cnnkit/allocator.py)
 
 # The packages, importable as attributes after `import cnnkit` (they need only the core above).
 from cnnkit import data, metrics, models, nn, optim, signal  # noqa: E402
