@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from cnnkit.ops import activation_kernels as kernels
 from cnnkit.random import default_generator
 from cnnkit.tensor import Tensor, record
 
@@ -59,6 +60,14 @@ def erf(x: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------------------- ReLU family
 # np.where on a data-dependent mask costs ~20 ns an element (branch mispredictions): 20× a plain pass on
 # this machine. So derivatives are built as 0/1 float indicators (`_step`) and products, never with np.where.
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _contiguous(a: np.ndarray) -> np.ndarray:
+    """a in C order, copied only when it is not (np.ascontiguousarray would turn a 0-d array into 1-d)."""
+    return a if a.flags.c_contiguous else a.copy(order="C")
+
+
 def _step(x: np.ndarray, threshold: float, dtype: np.dtype) -> np.ndarray:
     """1.0 where x > threshold, else 0.0, as a new array of dtype (a comparison written straight into floats)."""
     return np.greater(x, threshold, out=np.empty(x.shape, dtype=dtype))
@@ -73,12 +82,25 @@ def _one_where(step: np.ndarray, value: np.ndarray | float) -> np.ndarray:
 
 
 def relu(input: Tensor) -> Tensor:  # noqa: A002
-    """max(x, 0); the gradient at exactly 0 is 0, as in PyTorch."""
-    out = np.maximum(input.data, 0)
+    """max(x, 0); the gradient at exactly 0 is 0, as in PyTorch. Float32/64 run the compiled loops (both cores)."""
+    x = input.data
+    if x.dtype not in _KERNEL_DTYPES:  # float16 and integers: the same maths in NumPy
+        out = np.maximum(x, 0)
 
-    def backward(g: np.ndarray):  # dL/dx = g · [x > 0]
-        grad = _step(out, 0, g.dtype)
-        grad *= g
+        def backward(g: np.ndarray):  # dL/dx = g · [y > 0]
+            grad = _step(out, 0, g.dtype)
+            grad *= g
+            return (grad,)
+
+        return record(out, (input,), backward, "Relu")
+    x = _contiguous(x)
+    out = np.empty_like(x)
+    kernels.relu_forward(x.reshape(-1), out.reshape(-1))
+
+    def backward(g: np.ndarray):  # dL/dx = 0 where y ≤ 0, else g
+        g = _contiguous(g.astype(out.dtype, copy=False))
+        grad = np.empty_like(g)
+        kernels.relu_backward(out.reshape(-1), g.reshape(-1), grad.reshape(-1))
         return (grad,)
 
     return record(out, (input,), backward, "Relu")

@@ -1,8 +1,9 @@
 """Normalisation ops, each forward beside its closed-form backward: batch, group, layer and local response norm.
 
-Layouts, chosen so that every pass is a plain NumPy call over contiguous memory:
-- batch norm views its input as (N, C, S) (S = product of the spatial dims, 1 for 2-D input) and reduces per
-  channel over N and S: a BLAS ones-vector product sums over N, an einsum sums products without a temporary.
+Layouts, chosen so that every pass is one call over contiguous memory:
+- batch norm views its input as (N, C, S) (S = product of the spatial dims, 1 for 2-D input) and runs the
+  compiled loops of `norm_kernels`: per-channel sums over N and S in float64, three passes over memory forward
+  and five backward, on every core. It saves only x and two (C,) vectors for backward.
 - group and layer norm view their input as rows (R, M), one row per normalised group, and reduce along rows.
 - local response norm sums squares over a window of neighbouring channels with one slice-add per window offset.
 
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from cnnkit.ops import norm_kernels as kernels
 from cnnkit.tensor import Tensor, record
 
 # Per-channel vectors broadcast against (N, C, S) arrays. With short rows NumPy's broadcast inner loop runs S
@@ -156,40 +158,48 @@ def _batch_norm_empty(x: Tensor, weight: Tensor | None, bias: Tensor | None) -> 
     return record(np.empty_like(x.data), inputs, backward, "BatchNorm")
 
 
+def _kernel_array(a: np.ndarray) -> np.ndarray:
+    """a as a C-contiguous float32 or float64 array, the layouts the compiled loops take (float16 computes in
+    float32; a contiguous array passes through without a copy)."""
+    return np.ascontiguousarray(a, dtype=a.dtype if a.dtype in _KERNEL_DTYPES else np.float32)
+
+
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def _batch_norm_train(x: Tensor, x3: np.ndarray, running_mean: Tensor | None, running_var: Tensor | None,
                       weight: Tensor | None, bias: Tensor | None, momentum: float, eps: float) -> Tensor:
     n, c, s = x3.shape
     m = n * s
-    mean = _channel_sum(x3) / m
-    # Keep xc = x − μ rather than x̂ = xc·inv_std: x̂ is never needed on its own, because inv_std folds into
-    # the per-channel constants of both the output and the backward, which saves a full pass over memory.
-    xc = x3 - _per_channel(mean, s)
-    var = _channel_dot(xc, xc) / m  # biased batch variance: Σ(x − μ)²/M
+    x3 = _kernel_array(x3)
+    work = x3.dtype
+    mean, var = kernels.moments(x3)  # float64 per-channel statistics, one pass
     inv_std = 1 / np.sqrt(var + eps)
-    gamma = _vec(weight, x.dtype) if weight is not None else None
-    scale = inv_std if gamma is None else gamma * inv_std
-    out = xc * _per_channel(scale, s)  # y = γ·x̂ + β = (γ·inv_std)·xc + β
+    # y = γ·(x − μ)·inv_std + β = a·x + b with a = γ·inv_std, b = β − μ·a (PyTorch's CPU form); constants in float64
+    scale = inv_std if weight is None else _vec(weight, np.float64) * inv_std
+    shift = -mean * scale
     if bias is not None:
-        out += _per_channel(_vec(bias, x.dtype), s)
+        shift += _vec(bias, np.float64)
+    out = np.empty_like(x3)
+    kernels.affine(x3, scale.astype(work), shift.astype(work), out)
     _update_running(running_mean, running_var, mean, var, m, momentum)
     inputs, pack = _inputs_and_grads(x, weight, bias)
 
     def backward(g: np.ndarray):
-        g3 = g.reshape(n, c, s)
-        sum_g = _channel_sum(g3)  # dβ = Σ dy
-        need_dot = x.requires_grad or (weight is not None and weight.requires_grad)
-        sum_g_xc = _channel_dot(g3, xc) if need_dot else None  # dγ = Σ dy·x̂ = inv_std·Σ dy·xc
+        g3 = _kernel_array(g.reshape(n, c, s))
+        sum_g, sum_g_xc = kernels.grad_sums(g3, x3, mean)  # dβ = Σ dy;  dγ = Σ dy·x̂ = inv_std·Σ dy·(x − μ)
         dx = None
         if x.requires_grad:
-            # dx = γ·inv_std/M · (M·dy − Σdy − x̂·Σ(dy·x̂)) = scale · (dy − Σdy/M − xc·inv_std²·Σ(dy·xc)/M)
-            dx = xc * _per_channel(inv_std * inv_std * sum_g_xc / m, s)
-            dx += _per_channel(sum_g / m, s)
-            np.subtract(g3, dx, out=dx)
-            dx *= _per_channel(scale, s)
-            dx = dx.reshape(x.shape)
-        return pack(dx, None if sum_g_xc is None else sum_g_xc * inv_std, sum_g)
+            # dx = γ·inv_std/M · (M·dy − Σdy − x̂·Σ(dy·x̂)) = a·dy − k·(x − μ) − a·Σdy/M,  k = a·inv_std²·Σdy(x − μ)/M
+            slope = scale * inv_std * inv_std * sum_g_xc / m
+            offset = scale * sum_g / m
+            dx = np.empty_like(x3)
+            kernels.grad_input(g3, x3, mean.astype(work), scale.astype(work), slope.astype(work),
+                               offset.astype(work), dx)
+            dx = dx.reshape(x.shape).astype(x.dtype, copy=False)
+        return pack(dx, sum_g_xc * inv_std, sum_g)
 
-    return record(out.reshape(x.shape), inputs, backward, "BatchNorm")
+    return record(out.reshape(x.shape).astype(x.dtype, copy=False), inputs, backward, "BatchNorm")
 
 
 def _update_running(running_mean: Tensor | None, running_var: Tensor | None, mean: np.ndarray, var: np.ndarray,
@@ -204,27 +214,34 @@ def _update_running(running_mean: Tensor | None, running_var: Tensor | None, mea
 def _batch_norm_eval(x: Tensor, x3: np.ndarray, running_mean: Tensor, running_var: Tensor, weight: Tensor | None,
                      bias: Tensor | None, eps: float) -> Tensor:
     n, c, s = x3.shape
-    mean = _vec(running_mean, x.dtype).copy()  # a snapshot: a later training step updates the running mean in place
-    inv_std = 1 / np.sqrt(_vec(running_var, x.dtype) + eps)
-    scale = inv_std if weight is None else _vec(weight, x.dtype) * inv_std
-    shift = -mean * scale  # y = scale·x + shift, shift = β − μ·scale
+    x3 = _kernel_array(x3)
+    work = x3.dtype
+    # a snapshot in float64: a later training step updates the running statistics in place
+    mean = _vec(running_mean, np.float64).copy()
+    inv_std = 1 / np.sqrt(_vec(running_var, np.float64) + eps)
+    scale = inv_std if weight is None else _vec(weight, np.float64) * inv_std
+    shift = -mean * scale  # y = a·x + b, a = γ·inv_std, b = β − μ·a
     if bias is not None:
-        shift = shift + _vec(bias, x.dtype)
-    out = x3 * _per_channel(scale, s)
-    out += _per_channel(shift, s)
+        shift += _vec(bias, np.float64)
+    out = np.empty_like(x3)
+    kernels.affine(x3, scale.astype(work), shift.astype(work), out)
     inputs, pack = _inputs_and_grads(x, weight, bias)
 
     def backward(g: np.ndarray):
-        g3 = g.reshape(n, c, s)
-        dx = (g3 * _per_channel(scale, s)).reshape(x.shape) if x.requires_grad else None  # dx = γ·inv_std·dy
-        dweight = None
-        if weight is not None and weight.requires_grad:
-            # dγ = Σ dy·x̂ = inv_std·Σ dy·(x − μ); x − μ is formed explicitly to avoid cancellation
-            dweight = _channel_dot(g3, x3 - _per_channel(mean, s)) * inv_std
-        dbias = _channel_sum(g3) if bias is not None and bias.requires_grad else None  # dβ = Σ dy
+        g3 = _kernel_array(g.reshape(n, c, s))
+        dx = None
+        if x.requires_grad:  # dx = γ·inv_std·dy
+            dx = np.empty_like(g3)
+            kernels.affine(g3, scale.astype(work), np.zeros(c, work), dx)
+            dx = dx.reshape(x.shape).astype(x.dtype, copy=False)
+        dweight = dbias = None
+        if (weight is not None and weight.requires_grad) or (bias is not None and bias.requires_grad):
+            # dβ = Σ dy;  dγ = Σ dy·x̂ = inv_std·Σ dy·(x − μ), x − μ formed per element (no cancellation)
+            dbias, sum_g_xc = kernels.grad_sums(g3, x3, mean)
+            dweight = sum_g_xc * inv_std
         return pack(dx, dweight, dbias)
 
-    return record(out.reshape(x.shape), inputs, backward, "BatchNorm")
+    return record(out.reshape(x.shape).astype(x.dtype, copy=False), inputs, backward, "BatchNorm")
 
 
 # --------------------------------------------------------------------------------------------- group norm

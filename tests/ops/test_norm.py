@@ -346,7 +346,7 @@ def test_batch_norm_running_statistics_match_torch(momentum, rng):
 @requires_torch
 @pytest.mark.parametrize("training", [True, False])
 def test_batch_norm_large_spatial_matches_torch(training, rng):
-    # S = 32·40 ≥ 1024 takes the (C, 1) broadcast path for the per-channel vectors
+    # S = 32·40: long rows of partial sums in the compiled loops
     import torch
     import torch.nn.functional as F
 
