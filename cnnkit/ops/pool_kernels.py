@@ -1,0 +1,95 @@
+"""Compiled loops of max pooling: the forward keeps each window's argmax, the backward scatters through it.
+
+Output (i, j) of a plane reads the input cells (i·sH − pH + a·dH, j·sW − pW + b·dW) that lie inside the
+plane, for taps a < kH, b < kW. The forward walks the taps in row-major order and keeps, per output, the
+value and the flat position r·W + q of the FIRST maximum, with PyTorch's CPU rule: a tap replaces the
+maximum when it is greater or NaN (so a NaN wins and the last NaN holds), starting from the lowest value
+with the window's first cell as position (so an all −inf window routes to its first real cell).
+One output row at a time, tap by tap: each tap is a strided slice of one input row compared with the row
+of running maxima, a loop the compiler vectorises.
+
+The backward is the adjoint: dx = 0, then dx[argmax(o)] += g(o) for every output o (windows may overlap).
+Both loops take one (image, channel) plane per `prange` iteration, so no two threads write one cell.
+"""
+
+from __future__ import annotations
+
+from cnnkit.ops.compiled import compiled, prange
+
+
+@compiled
+def max_forward(x, kh, kw, sh, sw, ph, pw, dh, dw, lowest, out, arg):  # noqa: ANN001, ANN201, PLR0913
+    """out = window maxima of x (N, C, H, W); arg = flat position in the plane of each window's first maximum."""
+    n, c, h, w = x.shape
+    oh, ow = out.shape[2], out.shape[3]
+    for p in prange(n * c):
+        src, dst, pos = x[p // c, p % c], out[p // c, p % c], arg[p // c, p % c]
+        for i in range(oh):
+            r0 = i * sh - ph
+            a0 = 0 if r0 >= 0 else (-r0 + dh - 1) // dh  # first tap row inside the plane
+            best, where = dst[i], pos[i]
+            for j in range(ow):
+                q0 = j * sw - pw
+                b0 = 0 if q0 >= 0 else (-q0 + dw - 1) // dw
+                best[j] = lowest
+                where[j] = (r0 + a0 * dh) * w + q0 + b0 * dw
+            for a in range(a0, kh):
+                r = r0 + a * dh
+                if r >= h:
+                    break
+                row = src[r]
+                for b in range(kw):
+                    offset = b * dw - pw
+                    # outputs [j_lo, j_hi) read inside the row: 0 ≤ j·sw + offset < w
+                    j_lo = max(0, -(offset // sw))
+                    j_hi = min(ow, (w - 1 - offset) // sw + 1)
+                    if j_hi <= j_lo:
+                        continue
+                    first = j_lo * sw + offset
+                    taps = row[first:(j_hi - 1) * sw + offset + 1:sw]
+                    top, at = best[j_lo:j_hi], where[j_lo:j_hi]
+                    start = r * w + first
+                    for j in range(j_hi - j_lo):
+                        v, old = taps[j], top[j]
+                        take = (v > old) | (v != v)  # greater, or NaN
+                        # selects and unconditional stores, not a branch: the loop then vectorises
+                        top[j] = v if take else old
+                        at[j] = start + j * sw if take else at[j]
+
+
+@compiled
+def max_backward(g, arg, dx):  # noqa: ANN001, ANN201
+    """dx (N, C, H·W) = Σ over outputs o of g (N, C, OH·OW) at o, added at arg[o]; zero elsewhere."""
+    n, c, m = g.shape
+    for p in prange(n * c):
+        gp, pos, dst = g[p // c, p % c], arg[p // c, p % c], dx[p // c, p % c]
+        dst[:] = 0
+        for o in range(m):
+            dst[pos[o]] += gp[o]
+
+
+@compiled
+def max2x2_forward(x, out, arg):  # noqa: ANN001, ANN201
+    """`max_forward` for a 2×2 window, stride 2, no padding or dilation (floor mode), its taps unrolled:
+    per output, four loads and three select steps in registers, in the same row-major order and rule."""
+    n, c, h, w = x.shape
+    oh, ow = out.shape[2], out.shape[3]
+    for p in prange(n * c):
+        src, dst, pos = x[p // c, p % c], out[p // c, p % c], arg[p // c, p % c]
+        for i in range(oh):
+            top, bottom = src[2 * i], src[2 * i + 1]
+            best, where = dst[i], pos[i]
+            base = 2 * i * w
+            for j in range(ow):
+                m, at = top[2 * j], base + 2 * j  # the first tap starts the maximum (NaN or not)
+                v = top[2 * j + 1]
+                take = (v > m) | (v != v)
+                m, at = (v, base + 2 * j + 1) if take else (m, at)
+                v = bottom[2 * j]
+                take = (v > m) | (v != v)
+                m, at = (v, base + w + 2 * j) if take else (m, at)
+                v = bottom[2 * j + 1]
+                take = (v > m) | (v != v)
+                m, at = (v, base + w + 2 * j + 1) if take else (m, at)
+                best[j] = m
+                where[j] = at
