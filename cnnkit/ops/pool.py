@@ -295,6 +295,9 @@ def avg_pool2d(input: Tensor, kernel_size: IntPair, stride: IntPair | None = Non
     if divisor_override is not None and int(divisor_override) == 0:
         raise ValueError(f"{op}: expected a non-zero divisor_override, got {divisor_override}")
     rows, cols = _geometry(op, x.shape, kernel, strides, pads, (1, 1), ceil_mode)
+    if data.dtype in _KERNEL_DTYPES and _is_plain_2x2(kernel, strides, pads, (1, 1), data.shape[2:],
+                                                      (rows.out, cols.out)):
+        return _avg_pool_2x2(x, data, unbatched, 4 if divisor_override is None else int(divisor_override))
     if divisor_override is not None:
         divisor = np.asarray(divisor_override, dtype=data.dtype)
     else:
@@ -308,6 +311,30 @@ def avg_pool2d(input: Tensor, kernel_size: IntPair, stride: IntPair | None = Non
         g4 = g if not unbatched else g[None]
         gy = g4 / divisor  # dL/dx[i] = Σ over windows holding i of g / divisor
         return (_restore(_spread(_spread(gy, rows, 2, strides[0]), cols, 3, strides[1]), unbatched),)
+
+    return record(_restore(y, unbatched), (x,), backward, "AvgPool2d")
+
+
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _avg_pool_2x2(x: Tensor, data: np.ndarray, unbatched: bool, divisor: int) -> Tensor:
+    """avg_pool2d on plain 2×2/2 windows by the compiled loops: one read and one write each way (the separable
+    NumPy form makes four passes forward and a divide plus two spreads backward). Every window holds 4 cells,
+    so the divisor is 4 unless overridden."""
+    work = np.ascontiguousarray(data)
+    n, c, h, w = work.shape
+    d = work.dtype.type(divisor)
+    y = np.empty((n, c, h // 2, w // 2), work.dtype)
+    if y.size:
+        kernels.avg2x2_forward(work, d, y)
+
+    def backward(g: np.ndarray):
+        g4 = np.ascontiguousarray(g if not unbatched else g[None])
+        dx = np.zeros((n, c, h, w), g.dtype) if not g4.size else np.empty((n, c, h, w), g.dtype)
+        if g4.size:
+            kernels.avg2x2_backward(g4, g4.dtype.type(divisor), dx)
+        return (_restore(dx, unbatched),)
 
     return record(_restore(y, unbatched), (x,), backward, "AvgPool2d")
 

@@ -93,3 +93,39 @@ def max2x2_forward(x, out, arg):  # noqa: ANN001, ANN201
                 m, at = (v, base + w + 2 * j + 1) if take else (m, at)
                 best[j] = m
                 where[j] = at
+
+
+@compiled
+def avg2x2_forward(x, divisor, out):  # noqa: ANN001, ANN201
+    """out = (x₀₀ + x₀₁ + x₁₀ + x₁₁)/divisor over each 2×2 window, stride 2, no padding (floor mode), summed in
+    row-major order as PyTorch's CPU loop."""
+    n, c, h, w = x.shape
+    oh, ow = out.shape[2], out.shape[3]
+    for p in prange(n * c):
+        src, dst = x[p // c, p % c], out[p // c, p % c]
+        for i in range(oh):
+            top, bottom, row = src[2 * i], src[2 * i + 1], dst[i]
+            for j in range(ow):
+                row[j] = (top[2 * j] + top[2 * j + 1] + bottom[2 * j] + bottom[2 * j + 1]) / divisor
+
+
+@compiled
+def avg2x2_backward(g, divisor, dx):  # noqa: ANN001, ANN201
+    """The adjoint of `avg2x2_forward`: each cell of a window gets g/divisor; cells no window reads get 0."""
+    n, c, oh, ow = g.shape
+    h, w = dx.shape[2], dx.shape[3]
+    for p in prange(n * c):
+        src, dst = g[p // c, p % c], dx[p // c, p % c]
+        for i in range(oh):
+            row, top, bottom = src[i], dst[2 * i], dst[2 * i + 1]
+            for j in range(ow):
+                v = row[j] / divisor
+                top[2 * j] = v
+                top[2 * j + 1] = v
+                bottom[2 * j] = v
+                bottom[2 * j + 1] = v
+            if w > 2 * ow:  # an odd width: the last column is in no window
+                top[w - 1] = 0
+                bottom[w - 1] = 0
+        if h > 2 * oh:
+            dst[h - 1] = 0

@@ -126,3 +126,63 @@ def test_max_pool2d_float16_and_integer_inputs(rng):
         y = max_pool2d(cnnkit.tensor(x.astype(dtype), dtype=dtype), 2)
         assert y.dtype == dtype
         np.testing.assert_array_equal(y.data, x.reshape(2, 2, 2, 2, 3, 2).max(axis=(3, 5)))
+
+
+# --------------------------------------------------------------------------------------------- average pooling
+@pytest.mark.parametrize("shape", [(2, 3, 6, 8), (1, 2, 7, 9)])
+def test_avg_2x2_loops_equal_their_python_loops_and_the_definition(shape, rng):
+    x = rng.standard_normal(shape).astype(np.float32)
+    oh, ow = shape[2] // 2, shape[3] // 2
+    y, y_py = np.empty(shape[:2] + (oh, ow), np.float32), np.empty(shape[:2] + (oh, ow), np.float32)
+    kernels.avg2x2_forward(x, np.float32(4), y)
+    kernels.avg2x2_forward.py_func(x, np.float32(4), y_py)
+    windows = x[:, :, : 2 * oh, : 2 * ow].reshape(shape[0], shape[1], oh, 2, ow, 2)
+    np.testing.assert_allclose(y, windows.mean(axis=(3, 5)), rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(y, y_py)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    dx, dx_py = np.full(shape, np.nan, np.float32), np.full(shape, np.nan, np.float32)
+    kernels.avg2x2_backward(g, np.float32(3), dx)
+    kernels.avg2x2_backward.py_func(g, np.float32(3), dx_py)
+    expected = np.zeros(shape, np.float32)
+    expected[:, :, : 2 * oh, : 2 * ow] = np.repeat(np.repeat(g / np.float32(3), 2, axis=2), 2, axis=3)
+    np.testing.assert_array_equal(dx, expected)  # the odd last row and column are 0, not left unset
+    np.testing.assert_array_equal(dx_py, expected)
+
+
+@requires_torch
+@pytest.mark.parametrize("shape, ceil_mode, divisor", [
+    ((1, 3, 7, 9), False, None),  # batch 1, odd sizes: the 2×2 loop
+    ((2, 3, 7, 9), True, None),  # ceil_mode on odd sizes: partial windows, the NumPy path
+    ((2, 2, 6, 6), False, 3),  # divisor_override on the 2×2 loop
+])
+def test_avg_pool2d_branches_match_torch(shape, ceil_mode, divisor, rng):
+    import torch
+    import torch.nn.functional as F
+
+    from cnnkit.ops.pool import avg_pool2d
+
+    x = rng.standard_normal(shape).astype(np.float32)
+    ours = cnnkit.tensor(x, requires_grad=True)
+    y = avg_pool2d(ours, 2, ceil_mode=ceil_mode, divisor_override=divisor)
+    theirs = torch.tensor(x, requires_grad=True)
+    ty = F.avg_pool2d(theirs, 2, ceil_mode=ceil_mode, divisor_override=divisor)
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-6, atol=1e-6)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    y.backward(g)
+    ty.backward(torch.tensor(g))
+    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_avg_pool2d_2x2_finite_differences_and_non_contiguous_input(rng):
+    from cnnkit.ops.pool import avg_pool2d
+
+    check_gradients(lambda t: avg_pool2d(t, 2), rng.standard_normal((2, 2, 5, 7)))
+    wide = rng.standard_normal((2, 3, 6, 16)).astype(np.float32)
+    x = cnnkit.tensor(wide, requires_grad=True)
+    y = avg_pool2d(x[:, :, :, ::2], 2, divisor_override=2)
+    np.testing.assert_allclose(y.data, wide[:, :, :, ::2].reshape(2, 3, 3, 2, 4, 2).sum(axis=(3, 5)) / 2,
+                               rtol=1e-6, atol=1e-6)
+    y.sum().backward()
+    expected = np.zeros_like(wide)
+    expected[:, :, :, ::2] = 0.5
+    np.testing.assert_array_equal(x.grad.data, expected)
