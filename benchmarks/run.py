@@ -57,6 +57,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--memory-steps", type=int,
                         help="training steps in each memory child (default 20, quick 3)")
     parser.add_argument("--list", action="store_true", help="print the selected workload names and exit")
+    parser.add_argument("--busy", action="store_true", help="keep one core busy with a separate spinning process "
+                        "while both frameworks are timed (how each degrades when another job holds a core)")
     parser.add_argument("--profile", type=int, metavar="N", help="instead of timing, run cProfile on cnnkit's side of "
                         "each selected workload (warm-up, then the repeats) and print its N costliest functions")
     args = parser.parse_args(argv)
@@ -120,6 +122,10 @@ def run_timed(workload: Any, torch: Any, repeats: int, warmup: int) -> Result:
     try:
         built = workload.build(torch)
         result.images, result.flops = built.images, built.flops
+        # the very first call pays for compiling cnnkit's kernels, or loading them from Numba's on-disk cache
+        start = time.perf_counter()
+        built.cnnkit()
+        result.extra["cnnkit_first_call_s"] = time.perf_counter() - start
         if built.check is not None:
             built.check()
         contenders = [built.cnnkit] + ([built.torch] if built.torch is not None else [])
@@ -198,7 +204,12 @@ def describe(r: Result) -> str:
         return f"error: {r.error}"
     theirs = report.format_seconds(r.torch.median) if r.torch else report.DASH
     ratio = f", ratio {r.ratio:.2f}" if r.ratio is not None else ""
-    return f"cnnkit {report.format_seconds(r.cnnkit.median)}, PyTorch {theirs}{ratio}"
+    first = r.extra.get("cnnkit_first_call_s")
+    compile_note = ""
+    if first is not None and first > r.cnnkit.median:
+        extra = report.format_seconds(first - r.cnnkit.median)
+        compile_note = f"; first call {report.format_seconds(first)} (+{extra} compiling or loading kernels)"
+    return f"cnnkit {report.format_seconds(r.cnnkit.median)}, PyTorch {theirs}{ratio}{compile_note}"
 
 
 def start_warnings(load: tuple[float, float, float], probe: float, n_threads: int) -> list[str]:
@@ -262,7 +273,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     for note in notes:
         progress(note)
     notes += [torch_note] if torch_note else []
-    results, memory = run_all(chosen, torch, args)
+    if args.busy:
+        from benchmarks.busy import busy_core
+
+        with busy_core() as busy:
+            notes.append(f"--busy: a spinning process (pid {busy['pid']}, core {busy['cpu']}) held one core while "
+                         "both frameworks were timed")
+            progress(notes[-1])
+            results, memory = run_all(chosen, torch, args)
+        thread_info["busy"] = busy
+    else:
+        results, memory = run_all(chosen, torch, args)
     end_load = os.getloadavg()
     thread_info["blas_probe_s"] = {"start": probe_start, "end": blas_probe()}
     from benchmarks.scaling import SCALING_TARGET
@@ -290,7 +311,7 @@ def _meta(args: argparse.Namespace, thread_info: dict, torch: Any, start_load: t
     return {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(time.time() - seconds)),
         "seconds": seconds, "argv": sys.argv[1:], "quick": args.quick, "only": args.only, "repeats": args.repeats,
-        "warmup": args.warmup, "threads": thread_info, "loadavg_start": list(start_load),
+        "warmup": args.warmup, "busy": args.busy, "threads": thread_info, "loadavg_start": list(start_load),
         "loadavg_end": list(end_load), "load_warning": start_load[0] > LOAD_WARNING,
         "versions": {"cnnkit": cnnkit.__version__, "numpy": numpy.__version__,
                      "torch": torch.__version__ if torch is not None else None},

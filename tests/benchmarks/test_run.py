@@ -259,3 +259,26 @@ def test_products_floor_replays_each_convolutions_three_products():
     built = products_floor.floor_case("resnet20")
     assert built.torch is None and built.images == 128
     built.cnnkit()  # replays without error
+
+
+def test_first_call_is_timed_and_reported():
+    result = run.run_timed(Workload("w", "op", lambda torch: Built(lambda: None, None, 1, 1.0)), None, repeats=2,
+                           warmup=0)
+    assert result.extra["cnnkit_first_call_s"] >= 0
+    result.extra["cnnkit_first_call_s"] = result.cnnkit.median + 1.5
+    assert "(+1.50 s compiling or loading kernels)" in run.describe(result)
+
+
+def test_busy_core_spins_a_child_and_stops_it():
+    import os
+
+    from benchmarks.busy import busy_core
+
+    with busy_core() as busy:
+        pid = busy["pid"]
+        os.kill(pid, 0)  # alive
+        if busy["cpu"] is not None:
+            assert os.sched_getaffinity(pid) == {busy["cpu"]}
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert run.parse_args(["--busy"]).busy and not run.parse_args([]).busy
