@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,7 @@ def compiled(fn: Callable | None = None, *, parallel: bool = True) -> Callable:
     @functools.wraps(fn)
     def call(*args: Any) -> Any:
         if not kernel:
+            started = time.perf_counter()
             numba = _numba()
             # the kernel module's `prange` is the plain `range` below until numba is loaded; the compiler
             # must see numba's own to parallelise the loop
@@ -41,10 +43,23 @@ def compiled(fn: Callable | None = None, *, parallel: bool = True) -> Callable:
                 if getattr(value, "_kernel_helper", False) and not hasattr(value, "py_func"):  # not yet compiled
                     fn.__globals__[name] = numba.njit(cache=True, inline="always")(value)
             kernel.append(numba.njit(parallel=parallel, cache=True, nogil=True)(fn))
+            try:
+                return kernel[0](*args)  # compiles, or loads from the cache, for these argument types
+            finally:
+                _first_calls[0] += time.perf_counter() - started
         return kernel[0](*args)
 
     call.py_func = fn  # the plain-Python loop nest, for reading and for tests
     return call
+
+
+_first_calls = [0.0]  # seconds spent in kernels' first calls: loading numba, compiling or loading from the cache
+
+
+def first_call_seconds() -> float:
+    """Seconds this process has spent in compiled kernels' first calls (numba's import, compiling or loading
+    the cached machine code, and that one run): the start-up price that the benchmark reports."""
+    return _first_calls[0]
 
 
 def kernel_helper(fn: Callable) -> Callable:

@@ -99,17 +99,18 @@ def _unbatched(fn: Any, x: Tensor, *args: Any) -> Tensor:
 
 
 # ----------------------------------------------------------------- the three products, in grouped layout
-def _forward_product(w3: np.ndarray, cols4: np.ndarray) -> np.ndarray:
-    """Y = W · cols per group: (G, A, B) @ (N, G, B, L) → (N, G, A, L), one broadcast BLAS call."""
-    return np.matmul(w3, cols4)
+def _forward_product(w3: np.ndarray, cols4: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Y = W · cols per group: (G, A, B) @ (N, G, B, L) → (N, G, A, L), one broadcast BLAS call (into `out`)."""
+    return np.matmul(w3, cols4, out=out)
 
 
-def _adjoint_product(w3: np.ndarray, y4: np.ndarray) -> np.ndarray:
+def _adjoint_product(w3: np.ndarray, y4: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """cols = Wᵀ · Y per group: (G, A, B)ᵀ @ (N, G, A, L) → (N, G, B, L); the transpose is a BLAS flag, not a copy.
 
-    The result is a pooled scratch array: it only lives until col2im has folded it into an image.
+    Without `out`, the result is a pooled scratch array: it only lives until col2im has folded it into an image.
     """
-    out = scratch(y4.shape[:2] + (w3.shape[2], y4.shape[3]), y4.dtype)
+    if out is None:
+        out = scratch(y4.shape[:2] + (w3.shape[2], y4.shape[3]), y4.dtype)
     return np.matmul(w3.swapaxes(-1, -2), y4, out=out)
 
 
@@ -158,7 +159,7 @@ def _split_forward(x: np.ndarray, w3: np.ndarray, b: np.ndarray | None, window: 
 
     def work(lo: int, hi: int, _worker: int) -> None:
         cols = im2col(x[lo:hi], window, out_hw).reshape(hi - lo, groups, -1, pixels)
-        np.matmul(w3, cols, out=out4[lo:hi])
+        _forward_product(w3, cols, out4[lo:hi])
         if b is not None:
             out[lo:hi] += b.reshape(f, 1, 1)
 
@@ -191,7 +192,7 @@ def _split_backward(x: np.ndarray, w3: np.ndarray, g: np.ndarray, window: Window
                 parts[worker] += part
         if need_x:  # dX = col2im(Wᵀ · dY)
             if pointwise:
-                np.matmul(w3.swapaxes(-1, -2), g4[lo:hi], out=gx[lo:hi].reshape(hi - lo, groups, -1, pixels))
+                _adjoint_product(w3, g4[lo:hi], gx[lo:hi].reshape(hi - lo, groups, -1, pixels))
             else:
                 col2im_into(_adjoint_product(w3, g4[lo:hi]).reshape(hi - lo, -1, pixels), window, gx[lo:hi])
 
