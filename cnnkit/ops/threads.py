@@ -6,8 +6,9 @@ chunks from one shared counter, so a thread whose core is busy with another proc
 chunks: the op slows by the lost share of one core instead of waiting at every product for the busy core,
 which is what a 2-thread OpenBLAS does (a LeNet-5 epoch: 5–7 s quiet, ~54 s with the other core busy).
 
-Inside the split, OpenBLAS is set to one thread (a 0.5 µs call, undone afterwards): each chunk's products run
-in the thread that owns the chunk, its data still in that core's cache. NumPy's copies and products and
+Inside the split, OpenBLAS is set to one thread (a 0.5 µs call, undone afterwards): each chunk's products
+run in the thread that owns the chunk, its data still in that core's cache. That holds when the split runs
+in the caller alone (one thread asked for) as well; only a batch that is one chunk keeps BLAS's threads. NumPy's copies and products and
 cnnkit's compiled kernels (`nogil`) release the GIL, so the threads really run in parallel.
 
 Thread count: `set_num_threads(n)`; else $CNNKIT_NUM_THREADS, $OPENBLAS_NUM_THREADS or $OMP_NUM_THREADS
@@ -110,32 +111,45 @@ def split_batch(work: Callable[[int, int, int], None], n: int, chunk: int) -> in
     and anything it sums must go into the per-worker slot `worker`.
     """
     threads = split_threads(n, chunk)
-    if threads == 1 or not _State.lock.acquire(blocking=False):
-        for lo in range(0, n, chunk):
-            work(lo, min(lo + chunk, n), 0)
-        return 1
+    owner = _State.lock.acquire(blocking=False)  # False inside another split: run serially within its thread
+    # BLAS on one thread in the serial case too (a 2-thread BLAS on a chunk's small products waits for a busy
+    # core), except for a single chunk when more threads are wanted: BLAS's own threads are then the only ones
+    single_chunk_on_many = n <= chunk and get_num_threads() > 1
+    blas = _openblas() if owner and not single_chunk_on_many else ()
+    blas_before = blas[1]() if blas else None
+    if blas:
+        blas[0](1)
     try:
-        setter, getter = _openblas()
-        blas_before = getter()
-        setter(1)
-        counter = itertools.count()  # next() on it is atomic under the GIL: each chunk is taken once
-
-        def worker(index: int) -> None:
-            for i in counter:
-                lo = i * chunk
-                if lo >= n:
-                    return
-                work(lo, min(lo + chunk, n), index)
-
-        futures = [_pool(threads - 1).submit(worker, index) for index in range(1, threads)]
-        try:
-            worker(0)
-        finally:
-            errors = [future.exception() for future in futures]  # waits for every pool thread
-            setter(blas_before)
-        for error in errors:
-            if error is not None:
-                raise error
+        if threads == 1 or not owner:
+            threads = 1
+            for lo in range(0, n, chunk):
+                work(lo, min(lo + chunk, n), 0)
+        else:
+            _run_threads(work, n, chunk, threads)
     finally:
-        _State.lock.release()
+        if blas:
+            blas[0](blas_before)
+        if owner:
+            _State.lock.release()
     return threads
+
+
+def _run_threads(work: Callable[[int, int, int], None], n: int, chunk: int, threads: int) -> None:
+    """The caller and threads − 1 pool threads take chunks from one counter until none is left."""
+    counter = itertools.count()  # next() on it is atomic under the GIL: each chunk is taken once
+
+    def worker(index: int) -> None:
+        for i in counter:
+            lo = i * chunk
+            if lo >= n:
+                return
+            work(lo, min(lo + chunk, n), index)
+
+    futures = [_pool(threads - 1).submit(worker, index) for index in range(1, threads)]
+    try:
+        worker(0)
+    finally:
+        errors = [future.exception() for future in futures]  # waits for every pool thread
+    for error in errors:
+        if error is not None:
+            raise error

@@ -44,6 +44,16 @@ def test_blas_is_single_threaded_inside_and_restored_after(two_threads):
     assert getter() == before
 
 
+def test_one_thread_asked_for_keeps_blas_on_one_thread_too(two_threads):
+    if not threads._openblas():
+        pytest.skip("no OpenBLAS thread setter in this process")
+    set_num_threads(1)
+    getter = threads._openblas()[1]
+    inside = []
+    assert split_batch(lambda lo, hi, w: inside.append(getter()), 8, 2) == 1
+    assert set(inside) == {1}
+
+
 def test_an_error_in_a_chunk_surfaces_and_blas_is_restored(two_threads):
     def work(lo, hi, worker):
         if lo == 6:
