@@ -8,8 +8,9 @@ which is what a 2-thread OpenBLAS does (a LeNet-5 epoch: 5–7 s quiet, ~54 s wi
 
 Inside the split, OpenBLAS is set to one thread (a 0.5 µs call, undone afterwards): each chunk's products
 run in the thread that owns the chunk, its data still in that core's cache. That holds when the split runs
-in the caller alone (one thread asked for) as well; only a batch that is one chunk keeps BLAS's threads. NumPy's copies and products and
-cnnkit's compiled kernels (`nogil`) release the GIL, so the threads really run in parallel.
+in the caller alone (one thread asked for) as well; only a batch that is one chunk keeps BLAS's threads.
+NumPy's copies and products and cnnkit's compiled kernels (`nogil`) release the GIL, so the threads really
+run in parallel.
 
 Thread count: `set_num_threads(n)`; else $CNNKIT_NUM_THREADS, $OPENBLAS_NUM_THREADS or $OMP_NUM_THREADS
 (the first one set); else the cores this process may run on.
