@@ -18,12 +18,11 @@ Thread count: `set_num_threads(n)`; else $CNNKIT_NUM_THREADS, $OPENBLAS_NUM_THRE
 
 from __future__ import annotations
 
-import ctypes
 import itertools
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 _ENV = ("CNNKIT_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
 _SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads", "openblas_set_num_threads64_",
@@ -34,7 +33,7 @@ _GETTERS = ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads
 
 class _State:
     threads: int | None = None  # set_num_threads's value; None: from the environment
-    pool: ThreadPoolExecutor | None = None
+    pool: Any = None  # a concurrent.futures.ThreadPoolExecutor, made on first use (its import costs ~40 ms)
     pool_size = 0
     blas: tuple | None = None  # (setter, getter) of the loaded OpenBLAS, () when there is none
     lock = threading.Lock()  # one split at a time: a split started inside a split runs serially
@@ -70,6 +69,8 @@ def set_num_threads(threads: int) -> None:
 def _openblas() -> tuple:
     """(setter, getter) of the OpenBLAS that NumPy loaded, found in this process's memory map; () if none."""
     if _State.blas is None:
+        import ctypes
+
         _State.blas = ()
         try:
             with open("/proc/self/maps") as maps:
@@ -88,7 +89,9 @@ def _openblas() -> tuple:
 
 
 # ----------------------------------------------------------------- the split
-def _pool(workers: int) -> ThreadPoolExecutor:
+def _pool(workers: int) -> Any:
+    from concurrent.futures import ThreadPoolExecutor
+
     if _State.pool is None or _State.pool_size != workers:
         if _State.pool is not None:
             _State.pool.shutdown(wait=True)
