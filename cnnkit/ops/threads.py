@@ -35,6 +35,7 @@ class _State:
     threads: int | None = None  # set_num_threads's value; None: from the environment
     pool: Any = None  # a concurrent.futures.ThreadPoolExecutor, made on first use (its import costs ~40 ms)
     pool_size = 0
+    pool_pid = 0
     blas: tuple | None = None  # (setter, getter) of the loaded OpenBLAS, () when there is none
     lock = threading.Lock()  # one split at a time: a split started inside a split runs serially
 
@@ -92,11 +93,13 @@ def _openblas() -> tuple:
 def _pool(workers: int) -> Any:
     from concurrent.futures import ThreadPoolExecutor
 
+    if _State.pool_pid != os.getpid():  # a forked child inherits the pool object but none of its threads
+        _State.pool = None
     if _State.pool is None or _State.pool_size != workers:
         if _State.pool is not None:
             _State.pool.shutdown(wait=True)
         _State.pool = ThreadPoolExecutor(workers, thread_name_prefix="cnnkit")
-        _State.pool_size = workers
+        _State.pool_size, _State.pool_pid = workers, os.getpid()
     return _State.pool
 
 

@@ -103,3 +103,21 @@ def test_per_worker_sums_add_up(two_threads):
 
     split_batch(work, 1000, 7)
     assert sum(parts) == values.sum()
+
+
+def test_a_forked_child_makes_its_own_pool(two_threads):
+    import os
+
+    if not hasattr(os, "fork") or not threads._openblas():
+        pytest.skip("needs fork and an OpenBLAS thread setter")
+    split_batch(lambda lo, hi, w: None, 8, 1)  # the parent's pool exists
+    pid = os.fork()
+    if pid == 0:  # the child: a split must run every chunk, not wait for the parent's (absent) threads
+        import signal
+
+        signal.alarm(30)  # a hang fails the test instead of stalling it
+        done = []
+        split_batch(lambda lo, hi, w: done.append(lo), 8, 1)
+        os._exit(0 if sorted(done) == list(range(8)) else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
