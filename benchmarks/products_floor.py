@@ -1,12 +1,13 @@
 """The BLAS floor of a training step: cnnkit's convolution products alone, against PyTorch's whole step.
 
-cnnkit leaves every convolution's matrix products to NumPy's BLAS (issue 4's rule), three per convolution:
+cnnkit's convolutions make three kinds of matrix product, per chunk of the batch (`cnnkit.ops.threads`):
 W·cols (forward), Wᵀ·dY (input gradient) and dY·colsᵀ (weight gradient). `recorded_products` runs one real
 training step of a model with the three product functions of `cnnkit.ops.conv` wrapped, and notes the shape
-of every call; the workload then replays exactly those calls, on fresh arrays of the same shapes and layouts,
-and nothing else: no im2col, no col2im, no batch norm, no Python above them. That time is the least any step
-built on these products can take, so PyTorch's step time divided by it bounds the ratio cnnkit's whole step
-can ever reach on this machine. The PyTorch side is the model's real training step (`workloads_models`).
+of every call; the workload then replays exactly those calls one after another in the calling thread (BLAS with
+the benchmark's thread count), on fresh arrays of the same shapes and layouts, and nothing else: no im2col, no
+col2im, no batch norm, no Python above them. That is the products' own cost; the real step runs them on all
+cores at once, one chunk per thread, so its floor on 2 cores is about half of it. The PyTorch side is the
+model's real training step (`workloads_models`).
 """
 
 from __future__ import annotations

@@ -57,6 +57,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--memory-steps", type=int,
                         help="training steps in each memory child (default 20, quick 3)")
     parser.add_argument("--list", action="store_true", help="print the selected workload names and exit")
+    parser.add_argument("--busy", action="store_true", help="keep one core busy with a separate spinning process "
+                        "while both frameworks are timed (how each degrades when another job holds a core)")
     parser.add_argument("--profile", type=int, metavar="N", help="instead of timing, run cProfile on cnnkit's side of "
                         "each selected workload (warm-up, then the repeats) and print its N costliest functions")
     args = parser.parse_args(argv)
@@ -118,12 +120,17 @@ def run_timed(workload: Any, torch: Any, repeats: int, warmup: int) -> Result:
     """Build, check, time; any failure (a mismatch included) becomes the row's error instead of stopping the run."""
     result = Result(workload.name, workload.group, target=workload.target, extra=dict(workload.extra))
     try:
+        from cnnkit.ops.compiled import first_call_seconds
+
+        compiling = first_call_seconds()
         built = workload.build(torch)
         result.images, result.flops = built.images, built.flops
         if built.check is not None:
             built.check()
         contenders = [built.cnnkit] + ([built.torch] if built.torch is not None else [])
         timings = interleaved(contenders, repeats=repeats, warmup=warmup)
+        # kernels first run in this workload (in its check or warm-up) paid for compiling or loading them
+        result.extra["cnnkit_compile_s"] = first_call_seconds() - compiling
         result.cnnkit = timings[0]
         result.torch = timings[1] if len(timings) > 1 else None
     except Exception as err:  # noqa: BLE001 - one broken workload must not lose the others' figures
@@ -198,7 +205,9 @@ def describe(r: Result) -> str:
         return f"error: {r.error}"
     theirs = report.format_seconds(r.torch.median) if r.torch else report.DASH
     ratio = f", ratio {r.ratio:.2f}" if r.ratio is not None else ""
-    return f"cnnkit {report.format_seconds(r.cnnkit.median)}, PyTorch {theirs}{ratio}"
+    compiling = r.extra.get("cnnkit_compile_s")
+    compile_note = f"; kernels' first calls {report.format_seconds(compiling)}" if compiling else ""
+    return f"cnnkit {report.format_seconds(r.cnnkit.median)}, PyTorch {theirs}{ratio}{compile_note}"
 
 
 def start_warnings(load: tuple[float, float, float], probe: float, n_threads: int) -> list[str]:
@@ -262,7 +271,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     for note in notes:
         progress(note)
     notes += [torch_note] if torch_note else []
-    results, memory = run_all(chosen, torch, args)
+    if args.busy:
+        from benchmarks.busy import busy_core
+
+        with busy_core() as busy:
+            notes.append(f"--busy: a spinning process (pid {busy['pid']}, core {busy['cpu']}) held one core while "
+                         "both frameworks were timed")
+            progress(notes[-1])
+            results, memory = run_all(chosen, torch, args)
+        thread_info["busy"] = busy
+    else:
+        results, memory = run_all(chosen, torch, args)
     end_load = os.getloadavg()
     thread_info["blas_probe_s"] = {"start": probe_start, "end": blas_probe()}
     from benchmarks.scaling import SCALING_TARGET
@@ -290,7 +309,7 @@ def _meta(args: argparse.Namespace, thread_info: dict, torch: Any, start_load: t
     return {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(time.time() - seconds)),
         "seconds": seconds, "argv": sys.argv[1:], "quick": args.quick, "only": args.only, "repeats": args.repeats,
-        "warmup": args.warmup, "threads": thread_info, "loadavg_start": list(start_load),
+        "warmup": args.warmup, "busy": args.busy, "threads": thread_info, "loadavg_start": list(start_load),
         "loadavg_end": list(end_load), "load_warning": start_load[0] > LOAD_WARNING,
         "versions": {"cnnkit": cnnkit.__version__, "numpy": numpy.__version__,
                      "torch": torch.__version__ if torch is not None else None},

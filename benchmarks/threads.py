@@ -33,9 +33,9 @@ def limit_loaded(threads: int, torch_module: Any = None) -> dict[str, Any]:
     """Set the thread count in the loaded BLAS (and in torch when given); report the method and the result."""
     info: dict[str, Any] = {"requested": threads}
     info["blas_method"], info["blas_threads"] = _limit_blas(threads)
-    from cnnkit.ops.compiled import set_num_threads as set_kernel_threads
+    from cnnkit.ops.threads import set_num_threads as set_cnnkit_threads
 
-    set_kernel_threads(threads)  # cnnkit's compiled loops (col2im, depthwise conv) use the same count
+    set_cnnkit_threads(threads)  # cnnkit's batch split and compiled loops use the same count
     info["kernel_threads"] = threads
     if torch_module is not None:
         torch_module.set_num_threads(threads)

@@ -15,17 +15,26 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
 
-def compiled(fn: Callable) -> Callable:
-    """`fn` compiled with `numba.njit(parallel=True, cache=True)` on first call; same signature."""
+def compiled(fn: Callable | None = None, *, parallel: bool = True) -> Callable:
+    """`fn` compiled with `numba.njit(parallel=parallel, cache=True, nogil=True)` on first call; same signature.
+
+    `parallel=False` gives a one-thread kernel (its `prange` runs as `range`), for loops that already run
+    inside one of the threads of `cnnkit.ops.threads.split_batch`.
+    """
+    if fn is None:
+        return functools.partial(compiled, parallel=parallel)
     kernel: list[Callable] = []
 
     @functools.wraps(fn)
     def call(*args: Any) -> Any:
         if not kernel:
+            started = time.perf_counter()
             numba = _numba()
             # the kernel module's `prange` is the plain `range` below until numba is loaded; the compiler
             # must see numba's own to parallelise the loop
@@ -33,11 +42,24 @@ def compiled(fn: Callable) -> Callable:
             for name, value in list(fn.__globals__.items()):  # the helpers it may call, compiled likewise
                 if getattr(value, "_kernel_helper", False) and not hasattr(value, "py_func"):  # not yet compiled
                     fn.__globals__[name] = numba.njit(cache=True, inline="always")(value)
-            kernel.append(numba.njit(parallel=True, cache=True, nogil=True)(fn))
+            kernel.append(numba.njit(parallel=parallel, cache=True, nogil=True)(fn))
+            try:
+                return kernel[0](*args)  # compiles, or loads from the cache, for these argument types
+            finally:
+                _first_calls[0] += time.perf_counter() - started
         return kernel[0](*args)
 
     call.py_func = fn  # the plain-Python loop nest, for reading and for tests
     return call
+
+
+_first_calls = [0.0]  # seconds spent in kernels' first calls: loading numba, compiling or loading from the cache
+
+
+def first_call_seconds() -> float:
+    """Seconds this process has spent in compiled kernels' first calls (numba's import, compiling or loading
+    the cached machine code, and that one run): the start-up price that the benchmark reports."""
+    return _first_calls[0]
 
 
 def kernel_helper(fn: Callable) -> Callable:
@@ -52,6 +74,9 @@ def prange(*args: int) -> range:
     return range(*args)
 
 
+_wanted: list[int] = []  # set_num_threads's values, the last one applied when numba loads
+
+
 @functools.cache
 def _numba() -> Any:
     import numba
@@ -59,7 +84,9 @@ def _numba() -> Any:
     # Threads: $NUMBA_NUM_THREADS when set (numba reads it itself), else as many as BLAS was given through
     # $OPENBLAS_NUM_THREADS / $OMP_NUM_THREADS: a user who keeps BLAS on one core to leave the other to
     # another job expects the same of the kernels (a 2-thread kernel next to a busy core waits for it).
-    if "NUMBA_NUM_THREADS" not in os.environ:
+    if _wanted:
+        numba.set_num_threads(max(1, min(_wanted[-1], numba.config.NUMBA_NUM_THREADS)))
+    elif "NUMBA_NUM_THREADS" not in os.environ:
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
             if os.environ.get(var, "").isdigit() and int(os.environ[var]) >= 1:
                 numba.set_num_threads(min(int(os.environ[var]), numba.config.NUMBA_NUM_THREADS))
@@ -69,5 +96,7 @@ def _numba() -> Any:
 
 def set_num_threads(threads: int) -> None:
     """Threads used by the compiled kernels, clamped to [1, the pool size numba started with]."""
-    numba = _numba()
-    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    _wanted[:] = [threads]
+    if "numba" in sys.modules:  # else applied when numba loads: setting it must not load numba
+        numba = _numba()
+        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))

@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 
 from cnnkit.ops.conv_depthwise import depthwise_forward, depthwise_input_grad, depthwise_weight_grad, is_depthwise
-from cnnkit.ops.im2col import Pair, Window, col2im, im2col, scratch
+from cnnkit.ops.im2col import Pair, Window, col2im, col2im_into, im2col, scratch
 from cnnkit.ops.shape import reshape
+from cnnkit.ops.threads import get_num_threads, split_batch, split_threads
 from cnnkit.tensor import Tensor, as_tensor, record
 
 
@@ -98,21 +99,21 @@ def _unbatched(fn: Any, x: Tensor, *args: Any) -> Tensor:
 
 
 # ----------------------------------------------------------------- the three products, in grouped layout
-def _forward_product(w3: np.ndarray, cols4: np.ndarray) -> np.ndarray:
-    """Y = W · cols per group: (G, A, B) @ (N, G, B, L) → (N, G, A, L), one broadcast BLAS call."""
-    return np.matmul(w3, cols4)
+def _forward_product(w3: np.ndarray, cols4: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Y = W · cols per group: (G, A, B) @ (N, G, B, L) → (N, G, A, L), one broadcast BLAS call (into `out`)."""
+    return np.matmul(w3, cols4, out=out)
 
 
-def _adjoint_product(w3: np.ndarray, y4: np.ndarray) -> np.ndarray:
+def _adjoint_product(w3: np.ndarray, y4: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """cols = Wᵀ · Y per group: (G, A, B)ᵀ @ (N, G, A, L) → (N, G, B, L); the transpose is a BLAS flag, not a copy.
 
-    The result is a pooled scratch array: it only lives until col2im has folded it into an image.
+    Without `out`, the result is a pooled scratch array: it only lives until col2im has folded it into an image.
     """
-    out = scratch(y4.shape[:2] + (w3.shape[2], y4.shape[3]), y4.dtype)
+    if out is None:
+        out = scratch(y4.shape[:2] + (w3.shape[2], y4.shape[3]), y4.dtype)
     return np.matmul(w3.swapaxes(-1, -2), y4, out=out)
 
 
-KEEP_COLS_BYTES = 16 << 20  # im2col buffers up to this size are kept for backward; larger ones are gathered again
 SMALL_OUTPUT = 16  # output pixels per image below which per-image products are too small for BLAS
 
 
@@ -129,6 +130,78 @@ def _weight_product(y4: np.ndarray, cols4: np.ndarray) -> np.ndarray:
         cols_folded = cols4.transpose(1, 0, 3, 2).reshape(g, n * pixels, cols4.shape[2])
         return np.matmul(y_folded, cols_folded)
     return np.matmul(y4, cols4.swapaxes(-1, -2)).sum(axis=0)
+
+
+# ----------------------------------------------------------------- conv2d over batch chunks
+CHUNK_COLS_BYTES = 1 << 20  # a chunk's columns: small enough to stay in a core's cache between gather and product
+CHUNKS_PER_THREAD = 4  # at least this many chunks per thread, so a thread slowed by a busy core takes fewer
+
+
+def _chunk(n: int, cols_bytes_per_image: int) -> int:
+    """Images per chunk of a batch split (see `cnnkit.ops.threads`)."""
+    by_cache = max(1, CHUNK_COLS_BYTES // max(1, cols_bytes_per_image))
+    by_balance = max(1, -(-n // (CHUNKS_PER_THREAD * get_num_threads())))
+    return min(by_cache, by_balance)
+
+
+def _cols_bytes(c: int, window: Window, out_hw: Pair, dtype: np.dtype) -> int:
+    return c * window.kernel[0] * window.kernel[1] * out_hw[0] * out_hw[1] * np.dtype(dtype).itemsize
+
+
+def _split_forward(x: np.ndarray, w3: np.ndarray, b: np.ndarray | None, window: Window, out_hw: Pair) -> np.ndarray:
+    """y = W · im2col(x) (+ b), chunk by chunk: each chunk's columns are gathered, multiplied and dropped while
+    they are still in cache, instead of one (N, C·kH·kW, OH·OW) buffer written and re-read through memory."""
+    n, c = x.shape[:2]
+    groups, per_group = w3.shape[:2]
+    f, pixels = groups * per_group, out_hw[0] * out_hw[1]
+    out = np.empty((n, f) + tuple(out_hw), x.dtype)
+    out4 = out.reshape(n, groups, per_group, pixels)
+
+    def work(lo: int, hi: int, _worker: int) -> None:
+        cols = im2col(x[lo:hi], window, out_hw).reshape(hi - lo, groups, -1, pixels)
+        _forward_product(w3, cols, out4[lo:hi])
+        if b is not None:
+            out[lo:hi] += b.reshape(f, 1, 1)
+
+    split_batch(work, n, _chunk(n, _cols_bytes(c, window, out_hw, x.dtype)))
+    return out
+
+
+def _split_backward(x: np.ndarray, w3: np.ndarray, g: np.ndarray, window: Window, need_x: bool,
+                    need_w: bool) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(dX, dW) chunk by chunk: dW = Σ_chunks dY · im2col(x)ᵀ (columns gathered again, not kept from the
+    forward), dX = col2im(Wᵀ · dY) scattered into the chunk's own images. dW is summed per thread, then once."""
+    n, c = x.shape[:2]
+    groups, per_group = w3.shape[:2]
+    out_hw = g.shape[2:]
+    pixels = out_hw[0] * out_hw[1]
+    g4 = g.reshape(n, groups, per_group, pixels)
+    gx = np.empty(x.shape, x.dtype) if need_x else None
+    pointwise = window.is_pointwise()
+    chunk = _chunk(n, _cols_bytes(c, window, out_hw, x.dtype))
+    parts: list[np.ndarray | None] = [None] * split_threads(n, chunk)
+
+    def work(lo: int, hi: int, worker: int) -> None:
+        if need_w:  # dW = Σ_n dY_n · cols_nᵀ
+            cols = im2col(x[lo:hi], window, out_hw).reshape(hi - lo, groups, -1, pixels)
+            part = _weight_product(g4[lo:hi], cols)
+            del cols  # frees the scratch buffer for the adjoint product below
+            if parts[worker] is None:
+                parts[worker] = part
+            else:
+                parts[worker] += part
+        if need_x:  # dX = col2im(Wᵀ · dY)
+            if pointwise:
+                _adjoint_product(w3, g4[lo:hi], gx[lo:hi].reshape(hi - lo, groups, -1, pixels))
+            else:
+                col2im_into(_adjoint_product(w3, g4[lo:hi]).reshape(hi - lo, -1, pixels), window, gx[lo:hi])
+
+    split_batch(work, n, chunk)
+    gw = None
+    if need_w:
+        done = [p for p in parts if p is not None]
+        gw = sum(done[1:], done[0]) if done else np.zeros(w3.shape, x.dtype)
+    return gx, gw
 
 
 # ----------------------------------------------------------------- conv2d
@@ -160,29 +233,15 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
 
     if is_depthwise(x.shape[1], groups):
         return _depthwise_conv2d(x, weight, bias, window, out_hw)
-    n, c, f = x.shape[0], x.shape[1], weight.shape[0]
-    pixels, taps = out_hw[0] * out_hw[1], kernel[0] * kernel[1]  # explicit sizes: a batch of 0 is allowed
-    w3 = weight.data.reshape(groups, f // groups, c // groups * taps)
-    cols4 = im2col(x.data, window, out_hw).reshape(n, groups, c // groups * taps, pixels)
-    out = _forward_product(w3, cols4).reshape(n, f, *out_hw)
-    if bias is not None:
-        out += bias.data.reshape(f, 1, 1)
-    # Only dW needs the columns. Small ones are kept; large ones (9× the input for a 3×3 kernel) are gathered
-    # again in backward, where their scratch buffer is then reused for dX's columns.
-    saved_cols = cols4 if weight.requires_grad and cols4.nbytes <= KEEP_COLS_BYTES else None
-    del cols4
+    f = weight.shape[0]
+    w3 = weight.data.reshape(groups, f // groups, -1)
+    b = None if bias is None else bias.data
+    out = _split_forward(x.data, w3, b, window, out_hw)
     inputs = (x, weight) if bias is None else (x, weight, bias)
 
     def backward(g: np.ndarray):
-        g4 = g.reshape(n, groups, f // groups, pixels)
-        gx = gw = None
-        if weight.requires_grad:  # dW = Σ_n dY_n · cols_nᵀ
-            cols = saved_cols if saved_cols is not None else im2col(x.data, window, out_hw)
-            gw = _weight_product(g4, cols.reshape(n, groups, -1, pixels)).reshape(weight.shape)
-            del cols  # frees the scratch buffer for the adjoint product below
-        if x.requires_grad:  # dX = col2im(Wᵀ · dY)
-            gx = col2im(_adjoint_product(w3, g4).reshape(n, c * taps, pixels), window, x.shape, out_hw)
-        grads = (gx, gw)
+        gx, gw = _split_backward(x.data, w3, np.ascontiguousarray(g), window, x.requires_grad, weight.requires_grad)
+        grads = (gx, None if gw is None else gw.reshape(weight.shape))
         if bias is not None:  # db = Σ_{n,i,j} dY
             grads += (g.sum(axis=(0, 2, 3)) if bias.requires_grad else None,)
         return grads

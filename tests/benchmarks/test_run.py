@@ -243,7 +243,8 @@ def test_op_workloads_pass_their_check():
 
 def test_products_floor_replays_each_convolutions_three_products():
     """One step's record: a forward and a weight product for every Conv2d of the model, an input gradient for
-    every one but the stem (its input needs no gradient), with the stem's shapes as conv2d lays them out."""
+    every one but the stem (its input needs no gradient), once per chunk of the batch (batch 4: chunks of one
+    image), with the stem's shapes as conv2d lays them out."""
     from benchmarks import products_floor
     from benchmarks.workloads_models import model_case
     from cnnkit.models import get_model
@@ -252,10 +253,59 @@ def test_products_floor_replays_each_convolutions_three_products():
     convs = sum(isinstance(m, Conv2d) for m in get_model("resnet20").modules())
     calls = products_floor.recorded_products(model_case("resnet20", 4, True).cnnkit)
     names = [name for name, _ in calls]
-    assert names.count("_forward_product") == convs and names.count("_weight_product") == convs
-    assert names.count("_adjoint_product") == convs - 1  # the stem's input needs no gradient
-    stem = calls[0][1]  # W (groups, 16, 3·3·3) and cols (batch, groups, 27, 32·32)
-    assert stem == [(1, 16, 27), (4, 1, 27, 1024)]
+    assert names.count("_forward_product") == 4 * convs and names.count("_weight_product") == 4 * convs
+    assert names.count("_adjoint_product") == 4 * (convs - 1)  # the stem's input needs no gradient
+    stem = calls[0][1]  # W (groups, 16, 3·3·3), cols (chunk, groups, 27, 32·32) and the chunk's output
+    assert stem == [(1, 16, 27), (1, 1, 27, 1024), (1, 1, 16, 1024)]
     built = products_floor.floor_case("resnet20")
     assert built.torch is None and built.images == 128
     built.cnnkit()  # replays without error
+
+
+def test_kernels_first_calls_are_timed_and_reported(monkeypatch):
+    from cnnkit.ops import compiled
+
+    def build(torch):
+        compiled._first_calls[0] += 1.5  # as a kernel compiled during the check would
+        return Built(lambda: None, None, 1, 1.0)
+
+    result = run.run_timed(Workload("w", "op", build), None, repeats=2, warmup=0)
+    assert result.extra["cnnkit_compile_s"] == 1.5
+    assert "kernels' first calls 1.50 s" in run.describe(result)
+    again = run.run_timed(Workload("w", "op", lambda torch: Built(lambda: None, None, 1, 1.0)), None, repeats=1,
+                          warmup=0)
+    assert again.extra["cnnkit_compile_s"] == 0 and "first calls" not in run.describe(again)
+
+
+def test_first_kernel_call_is_counted_once():
+    import numpy as np
+
+    from cnnkit.ops import compiled
+
+    @compiled.compiled(parallel=False)
+    def double(a):
+        for i in range(a.shape[0]):
+            a[i] *= 2
+
+    before = compiled.first_call_seconds()
+    a = np.ones(4)
+    double(a)
+    after_first = compiled.first_call_seconds()
+    double(a)
+    assert after_first > before and compiled.first_call_seconds() == after_first
+    np.testing.assert_array_equal(a, 4.0)
+
+
+def test_busy_core_spins_a_child_and_stops_it():
+    import os
+
+    from benchmarks.busy import busy_core
+
+    with busy_core() as busy:
+        pid = busy["pid"]
+        os.kill(pid, 0)  # alive
+        if busy["cpu"] is not None:
+            assert os.sched_getaffinity(pid) == {busy["cpu"]}
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert run.parse_args(["--busy"]).busy and not run.parse_args([]).busy

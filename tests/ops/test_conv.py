@@ -190,6 +190,107 @@ def test_unbatched_input_matches_torch(rng):
                        lambda x, w: torch.nn.functional.conv_transpose2d(x, w, stride=2), x, wt)
 
 
+# ----------------------------------------------------------------- the batch split (cnnkit.ops.threads)
+SPLIT_CASES = [  # (batch, input (C, H, W), weight, kwargs): every branch of the chunked forward and backward
+    (9, (3, 7, 9), (5, 3, 3, 3), {"padding": 1}),  # odd sizes, a last chunk shorter than the others
+    (5, (4, 9, 8), (6, 4, 3, 3), {"stride": 2, "padding": 1}),
+    (6, (2, 11, 10), (3, 2, 3, 2), {"dilation": 2, "padding": (2, 1)}),
+    (7, (6, 6, 6), (4, 3, 3, 3), {"groups": 2, "padding": "same"}),
+    (8, (8, 5, 5), (6, 8, 1, 1), {}),  # pointwise: no gather, dX is one product per chunk
+    (4, (8, 5, 5), (6, 8, 1, 1), {"stride": 2}),  # 1×1 strided: gathered like any window
+    (1, (3, 6, 6), (2, 3, 3, 3), {"padding": 1}),  # batch 1: no split
+    (130, (1, 12, 12), (6, 1, 5, 5), {}),  # many chunks (dW sums 130·64 terms of size ~1: atol below)
+]
+
+
+@pytest.fixture(params=[1, 2], ids=["1-thread", "2-threads"])
+def thread_count(request):
+    from cnnkit.ops import threads
+
+    before = threads._State.threads
+    threads.set_num_threads(request.param)
+    yield request.param
+    threads._State.threads = before
+
+
+@requires_torch
+@pytest.mark.parametrize(("n", "chw", "w_shape", "kwargs"), SPLIT_CASES, ids=range(len(SPLIT_CASES)))
+def test_split_conv2d_matches_torch(n, chw, w_shape, kwargs, thread_count, rng):
+    import torch
+
+    x, w = rng.standard_normal((n,) + chw).astype(np.float32), rng.standard_normal(w_shape).astype(np.float32)
+    b = rng.standard_normal(w_shape[0]).astype(np.float32)
+    # float32 sums of n·OH·OW terms: an absolute error that grows with their square root
+    atol = 1e-5 * max(1.0, np.sqrt(n * chw[1] * chw[2] / 64))
+    compare_with_torch(lambda x, w, b: conv2d(x, w, b, **kwargs),
+                       lambda x, w, b: torch.nn.functional.conv2d(x, w, b, **kwargs), x, w, b, atol=atol)
+
+
+def test_split_gradients_equal_finite_differences(thread_count, rng):
+    x, w, b = rng.standard_normal((5, 2, 5, 4)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
+    check_gradients(lambda x, w, b: conv2d(x, w, b, stride=(1, 2), padding=1), x, w, b)
+
+
+@requires_torch
+def test_non_contiguous_input_and_gradient_match_torch(rng):
+    import torch
+
+    base = rng.standard_normal((6, 5, 8, 3)).astype(np.float32)  # used as (6, 3, 8, 5): a transposed view
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    x = cnnkit.tensor(base, requires_grad=True)
+    w_ck = cnnkit.tensor(w, requires_grad=True)
+    xt = torch.tensor(base, requires_grad=True)
+    wt = torch.tensor(w, requires_grad=True)
+    y = conv2d(x.permute(0, 3, 2, 1), w_ck, padding=1)
+    yt = torch.nn.functional.conv2d(xt.permute(0, 3, 2, 1), wt, padding=1)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    (y * cnnkit.tensor(g).permute(0, 1, 3, 2).permute(0, 1, 3, 2)).sum().backward()  # a strided upstream gradient
+    (yt * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(y.data, yt.detach().numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(x.grad.data, xt.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(w_ck.grad.data, wt.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@requires_torch
+def test_empty_batch_gives_empty_output_and_zero_gradients():
+    import torch
+
+    x = np.zeros((0, 3, 6, 6), np.float32)
+    w = np.ones((4, 3, 3, 3), np.float32)
+    b = np.ones(4, np.float32)
+    xc, wc, bc = (cnnkit.tensor(a, requires_grad=True) for a in (x, w, b))
+    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    y, yt = conv2d(xc, wc, bc, padding=1), torch.nn.functional.conv2d(xt, wt, bt, padding=1)
+    assert y.shape == tuple(yt.shape) == (0, 4, 6, 6)
+    y.sum().backward()
+    yt.sum().backward()
+    assert xc.grad.shape == (0, 3, 6, 6)
+    np.testing.assert_array_equal(wc.grad.data, wt.grad.numpy())
+    np.testing.assert_array_equal(bc.grad.data, bt.grad.numpy())
+    assert wc.grad.dtype == np.float32 and not wc.grad.data.any()
+
+
+def test_split_results_do_not_depend_on_the_thread_count(rng):
+    from cnnkit.ops import threads
+
+    x = cnnkit.tensor(rng.standard_normal((33, 4, 10, 10)).astype(np.float32), requires_grad=True)
+    w = cnnkit.tensor(rng.standard_normal((8, 4, 3, 3)).astype(np.float32), requires_grad=True)
+    results = []
+    before = threads._State.threads
+    try:
+        for count in (1, 2):
+            threads.set_num_threads(count)
+            x.grad = w.grad = None
+            y = conv2d(x, w, padding=1)
+            (y * y).sum().backward()
+            results.append((y.data, x.grad.data, w.grad.data))
+    finally:
+        threads._State.threads = before
+    np.testing.assert_array_equal(results[0][0], results[1][0])  # the forward: each image by the same products
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+    np.testing.assert_allclose(results[0][2], results[1][2], rtol=1e-5)  # dW: chunk sums added in another order
+
+
 # ----------------------------------------------------------------- dtype, shapes, machinery
 def test_float32_stays_float32(rng):
     x = cnnkit.tensor(rng.standard_normal((2, 4, 6, 6)), requires_grad=True)
