@@ -77,7 +77,7 @@ def _check_name(kind: str, name: Any) -> None:
 
 def _as_array(value: Any) -> np.ndarray:
     if isinstance(value, Tensor):
-        return value.data
+        return value._data
     if hasattr(value, "detach"):  # e.g. a PyTorch tensor that requires grad: np.asarray refuses it otherwise
         value = value.detach()
     return np.asarray(value)
@@ -93,7 +93,7 @@ def _is_dtype_name(text: str) -> bool:
 
 def _detached(t: Tensor) -> Tensor:
     """A graph-free Tensor sharing t's array and keeping its dtype (Tensor() would turn float64 into float32)."""
-    return Tensor(t.data, dtype=t.data.dtype)
+    return Tensor(t._data, dtype=t._data.dtype)
 
 
 class Module:
@@ -352,7 +352,7 @@ class Module:
             if set_to_none:
                 param.grad = None
             else:
-                param.grad.data[...] = 0
+                param.grad._data[...] = 0
 
     # ----------------------------------------------------------------- dtype
     def _apply_dtype(self, dtype: np.dtype) -> Module:
@@ -361,9 +361,9 @@ class Module:
             for tensor in itertools.chain(module._parameters.values(), module._buffers.values()):
                 if tensor is None or tensor.dtype.kind != "f" or tensor.dtype == dtype:
                     continue
-                tensor.data = tensor.data.astype(dtype)
+                tensor._data = tensor._data.astype(dtype)
                 if tensor.grad is not None:
-                    tensor.grad.data = tensor.grad.data.astype(dtype)
+                    tensor.grad._data = tensor.grad._data.astype(dtype)
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
@@ -459,7 +459,7 @@ class Module:
             raise RuntimeError(f"Error loading state_dict for {self._get_name()}: " + "; ".join(problems))
         for key, tensor in targets.items():
             if key in values:
-                tensor.data[...] = values[key].astype(tensor.dtype, copy=False)
+                tensor._data[...] = values[key].astype(tensor.dtype, copy=False)
         return IncompatibleKeys(missing, unexpected)
 
     # ----------------------------------------------------------------- repr

@@ -74,7 +74,7 @@ def _one_where(step: np.ndarray, value: np.ndarray | float) -> np.ndarray:
 
 def relu(input: Tensor) -> Tensor:  # noqa: A002
     """max(x, 0); the gradient at exactly 0 is 0, as in PyTorch."""
-    out = np.maximum(input.data, 0)
+    out = np.maximum(input._data, 0)
 
     def backward(g: np.ndarray):  # dL/dx = g · [x > 0]
         grad = _step(out, 0, g.dtype)
@@ -88,7 +88,7 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tens
     """Clip to [min_val, max_val]; the gradient passes only strictly inside the interval (PyTorch)."""
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
-    x = input.data
+    x = input._data
     out = np.clip(x, min_val, max_val)
 
     def backward(g: np.ndarray):  # dL/dx = g · [min < x < max]
@@ -106,7 +106,7 @@ def relu6(input: Tensor) -> Tensor:  # noqa: A002
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:  # noqa: A002
     """x for x > 0, negative_slope·x otherwise (so the gradient at 0 is negative_slope, as in PyTorch)."""
-    x = input.data
+    x = input._data
     slope = _one_where(_step(x, 0, x.dtype), negative_slope)  # the derivative: 1 for x > 0, else the slope
     out = x * slope
 
@@ -118,7 +118,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:  # noqa: 
 
 def elu(input: Tensor, alpha: float = 1.0) -> Tensor:  # noqa: A002
     """x for x > 0, alpha·(eˣ − 1) otherwise."""
-    x = input.data
+    x = input._data
     negative_part = np.expm1(np.minimum(x, 0))  # alpha·(e^min(x,0) − 1): 0 for x > 0, and never overflows
     negative_part *= alpha
     out = np.maximum(x, 0)
@@ -153,7 +153,7 @@ _GELU_CUBIC = 0.044715
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
     """x·Φ(x) with Φ the standard normal CDF (exact, via erf), or PyTorch's tanh approximation."""
-    x = input.data
+    x = input._data
     if approximate == "none":
         cdf = erf(x * _SQRT_HALF)
         cdf += 1
@@ -187,7 +187,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
 
 def silu(input: Tensor) -> Tensor:  # noqa: A002
     """x·σ(x) (also called swish)."""
-    x = input.data
+    x = input._data
     s = _sigmoid(x)
     out = x * s
 
@@ -199,7 +199,7 @@ def silu(input: Tensor) -> Tensor:  # noqa: A002
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
     """log(1 + e^(βx))/β, and x itself where βx > threshold (PyTorch's linear cut-off)."""
-    x = input.data
+    x = input._data
     bx = x * beta
     linear = bx > threshold
     # log(1 + e^z) = max(z, 0) + log(1 + e^−|z|), which never overflows
@@ -236,8 +236,8 @@ def softmax(input: Tensor, dim: int) -> Tensor:  # noqa: A002
     """e^x / Σ e^x along dim, computed as e^(x − max) so that nothing overflows."""
     axis = _softmax_axis("softmax", input, dim)
     if input.ndim == 0:
-        return record(np.ones_like(input.data), (input,), lambda g: (np.zeros_like(g),), "Softmax")
-    x = input.data
+        return record(np.ones_like(input._data), (input,), lambda g: (np.zeros_like(g),), "Softmax")
+    x = input._data
     out = x - x.max(axis=axis, keepdims=True)
     np.exp(out, out=out)
     out /= out.sum(axis=axis, keepdims=True)
@@ -254,8 +254,8 @@ def log_softmax(input: Tensor, dim: int) -> Tensor:  # noqa: A002
     """x − log Σ e^x along dim, computed as (x − max) − log Σ e^(x − max)."""
     axis = _softmax_axis("log_softmax", input, dim)
     if input.ndim == 0:
-        return record(np.zeros_like(input.data), (input,), lambda g: (np.zeros_like(g),), "LogSoftmax")
-    x = input.data
+        return record(np.zeros_like(input._data), (input,), lambda g: (np.zeros_like(g),), "LogSoftmax")
+    x = input._data
     shifted = x - x.max(axis=axis, keepdims=True)
     out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
@@ -286,7 +286,7 @@ def _apply_mask(input: Tensor, mask: np.ndarray, name: str) -> Tensor:  # noqa: 
     def backward(g: np.ndarray):  # dL/dx = g · mask / (1 − p)   (the mask already carries the scale)
         return (g * mask,)
 
-    return record(input.data * mask, (input,), backward, name)
+    return record(input._data * mask, (input,), backward, name)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:  # noqa: A002

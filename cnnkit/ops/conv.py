@@ -162,11 +162,11 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
         return _depthwise_conv2d(x, weight, bias, window, out_hw)
     n, c, f = x.shape[0], x.shape[1], weight.shape[0]
     pixels, taps = out_hw[0] * out_hw[1], kernel[0] * kernel[1]  # explicit sizes: a batch of 0 is allowed
-    w3 = weight.data.reshape(groups, f // groups, c // groups * taps)
-    cols4 = im2col(x.data, window, out_hw).reshape(n, groups, c // groups * taps, pixels)
+    w3 = weight._data.reshape(groups, f // groups, c // groups * taps)
+    cols4 = im2col(x._data, window, out_hw).reshape(n, groups, c // groups * taps, pixels)
     out = _forward_product(w3, cols4).reshape(n, f, *out_hw)
     if bias is not None:
-        out += bias.data.reshape(f, 1, 1)
+        out += bias._data.reshape(f, 1, 1)
     # Only dW needs the columns. Small ones are kept; large ones (9× the input for a 3×3 kernel) are gathered
     # again in backward, where their scratch buffer is then reused for dX's columns.
     saved_cols = cols4 if weight.requires_grad and cols4.nbytes <= KEEP_COLS_BYTES else None
@@ -177,7 +177,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
         g4 = g.reshape(n, groups, f // groups, pixels)
         gx = gw = None
         if weight.requires_grad:  # dW = Σ_n dY_n · cols_nᵀ
-            cols = saved_cols if saved_cols is not None else im2col(x.data, window, out_hw)
+            cols = saved_cols if saved_cols is not None else im2col(x._data, window, out_hw)
             gw = _weight_product(g4, cols.reshape(n, groups, -1, pixels)).reshape(weight.shape)
             del cols  # frees the scratch buffer for the adjoint product below
         if x.requires_grad:  # dX = col2im(Wᵀ · dY)
@@ -192,14 +192,14 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
 
 def _depthwise_conv2d(x: Tensor, weight: Tensor, bias: Tensor | None, window: Window, out_hw: Pair) -> Tensor:
     """conv2d with one input channel per group, by the compiled loops of `conv_depthwise`."""
-    out = depthwise_forward(x.data, weight.data, window, out_hw)
+    out = depthwise_forward(x._data, weight._data, window, out_hw)
     if bias is not None:
-        out += bias.data.reshape(-1, 1, 1)
+        out += bias._data.reshape(-1, 1, 1)
     inputs = (x, weight) if bias is None else (x, weight, bias)
 
     def backward(g: np.ndarray):
-        gx = depthwise_input_grad(g, weight.data, window, x.shape) if x.requires_grad else None
-        gw = depthwise_weight_grad(g, x.data, window, weight.shape) if weight.requires_grad else None
+        gx = depthwise_input_grad(g, weight._data, window, x.shape) if x.requires_grad else None
+        gw = depthwise_weight_grad(g, x._data, window, weight.shape) if weight.requires_grad else None
         grads = (gx, gw)
         if bias is not None:  # db = Σ_{n,i,j} dY
             grads += (g.sum(axis=(0, 2, 3)) if bias.requires_grad else None,)
@@ -251,12 +251,12 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     cout = weight.shape[1] * groups
     out_shape = (n, cout) + out_hw
     pixels, taps = in_hw[0] * in_hw[1], kernel[0] * kernel[1]
-    w3 = weight.data.reshape(groups, cin // groups, cout // groups * taps)
-    x4 = x.data.reshape(n, groups, cin // groups, pixels)
+    w3 = weight._data.reshape(groups, cin // groups, cout // groups * taps)
+    x4 = x._data.reshape(n, groups, cin // groups, pixels)
     # Y = col2im(Wᵀ · X): conv2d's input gradient, with x in the place of dY
     out = col2im(_adjoint_product(w3, x4).reshape(n, cout * taps, pixels), window, out_shape, in_hw)
     if bias is not None:
-        out += bias.data.reshape(cout, 1, 1)
+        out += bias._data.reshape(cout, 1, 1)
     inputs = (x, weight) if bias is None else (x, weight, bias)
 
     def backward(g: np.ndarray):
