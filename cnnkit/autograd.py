@@ -276,7 +276,9 @@ def run_backward(roots: Sequence[Tensor] | Tensor, gradients: Sequence[np.ndarra
     for root_vertex, gradient in zip(root_vertices, gradients, strict=True):
         if root_vertex is not None:
             _accumulate(grads, id(root_vertex), gradient)
-    wanted = {} if inputs is None else {id(vertex(t)): i for i, t in enumerate(inputs)}
+    wanted: dict[int, list[int]] = {}
+    for i, t in enumerate(inputs or ()):
+        wanted.setdefault(id(vertex(t)), []).append(i)
     captured: list[np.ndarray | None] = [None] * (0 if inputs is None else len(inputs))
     accumulate = inputs is None
     order = _topological_order([v for v in root_vertices if v is not None])
@@ -284,8 +286,8 @@ def run_backward(roots: Sequence[Tensor] | Tensor, gradients: Sequence[np.ndarra
         grad = grads.pop(id(item), None)
         if grad is None:
             continue
-        if id(item) in wanted:
-            captured[wanted[id(item)]] = grad
+        for i in wanted.get(id(item), ()):
+            captured[i] = grad
         if type(item) is not Node:  # a leaf
             if accumulate:
                 item._accumulate_grad(grad)

@@ -95,20 +95,23 @@ def _write(t: Tensor, result: Tensor, name: str) -> None:
 
 def _rebase(t: Tensor, result: Tensor, node: Node) -> None:
     """t's value is now the op's output: t's vertex becomes the op's Node (and its base's a CopySlices)."""
-    t._node, t.requires_grad = node, True
-    if t._retains_grad:
+    if t._retains_grad:  # the retained gradient is the new value's
+        if t._node is not None:
+            t._node.retained = None
         node.retained = t
+    t._node, t.requires_grad = node, True
     base = t._base
     if base is None:
         return
     t._view_version = t._vc.value
     positions = view_positions(t._data, base._data).ravel()
+    view_shape = t.shape
 
     def backward(g: np.ndarray):  # outside the region: to the base's old value; inside: to the op
         flat = g.reshape(-1)
         rest = flat.copy()
         rest[positions] = 0
-        return rest.reshape(g.shape), flat[positions].reshape(t.shape)
+        return rest.reshape(g.shape), flat[positions].reshape(view_shape)
 
     base._node = Node("CopySlices", (base, result), backward, edges=(vertex(base), node))
     base.requires_grad = True

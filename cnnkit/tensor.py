@@ -584,6 +584,12 @@ class Tensor:
         axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
         return _ops().shape.permute(self, tuple(axes))
 
+    def t(self) -> Tensor:
+        """The transpose of a matrix (a 0-d or 1-d tensor is returned as it is), as a view."""
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self.permute(*reversed(range(self.ndim)))
+
     def permute(self, *dims: Any) -> Tensor:
         return _ops().shape.permute(self, _shape_args(dims))
 
@@ -706,7 +712,16 @@ def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
     return Tensor(value)
 
 
-def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    """A new tensor holding a copy of data: float32 for floating-point data unless dtype says otherwise."""
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None,
+           pin_memory: bool = False) -> Tensor:
+    """A new tensor holding a copy of data, as `torch.tensor`: a NumPy array or a tensor keeps its dtype
+    (float64 included); Python numbers and lists give float32 (the default dtype) or int64."""
+    from cnnkit.device import check_device
+
+    check_device(device)
+    if dtype is None and isinstance(data, Tensor):
+        dtype = data.dtype
+    elif dtype is None and isinstance(data, (np.ndarray, np.generic)):
+        dtype = data.dtype
     array = np.array(_to_array(data, dtype), copy=True)
     return Tensor(array, requires_grad=requires_grad, dtype=array.dtype)

@@ -119,12 +119,22 @@ def _extreme(x: Tensor, dim: int | None, keepdim: bool, pick: str) -> Any:
     return ValuesIndices(values_t, indices)
 
 
-def max(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:  # noqa: A001
-    """Largest value; with `dim`, a (values, indices) pair as torch.max(x, dim)."""
+def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    """Largest value; with `dim`, a (values, indices) pair as torch.max(x, dim); with a second tensor, the
+    element-wise maximum (torch.max(a, b))."""
+    if isinstance(dim, Tensor):
+        from cnnkit.ops.elementwise import maximum
+
+        return maximum(x, dim)
     return _extreme(x, dim, keepdim, "max")
 
 
-def min(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:  # noqa: A001
+def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    """Smallest value; with `dim`, (values, indices); with a second tensor, the element-wise minimum."""
+    if isinstance(dim, Tensor):
+        from cnnkit.ops.elementwise import minimum
+
+        return minimum(x, dim)
     return _extreme(x, dim, keepdim, "min")
 
 
