@@ -149,8 +149,8 @@ def holds_memory_of(obj: Any, array: np.ndarray, depth: int = 0, seen: set[int] 
     elif callable(obj) and hasattr(obj, "__code__"):
         parts += [cell.cell_contents for cell in (obj.__closure__ or ()) if _has_contents(cell)]
         parts += list(obj.__defaults__ or ()) + list((obj.__kwdefaults__ or {}).values())
-    elif hasattr(obj, "__dict__") and not callable(obj):
-        parts += list(vars(obj).values())
+    elif hasattr(obj, "__dict__") and not isinstance(obj, type) and type(obj).__module__ != "builtins":
+        parts += list(vars(obj).values())  # e.g. a Function's ctx, or a module whose weights backward reads
     return any(holds_memory_of(part, array, depth + 1, seen) for part in parts)
 
 

@@ -160,8 +160,14 @@ class Tensor:
         return id(self)
 
     # ----------------------------------------------------------------- autograd
-    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) · gradient into `.grad` of every leaf that requires grad."""
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None, create_graph: bool = False,
+                 inputs: Any = None) -> None:
+        """Accumulate d(self)/d(leaf) · gradient into `.grad` of every leaf that requires grad (of `inputs` only,
+        when given)."""
+        if create_graph:
+            raise NotImplementedError("backward(create_graph=True): gradients of gradients (higher-order "
+                                      "derivatives) are not supported")
+        retain_graph = bool(retain_graph)
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad and has no grad_fn")
         if gradient is None:
@@ -174,7 +180,13 @@ class Tensor:
                 raise RuntimeError(f"backward(): gradient of shape {grad.shape} for a tensor of shape {self.shape}")
         if self._base is not None:
             self.grad_fn  # noqa: B018 - brings a stale view's graph up to date
-        run_backward(self, grad, retain_graph=retain_graph)
+        if inputs is None:
+            run_backward(self, grad, retain_graph=retain_graph)
+            return
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        for t, g in zip(inputs, run_backward(self, grad, retain_graph, inputs=inputs), strict=True):
+            if g is not None:
+                t._accumulate_grad(g.astype(t.dtype, copy=False))
 
     def _accumulate_grad(self, grad: np.ndarray) -> None:
         if self.grad is None:

@@ -219,3 +219,13 @@ def test_tensor_of_a_float64_array_keeps_float64_as_pytorch():
     assert cnnkit.tensor(array, dtype=cnnkit.float32).dtype == np.float32
     assert cnnkit.tensor(np.float64(2.0)).dtype == np.float64 == torch.tensor(np.float64(2.0)).numpy().dtype
     assert cnnkit.Tensor(array).dtype == np.float32  # the Tensor constructor, as torch.Tensor, gives float32
+
+
+def test_backward_with_inputs_fills_only_their_grad():
+    for lib in (cnnkit, torch):
+        x, w = lib.ones(2, requires_grad=True), lib.full((2,), 3.0, requires_grad=True)
+        h = x * w
+        (h * h).sum().backward(inputs=[w, h])
+        assert x.grad is None
+        np.testing.assert_allclose(w.grad.numpy(), [6, 6])
+        np.testing.assert_allclose(h.grad.numpy(), [6, 6])

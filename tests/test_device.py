@@ -78,7 +78,8 @@ def test_to_in_each_of_pytorchs_forms():
     lambda d: cnnkit.zeros(2, 3, device=d), lambda d: cnnkit.ones(2, device=d), lambda d: cnnkit.empty(2, device=d),
     lambda d: cnnkit.full((2,), 1.5, device=d), lambda d: cnnkit.arange(4, device=d),
     lambda d: cnnkit.linspace(0, 1, 5, device=d), lambda d: cnnkit.eye(3, device=d),
-    lambda d: cnnkit.rand(2, device=d), lambda d: cnnkit.randn(2, device=d), lambda d: cnnkit.randint(0, 5, (3,), device=d),
+    lambda d: cnnkit.rand(2, device=d), lambda d: cnnkit.randn(2, device=d),
+    lambda d: cnnkit.randint(0, 5, (3,), device=d),
     lambda d: cnnkit.randperm(4, device=d), lambda d: cnnkit.tensor([1.0], device=d),
     lambda d: cnnkit.zeros_like(cnnkit.ones(2), device=d), lambda d: cnnkit.ones_like(cnnkit.ones(2), device=d),
 ])

@@ -9,7 +9,6 @@ ELU' (0) = alpha, hardtanh/ReLU6 pass the gradient only strictly inside (min_val
 from __future__ import annotations
 
 import math
-
 from typing import Any
 
 import numpy as np
