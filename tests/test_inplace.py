@@ -394,3 +394,16 @@ def _bump(t, times):
     for _ in range(times):
         t.add_(0)
     return t
+
+
+def test_an_optimizer_step_between_forward_and_backward_raises_as_pytorch():
+    messages = []
+    for lib in (cnnkit, torch):
+        w = lib.ones(3, requires_grad=True)
+        w.grad = lib.ones(3)
+        loss = (w * w).sum()
+        lib.optim.SGD([w], lr=0.1).step()
+        with pytest.raises(RuntimeError, match="modified by an inplace operation") as info:
+            loss.backward()
+        messages.append(VERSION.search(str(info.value)).groups())
+    assert messages[0] == messages[1]

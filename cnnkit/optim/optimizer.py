@@ -154,6 +154,7 @@ class Optimizer:
             if grad.dtype != p.dtype:
                 raise TypeError(f"{self._name}: gradient of dtype {grad.dtype} does not match its parameter "
                                 f"of dtype {p.dtype}")
+            p._vc.value += 1  # the update writes p in place: a graph still holding p's old value must see it
             yield p, grad
 
     # ----------------------------------------------------------------- state_dict
