@@ -407,3 +407,36 @@ def test_an_optimizer_step_between_forward_and_backward_raises_as_pytorch():
             loss.backward()
         messages.append(VERSION.search(str(info.value)).groups())
     assert messages[0] == messages[1]
+
+
+def _basic_block(lib):
+    nn = lib.nn
+
+    class Block(nn.Module):  # torchvision's BasicBlock: ReLU(inplace=True) and `out += identity`
+        def __init__(self):
+            super().__init__()
+            self.conv1, self.bn1 = nn.Conv2d(4, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4)
+            self.conv2, self.bn2 = nn.Conv2d(4, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4)
+            self.relu = nn.ReLU(inplace=True)
+
+        def forward(self, x):
+            out = self.relu(self.bn1(self.conv1(x)))
+            out = self.bn2(self.conv2(out))
+            out += x
+            return self.relu(out)
+
+    return Block()
+
+
+def test_a_residual_block_with_in_place_relu_and_shortcut_matches_pytorch():
+    theirs, ours = _basic_block(torch), _basic_block(cnnkit)
+    ours.load_state_dict({k: cnnkit.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((2, 4, 6, 6)).astype(np.float32)
+    tx, cx = torch.tensor(x, requires_grad=True), cnnkit.tensor(x, requires_grad=True)
+    t_out, c_out = theirs(tx), ours(cx)
+    (t_out * t_out).sum().backward()
+    (c_out * c_out).sum().backward()
+    np.testing.assert_allclose(c_out.numpy(), t_out.detach().numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(cx.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=1e-4)
+    for p, q in zip(ours.parameters(), theirs.parameters(), strict=True):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-4, atol=1e-4)
