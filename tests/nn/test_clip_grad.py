@@ -15,7 +15,7 @@ from tests.gradcheck import requires_torch
 SHAPES = [(3, 4), (7,), (2, 3, 2), ()]
 
 
-def _params(grads, module=cnnkit, dtype=None):
+def _params(grads, module=cnnkit, dtype=np.float32):
     params = []
     for g in grads:
         if module is cnnkit:

@@ -201,7 +201,7 @@ def test_rmsprop_first_step_by_hand():
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_optimisers_minimise_a_quadratic(name):
     target = np.array([1.0, -2.0, 3.0], dtype=np.float32)
-    p = cnnkit.tensor(np.zeros(3), requires_grad=True)
+    p = cnnkit.tensor(np.zeros(3, dtype=np.float32), requires_grad=True)
     opt = getattr(optim, name)([p], lr=0.05)
     for _ in range(400):
         opt.zero_grad()
@@ -254,9 +254,9 @@ def test_state_dict_round_trip_continues_identically(case):
 
 
 def test_state_dict_is_a_snapshot_and_loading_copies():
-    p = cnnkit.tensor(np.ones(3), requires_grad=True)
+    p = cnnkit.tensor(np.ones(3, dtype=np.float32), requires_grad=True)
     opt = optim.SGD([p], lr=0.1, momentum=0.9)
-    p.grad = cnnkit.tensor(np.ones(3))
+    p.grad = cnnkit.tensor(np.ones(3, dtype=np.float32))
     opt.step()
     saved = opt.state_dict()
     buffer = saved["state"][0]["momentum_buffer"].copy()
@@ -289,10 +289,10 @@ def test_state_dict_layout_matches_torch():
 
 
 def test_load_state_dict_validates_groups_parameters_and_shapes():
-    params = [cnnkit.tensor(np.zeros(s), requires_grad=True) for s in [(2,), (3,)]]
+    params = [cnnkit.tensor(np.zeros(s, dtype=np.float32), requires_grad=True) for s in [(2,), (3,)]]
     opt = optim.SGD(params, lr=0.1, momentum=0.9)
     for p in params:
-        p.grad = cnnkit.tensor(np.ones(p.shape))
+        p.grad = cnnkit.tensor(np.ones(p.shape, dtype=np.float32))
     opt.step()
     saved = opt.state_dict()
 
@@ -331,16 +331,16 @@ def test_float32_stays_float32_and_float64_stays_float64(case):
 
 
 def test_hyper_parameters_given_as_numpy_float64_do_not_upcast():
-    p = cnnkit.tensor(np.ones(4), requires_grad=True)
+    p = cnnkit.tensor(np.ones(4, dtype=np.float32), requires_grad=True)
     opt = optim.Adam([p], lr=np.float64(0.1), betas=(np.float64(0.9), np.float64(0.99)), eps=np.float64(1e-8))
-    p.grad = cnnkit.tensor(np.ones(4))
+    p.grad = cnnkit.tensor(np.ones(4, dtype=np.float32))
     opt.step()
     assert p._data.dtype == np.float32
     assert all(v.dtype == np.float32 for v in opt.state[p].values() if isinstance(v, np.ndarray))
 
 
 def test_step_updates_in_place_without_recording_a_graph():
-    p = cnnkit.tensor(np.ones(3), requires_grad=True)
+    p = cnnkit.tensor(np.ones(3, dtype=np.float32), requires_grad=True)
     array = p._data
     opt = optim.SGD([p], lr=0.5)
     (p * 2.0).sum().backward()
@@ -352,7 +352,7 @@ def test_step_updates_in_place_without_recording_a_graph():
 def test_step_does_not_modify_the_gradient():
     for name, configs in CONFIGS.items():
         for config in configs:
-            p = cnnkit.tensor(np.ones(3), requires_grad=True)
+            p = cnnkit.tensor(np.ones(3, dtype=np.float32), requires_grad=True)
             opt = getattr(optim, name)([p], **config)
             grad = np.array([0.5, -1.0, 2.0], dtype=np.float32)
             for _ in range(2):
@@ -377,9 +377,9 @@ def test_closure_is_evaluated_and_its_loss_returned():
 
 
 def test_zero_grad_sets_to_none_or_zeros_in_place():
-    p = cnnkit.tensor(np.ones(3), requires_grad=True)
+    p = cnnkit.tensor(np.ones(3, dtype=np.float32), requires_grad=True)
     opt = optim.SGD([p], lr=0.1)
-    p.grad = cnnkit.tensor(np.ones(3))
+    p.grad = cnnkit.tensor(np.ones(3, dtype=np.float32))
     grad = p.grad
     opt.zero_grad(set_to_none=False)
     assert p.grad is grad
@@ -391,7 +391,7 @@ def test_zero_grad_sets_to_none_or_zeros_in_place():
 
 
 def test_add_param_group_uses_defaults_for_missing_options():
-    a, b = (cnnkit.tensor(np.ones(2), requires_grad=True) for _ in range(2))
+    a, b = (cnnkit.tensor(np.ones(2, dtype=np.float32), requires_grad=True) for _ in range(2))
     opt = optim.SGD([a], lr=0.1, momentum=0.9)
     opt.add_param_group({"params": b, "lr": 0.01})
     assert opt.param_groups[1]["params"] == [b]
@@ -402,7 +402,7 @@ def test_add_param_group_uses_defaults_for_missing_options():
 
 
 def test_named_parameters_are_accepted_and_their_names_kept():
-    w, b = (cnnkit.tensor(np.ones(2), requires_grad=True) for _ in range(2))
+    w, b = (cnnkit.tensor(np.ones(2, dtype=np.float32), requires_grad=True) for _ in range(2))
     opt = optim.SGD([("weight", w), ("bias", b)], lr=0.1)
     assert opt.param_groups[0]["params"] == [w, b]
     saved = opt.state_dict()
@@ -438,7 +438,7 @@ INVALID = [
 
 @pytest.mark.parametrize("name,kwargs,message", INVALID)
 def test_invalid_hyper_parameters_raise_value_error(name, kwargs, message):
-    p = cnnkit.tensor(np.ones(2), requires_grad=True)
+    p = cnnkit.tensor(np.ones(2, dtype=np.float32), requires_grad=True)
     with pytest.raises(ValueError, match=f"{name}: {message}"):
         getattr(optim, name)([p], **kwargs)
 
@@ -453,13 +453,13 @@ def test_torch_rejects_the_same_hyper_parameters(name, kwargs, message):
 
 
 def test_invalid_option_in_a_parameter_group_raises():
-    p = cnnkit.tensor(np.ones(2), requires_grad=True)
+    p = cnnkit.tensor(np.ones(2, dtype=np.float32), requires_grad=True)
     with pytest.raises(ValueError, match="SGD: invalid lr -1"):
         optim.SGD([{"params": [p], "lr": -1}], lr=0.1)
 
 
 def test_bad_params_raise_clear_errors():
-    p = cnnkit.tensor(np.ones(2), requires_grad=True)
+    p = cnnkit.tensor(np.ones(2, dtype=np.float32), requires_grad=True)
     with pytest.raises(ValueError, match="SGD: optimizer got an empty parameter list"):
         optim.SGD([], lr=0.1)
     with pytest.raises(TypeError, match="params should be an iterable of Tensors or dicts, got a Tensor"):
@@ -479,13 +479,13 @@ def test_bad_params_raise_clear_errors():
 
 
 def test_gradient_of_the_wrong_shape_or_dtype_raises():
-    p = cnnkit.tensor(np.ones((2, 3)), requires_grad=True)
+    p = cnnkit.tensor(np.ones((2, 3), dtype=np.float32), requires_grad=True)
     opt = optim.Adam([p])
-    p.grad = cnnkit.tensor(np.ones(3))
+    p.grad = cnnkit.tensor(np.ones(3, dtype=np.float32))
     with pytest.raises(ValueError, match=r"Adam: gradient of shape \(3,\) does not match its parameter of shape "
                                          r"\(2, 3\)"):
         opt.step()
-    p.grad = cnnkit.tensor(np.ones((2, 3)), dtype=np.float64)
+    p.grad = cnnkit.tensor(np.ones((2, 3), dtype=np.float32), dtype=np.float64)
     with pytest.raises(TypeError, match="Adam: gradient of dtype float64 does not match its parameter of dtype "
                                         "float32"):
         opt.step()
