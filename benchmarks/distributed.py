@@ -119,7 +119,7 @@ def child_ddp(name: str, batch: int, steps: int, warmup: int) -> dict[str, Any] 
     synced = _timed_steps(timed_wait_step, steps, warmup)
     waited = _median(waits[warmup:])
     compute = _timed_steps(compute_only, steps, 1)
-    gradient = np.zeros(sum(p.data.size for p in model.parameters()), dtype=np.float32)
+    gradient = np.zeros(sum(p._data.size for p in model.parameters()), dtype=np.float32)
     allreduce = []
     for _ in range(max(steps, 5)):
         dist.barrier()

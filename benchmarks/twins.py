@@ -150,7 +150,7 @@ def twin_structure(module: Any) -> tnn.Module:
 
 def torch_state_dict(model: Any) -> OrderedDict[str, torch.Tensor]:
     """A cnnkit model's state_dict as torch tensors (copies, so the two models never share memory)."""
-    return OrderedDict((key, torch.from_numpy(np.array(value.data, copy=True)))
+    return OrderedDict((key, torch.from_numpy(np.array(value._data, copy=True)))
                        for key, value in model.state_dict().items())
 
 

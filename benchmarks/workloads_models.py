@@ -120,7 +120,7 @@ def _torch_infer(torch: Any, twin: Any, x: np.ndarray):
 def _infer_check(torch: Any, model: Any, twin: Any, x: np.ndarray):
     def check() -> None:
         with cnnkit.no_grad():
-            ours = model(cnnkit.tensor(x)).data
+            ours = model(cnnkit.tensor(x))._data
         with torch.no_grad():
             theirs = twin(torch.from_numpy(x.copy())).numpy()
         assert_close(ours, theirs, "logits")
@@ -139,10 +139,10 @@ def _train_check(torch: Any, model: Any, twin: Any, x: np.ndarray, y: np.ndarray
             t_out = twin(torch.from_numpy(x.copy()))
             t_loss = torch.nn.functional.cross_entropy(t_out, torch.from_numpy(y.copy()))
             t_loss.backward()
-        assert_close(out.data, t_out.detach().numpy(), "logits")
-        assert_close(loss.data, t_loss.detach().numpy(), "loss")
+        assert_close(out._data, t_out.detach().numpy(), "logits")
+        assert_close(loss._data, t_loss.detach().numpy(), "loss")
         theirs = dict(twin.named_parameters())
-        assert_grads_close([(name, p.grad.data, theirs[name].grad.numpy()) for name, p in model.named_parameters()])
+        assert_grads_close([(name, p.grad._data, theirs[name].grad.numpy()) for name, p in model.named_parameters()])
         model.zero_grad()
         twin.zero_grad()
 

@@ -174,11 +174,11 @@ def _check(spec: OpSpec, ours_in: list[Any], theirs_in: list[Any], upstream: np.
         for t in ours_in + theirs_in:
             t.grad = None
         ours, theirs = spec.call(F, *ours_in), spec.call(torch.nn.functional, *theirs_in)
-        assert_close(ours.data, theirs.detach().numpy(), "output")
+        assert_close(ours._data, theirs.detach().numpy(), "output")
         ours.backward(cnnkit.tensor(upstream))
         theirs.backward(torch.from_numpy(upstream))
         for i, (a, b) in enumerate(zip(ours_in, theirs_in, strict=True)):
             if a.requires_grad:
-                assert_close(a.grad.data, b.grad.numpy(), f"gradient of input {i}")
+                assert_close(a.grad._data, b.grad.numpy(), f"gradient of input {i}")
 
     return check

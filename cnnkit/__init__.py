@@ -1,6 +1,7 @@
 """cnnkit: convolutional neural networks from first principles on NumPy.
 
-The public surface mirrors PyTorch's: `cnnkit.tensor`, `cnnkit.Tensor`, `cnnkit.no_grad`,
+The public surface mirrors PyTorch's: `cnnkit.tensor`, `cnnkit.Tensor`, `cnnkit.no_grad`, `cnnkit.device`
+(the CPU; `cnnkit.cuda.is_available()` is False), `cnnkit.autograd` (`Function`, `grad`),
 `cnnkit.manual_seed`, `cnnkit.cat`/`stack`, the constructors, and the `nn`, `optim`, `data`
 and `models` packages; `cnnkit.receptive_field(model, layer)`. Figures live in `cnnkit.viz` (imported on
 demand: it loads matplotlib).
@@ -28,7 +29,8 @@ from cnnkit.creation import (
     zeros,
     zeros_like,
 )
-from cnnkit.ops.elementwise import abs, clamp, exp, log, maximum, sigmoid, sqrt, tanh, where
+from cnnkit.device import device
+from cnnkit.ops.elementwise import abs, clamp, exp, log, maximum, minimum, sigmoid, sign, sqrt, tanh, where
 from cnnkit.ops.matmul import matmul
 from cnnkit.ops.reduce import argmax, argmin, max, mean, min, sum, var
 from cnnkit.ops.shape import cat, chunk, flatten, permute, split, stack
@@ -51,7 +53,7 @@ __version__ = "0.1.0"
 keep_freed_memory()  # a training step re-allocates what the last one freed: keep it (see cnnkit/allocator.py)
 
 # The packages, importable as attributes after `import cnnkit` (they need only the core above).
-from cnnkit import data, metrics, models, nn, optim, signal  # noqa: E402
+from cnnkit import accelerator, autograd, backends, cuda, data, metrics, models, nn, optim, signal  # noqa: E402
 from cnnkit.receptive_field import receptive_field  # noqa: E402
 from cnnkit.serialization import load, save  # noqa: E402
 from cnnkit.summary import summary  # noqa: E402
@@ -62,5 +64,6 @@ __all__ = [
     "empty", "full", "zeros_like", "ones_like", "arange", "linspace", "eye", "rand", "randn", "randint",
     "randperm", "from_numpy", "abs", "clamp", "exp", "log", "sqrt", "sigmoid", "tanh", "maximum", "where",
     "matmul", "sum", "mean", "var", "max", "min", "argmax", "argmin", "data", "metrics", "models", "nn", "optim",
-    "signal", "load", "save", "summary", "receptive_field",
+    "signal", "load", "save", "summary", "receptive_field", "device", "cuda", "accelerator", "backends",
+    "autograd", "minimum", "sign",
 ]

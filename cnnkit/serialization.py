@@ -58,7 +58,7 @@ def save(tensors: Mapping[str, Any], path: str | os.PathLike, metadata: Mapping[
     from safetensors.numpy import save as to_bytes
 
     # order="C" rather than np.ascontiguousarray, which would turn a 0-d array (num_batches_tracked) into 1-d
-    arrays = {name: np.asarray(value.data if isinstance(value, Tensor) else value, order="C")
+    arrays = {name: np.asarray(value._data if isinstance(value, Tensor) else value, order="C")
               for name, value in tensors.items()}
     header = None if metadata is None else {METADATA_KEY: json.dumps(metadata)}
     atomic_write_bytes(path, to_bytes(arrays, metadata=header))

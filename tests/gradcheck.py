@@ -61,11 +61,11 @@ def check_gradients(fn: Callable[..., cnnkit.Tensor], *arrays: np.ndarray, diffe
     def scalar(values: list[np.ndarray]) -> float:
         with cnnkit.no_grad():
             result = _as_output(fn(*[cnnkit.tensor(v, dtype=np.float64) for v in values]))
-        return float((result.data * projection).sum())
+        return float((result._data * projection).sum())
 
     for i in which:
         expected = numeric_gradient(scalar, arrays, i)
-        actual = tensors[i].grad.data
+        actual = tensors[i].grad._data
         np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, err_msg=f"gradient of input {i}")
 
 
@@ -82,12 +82,12 @@ def compare_with_torch(ck_fn: Callable, torch_fn: Callable, *arrays: np.ndarray,
     th_out = _as_output(torch_fn(*th_in))
     assert ck_out.shape == tuple(th_out.shape), f"shape {ck_out.shape} vs torch {tuple(th_out.shape)}"
     assert ck_out.dtype == np.dtype(str(th_out.dtype).replace("torch.", "")), f"dtype {ck_out.dtype} vs {th_out.dtype}"
-    np.testing.assert_allclose(ck_out.data, th_out.detach().numpy(), rtol=rtol, atol=atol, err_msg="forward")
+    np.testing.assert_allclose(ck_out._data, th_out.detach().numpy(), rtol=rtol, atol=atol, err_msg="forward")
     if not which:
         return
     projection = np.random.default_rng(seed).standard_normal(ck_out.shape).astype(np.float32)
     (ck_out * cnnkit.tensor(projection)).sum().backward()
     (th_out * torch.tensor(projection)).sum().backward()
     for i in which:
-        np.testing.assert_allclose(ck_in[i].grad.data, th_in[i].grad.numpy(), rtol=rtol, atol=atol,
+        np.testing.assert_allclose(ck_in[i].grad._data, th_in[i].grad.numpy(), rtol=rtol, atol=atol,
                                    err_msg=f"gradient of input {i}")

@@ -14,7 +14,7 @@ from cnnkit import autograd
 def test_hook_sees_the_accumulated_gradient_once_per_backward():
     w = cnnkit.tensor([1.0, 2.0], requires_grad=True)
     seen = []
-    w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.data.copy()))
+    w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad._data.copy()))
     (w * w).sum().backward()  # dw = 2w, from two uses of w summed before accumulation: one call
     (w * 3).sum().backward()  # accumulates onto the first: 2w + 3
     assert len(seen) == 2

@@ -151,12 +151,12 @@ def test_frozen_parameters_are_not_trainable():
 def test_summary_restores_modes_and_leaves_state_alone():
     model = models.resnet20().train()
     model.layer1.eval()
-    before = {k: v.data.copy() for k, v in model.state_dict().items()}
+    before = {k: v._data.copy() for k, v in model.state_dict().items()}
     first = summary(model, (3, 32, 32))
     second = summary(model, (3, 32, 32))
     assert first.rows == second.rows  # the first call's hooks were removed
     assert model.training and not model.layer1.training and model.layer2.training
-    assert all(np.array_equal(v.data, before[k]) for k, v in model.state_dict().items())
+    assert all(np.array_equal(v._data, before[k]) for k, v in model.state_dict().items())
     assert all(p.grad is None for p in model.parameters())
 
 

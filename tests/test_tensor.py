@@ -20,7 +20,7 @@ def test_tensor_copies_its_data():
     a = np.ones(3, dtype=np.float32)
     t = cnnkit.tensor(a)
     a[0] = 5
-    assert t.data[0] == 1
+    assert t._data[0] == 1
 
 
 def test_properties_and_item():
@@ -30,7 +30,7 @@ def test_properties_and_item():
     assert cnnkit.tensor([[7.5]]).item() == 7.5
     with pytest.raises(ValueError, match="one element"):
         t.item()
-    assert t.numpy() is t.data
+    assert t.numpy() is t._data
 
 
 def test_only_float_tensors_require_grad():
@@ -48,9 +48,9 @@ def test_grad_accumulates_across_backward_calls():
     x = cnnkit.tensor([1.0, 2.0, 3.0], requires_grad=True)
     (x * x).sum().backward()
     (x * 3).sum().backward()
-    np.testing.assert_allclose(x.grad.data, 2 * x.data + 3)
+    np.testing.assert_allclose(x.grad._data, 2 * x._data + 3)
     x.grad.zero_()
-    assert np.all(x.grad.data == 0)
+    assert np.all(x.grad._data == 0)
 
 
 def test_gradient_of_shared_subexpression_is_summed():
@@ -65,7 +65,7 @@ def test_leaf_grad_is_not_aliased_with_other_gradients():
     a = cnnkit.tensor([1.0], requires_grad=True)
     b = cnnkit.tensor([1.0], requires_grad=True)
     (a + b).sum().backward()
-    a.grad.data += 10
+    a.grad._data += 10
     assert b.grad.item() == 1.0
 
 
@@ -75,7 +75,7 @@ def test_backward_needs_scalar_or_gradient():
     with pytest.raises(RuntimeError, match="scalar"):
         y.backward()
     y.backward(np.array([1.0, -1.0]))
-    np.testing.assert_allclose(x.grad.data, [2.0, -2.0])
+    np.testing.assert_allclose(x.grad._data, [2.0, -2.0])
 
 
 def test_backward_twice_without_retain_graph_is_refused():
@@ -109,7 +109,7 @@ def test_detach_shares_data_and_cuts_graph():
     assert not d.requires_grad and d.grad_fn is None
     z = (x * d).sum()
     z.backward()
-    np.testing.assert_allclose(x.grad.data, d.data)
+    np.testing.assert_allclose(x.grad._data, d._data)
 
 
 def test_retain_grad_keeps_intermediate_gradient():
@@ -117,7 +117,7 @@ def test_retain_grad_keeps_intermediate_gradient():
     y = x * 3
     y.retain_grad()
     (y * y).sum().backward()
-    np.testing.assert_allclose(y.grad.data, 2 * y.data)
+    np.testing.assert_allclose(y.grad._data, 2 * y._data)
 
 
 def test_deep_graph_does_not_hit_recursion_limit():
@@ -143,12 +143,12 @@ def test_manual_seed_makes_random_tensors_repeatable():
     a = cnnkit.randn(4, 5)
     cnnkit.manual_seed(7)
     b = cnnkit.randn(4, 5)
-    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(a._data, b._data)
     assert a.dtype == np.float32
     state = cnnkit.get_rng_state()
     c = cnnkit.rand(3)
     cnnkit.set_rng_state(state)
-    np.testing.assert_array_equal(cnnkit.rand(3).data, c.data)
+    np.testing.assert_array_equal(cnnkit.rand(3)._data, c._data)
 
 
 def test_comparisons_give_bool_tensors_without_grad():
@@ -165,8 +165,8 @@ def test_repr_mentions_grad_fn():
 
 
 def test_creation_functions():
-    assert cnnkit.zeros(2, 3).shape == (2, 3) and cnnkit.ones((4,)).data.sum() == 4
+    assert cnnkit.zeros(2, 3).shape == (2, 3) and cnnkit.ones((4,))._data.sum() == 4
     assert cnnkit.arange(5).dtype == np.int64 and cnnkit.arange(0.0, 1.0, 0.25).dtype == np.float32
     assert cnnkit.full((2,), 3.0).tolist() == [3.0, 3.0]
-    assert cnnkit.eye(3).data.trace() == 3
+    assert cnnkit.eye(3)._data.trace() == 3
     assert sorted(cnnkit.randperm(5).tolist()) == [0, 1, 2, 3, 4]

@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     k = min(args.top_k, len(info.classes))
     batch = np.concatenate([prepare_image(path, info) for path in args.images])
     with cnnkit.no_grad():
-        logits = model(cnnkit.tensor(batch)).data
+        logits = model(cnnkit.tensor(batch))._data
     z = np.exp(logits - logits.max(axis=1, keepdims=True))
     probs = z / z.sum(axis=1, keepdims=True)
     results = []

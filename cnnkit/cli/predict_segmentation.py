@@ -26,7 +26,7 @@ def predict_masks(model: Any, info: Any, paths: list[str]) -> list[np.ndarray]:
     for path in paths:
         batch = prepare_image(path, info)  # converted as in training: grey, training size, normalised
         with cnnkit.no_grad():
-            mask = model(cnnkit.tensor(batch)).data[0].argmax(axis=0).astype(np.uint8)
+            mask = model(cnnkit.tensor(batch))._data[0].argmax(axis=0).astype(np.uint8)
         with Image.open(path) as image:
             size = image.size
         if size != (mask.shape[1], mask.shape[0]):

@@ -59,7 +59,7 @@ class ShiftResult:
 
 
 def count_parameters(model: nn.Module) -> int:
-    return int(sum(p.data.size for p in model.parameters()))
+    return int(sum(p._data.size for p in model.parameters()))
 
 
 def run_shift_demo(

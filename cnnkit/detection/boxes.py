@@ -28,7 +28,7 @@ FORMATS = ("xyxy", "xywh", "cxcywh")
 
 def as_boxes(boxes: Any, name: str = "boxes", caller: str = "box") -> np.ndarray:
     """boxes as an (N, 4) float array (float32 unless already float64); a clear error for another shape."""
-    array = np.asarray(getattr(boxes, "data", boxes))
+    array = np.asarray(getattr(boxes, "_data", boxes))
     if array.dtype != np.float64:
         array = array.astype(np.float32, copy=False)
     if array.size == 0 and array.ndim <= 2:
@@ -39,7 +39,7 @@ def as_boxes(boxes: Any, name: str = "boxes", caller: str = "box") -> np.ndarray
 
 
 def _as_scores(scores: Any, n: int, caller: str) -> np.ndarray:
-    array = np.asarray(getattr(scores, "data", scores))
+    array = np.asarray(getattr(scores, "_data", scores))
     if array.shape != (n,):
         raise ValueError(f"{caller}: expected scores of shape ({n},) for {n} boxes, got shape {array.shape}")
     return array
@@ -190,7 +190,7 @@ def batched_nms(boxes: Any, scores: Any, idxs: Any, iou_threshold: float) -> np.
     """
     boxes = as_boxes(boxes, caller="batched_nms")
     scores = _as_scores(scores, len(boxes), "batched_nms")
-    idxs = np.asarray(getattr(idxs, "data", idxs))
+    idxs = np.asarray(getattr(idxs, "_data", idxs))
     if idxs.shape != (len(boxes),):
         n = len(boxes)
         raise ValueError(f"batched_nms: expected idxs of shape ({n},) for {n} boxes, got shape {idxs.shape}")

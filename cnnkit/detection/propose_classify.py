@@ -100,7 +100,7 @@ class ProposeClassify(nn.Module):
         chunk: int = 2048,
     ) -> list[dict[str, np.ndarray]]:
         """Per image {"boxes" float32 (k, 4), "scores" float32 (k,), "labels" int64 (k,) in 1…num_classes}."""
-        images = np.asarray(images.data if isinstance(images, Tensor) else images, dtype=np.float32)
+        images = np.asarray(images._data if isinstance(images, Tensor) else images, dtype=np.float32)
         expected = (self.in_channels, self.image_size, self.image_size)
         if images.ndim != 4 or images.shape[1:] != expected:
             raise ValueError(
@@ -134,7 +134,7 @@ class ProposeClassify(nn.Module):
         with no_grad():
             for start in range(0, len(boxes), chunk):
                 crops = crop_and_resize(images, boxes[start : start + chunk], owner[start : start + chunk], CROP_SIZE)
-                outputs.append(self.classifier(Tensor(crops)).data)
+                outputs.append(self.classifier(Tensor(crops))._data)
         out = np.concatenate(outputs)
         probabilities = softmax(out[:, : self.num_classes + 1])[:, 1:]  # background dropped
         if self.box_regression:

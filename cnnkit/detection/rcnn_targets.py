@@ -141,7 +141,7 @@ class ProposeClassifyLoss(nn.Module):
         self.box_regression, self.box_weight, self.beta = bool(box_regression), box_weight, beta
 
     def forward(self, outputs: Tensor, targets: Tensor) -> Tensor:
-        target = np.asarray(targets.data)
+        target = np.asarray(targets._data)
         width = 5 if self.box_regression else 1
         if outputs.ndim != 2 or target.ndim != 2 or target.shape != (outputs.shape[0], width):
             raise ValueError(

@@ -250,7 +250,7 @@ def decode_predictions(
     """
     from cnnkit.detection.boxes import batched_nms
 
-    p = np.asarray(predictions.data if isinstance(predictions, Tensor) else predictions, dtype=np.float32)
+    p = np.asarray(predictions._data if isinstance(predictions, Tensor) else predictions, dtype=np.float32)
     if p.ndim != 4 or p.shape[1] != p.shape[2] or p.shape[3] <= 5 * boxes_per_cell:
         raise ValueError(f"decode_predictions: expected predictions (N, S, S, {boxes_per_cell}·5 + C), got {p.shape}")
     n = p.shape[0]

@@ -58,7 +58,7 @@ class YOLOLoss(nn.Module):
         self.lambda_coord, self.lambda_noobj = lambda_coord, lambda_noobj
 
     def forward(self, predictions: Tensor, targets: Tensor) -> Tensor:
-        target, weight = self.regression_targets(predictions.data, np.asarray(targets.data))
+        target, weight = self.regression_targets(predictions._data, np.asarray(targets._data))
         dtype = predictions.dtype
         diff = predictions - Tensor(target.astype(dtype))
         return (diff * diff * Tensor(weight.astype(dtype))).sum() / predictions.shape[0]

@@ -26,7 +26,7 @@ def frozen_copy(model: nn.Module) -> nn.Module:
     for module in shadow.modules():
         for name, param in list(module._parameters.items()):
             del module._parameters[name]
-            module.register_buffer(name, None if param is None else Tensor(param.data.copy(), dtype=param.dtype))
+            module.register_buffer(name, None if param is None else Tensor(param._data.copy(), dtype=param.dtype))
     return shadow
 
 
@@ -47,7 +47,7 @@ class EMA(nn.Module):
 
     def current_decay(self) -> float:
         """The decay the next update will use."""
-        n = int(self.num_updates.data)
+        n = int(self.num_updates._data)
         return min(self.decay, (1 + n) / (10 + n)) if self.warmup else self.decay
 
     def update(self, model: nn.Module) -> None:
@@ -61,7 +61,7 @@ class EMA(nn.Module):
                     f"EMA.update: the model's parameter {name!r} {param.shape} has no matching "
                     "average; update with the model the EMA was built from"
                 )
-            target.data -= weight * (target.data - param.data)
+            target._data -= weight * (target._data - param._data)
         for name, buffer in model.named_buffers():
-            averaged[name].data[...] = buffer.data  # e.g. BatchNorm statistics: taken as they are
-        self.num_updates.data[...] = self.num_updates.data + 1
+            averaged[name]._data[...] = buffer._data  # e.g. BatchNorm statistics: taken as they are
+        self.num_updates._data[...] = self.num_updates._data + 1

@@ -33,7 +33,7 @@ def timestep_features(t: np.ndarray, dim: int) -> np.ndarray:
 
 def as_steps(t: object, batch: int) -> np.ndarray:
     """Time steps as an int64 array (batch,): an int is repeated, an array or Tensor must have batch entries."""
-    steps = np.asarray(t.data if isinstance(t, Tensor) else t)
+    steps = np.asarray(t._data if isinstance(t, Tensor) else t)
     if steps.ndim == 0:
         steps = np.full(batch, steps)
     if steps.shape != (batch,) or steps.dtype.kind not in "iu":

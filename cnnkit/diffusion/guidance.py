@@ -24,9 +24,9 @@ def guided_epsilon(
     n = x.shape[0]
     with no_grad():
         if labels is None or guidance == 0:
-            return net(Tensor(x), t, labels).data
+            return net(Tensor(x), t, labels)._data
         null = np.full(n, net.null_label, np.int64)
-        both = net(Tensor(np.concatenate([x, x])), t, np.concatenate([labels, null])).data
+        both = net(Tensor(np.concatenate([x, x])), t, np.concatenate([labels, null]))._data
     w = np.float32(guidance)
     return (1 + w) * both[:n] - w * both[n:]
 

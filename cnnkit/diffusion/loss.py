@@ -32,14 +32,14 @@ def epsilon_residual(
 ) -> Tensor:
     """ε_θ(x_t, t, y') − ε for freshly drawn t, ε and dropped labels y' (a Tensor with a graph when training)."""
     rng = generator if generator is not None else default_generator()
-    images = np.asarray(x0.data if isinstance(x0, Tensor) else x0, dtype=np.float32)
+    images = np.asarray(x0._data if isinstance(x0, Tensor) else x0, dtype=np.float32)
     n = images.shape[0]
     t = rng.integers(0, model.schedule.timesteps, n)
     noise = rng.standard_normal(images.shape, dtype=np.float32)
     net = model.denoiser(use_ema)
     labels = None
     if net.num_classes:
-        given = np.asarray(y.data if isinstance(y, Tensor) else y, dtype=np.int64)
+        given = np.asarray(y._data if isinstance(y, Tensor) else y, dtype=np.int64)
         labels = drop_labels(given, net.null_label, model.p_uncond, rng)
     x_t = q_sample(model.schedule, images, t, noise)
     return net(Tensor(x_t), t, labels) - Tensor(noise)

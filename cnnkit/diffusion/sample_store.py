@@ -47,7 +47,7 @@ def weights_digest(model: GaussianDiffusion, use_ema: bool = True) -> str:
     """sha256 of the sampling network's state (names, shapes and bytes, in order)."""
     digest = hashlib.sha256()
     for name, value in model.denoiser(use_ema).state_dict().items():
-        array = np.ascontiguousarray(value.data if hasattr(value, "data") else value)
+        array = np.ascontiguousarray(value._data if hasattr(value, "_data") else value)
         digest.update(f"{name}{array.shape}{array.dtype}".encode())
         digest.update(array.tobytes())
     return digest.hexdigest()

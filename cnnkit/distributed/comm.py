@@ -71,7 +71,7 @@ class Work:
 
 def _buffer(array: Any, what: str) -> np.ndarray:
     """The NumPy array behind a Tensor or array, checked to be one contiguous block MPI can read in place."""
-    data = getattr(array, "data", array) if not isinstance(array, np.ndarray) else array
+    data = getattr(array, "_data", array) if not isinstance(array, np.ndarray) else array
     if not isinstance(data, np.ndarray):
         raise TypeError(f"{what}: expected a NumPy array or cnnkit Tensor, got {type(array).__name__}")
     if not data.flags.c_contiguous or not data.flags.writeable:

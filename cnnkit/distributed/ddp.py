@@ -58,7 +58,7 @@ def plan_buckets(params: list[Tensor], cap_bytes: int, first_bytes: int = FIRST_
             groups.append(current)
             current, size = [], 0
         current.append(p)
-        size += p.data.nbytes
+        size += p._data.nbytes
         if size >= (min(first_bytes, cap_bytes) if not groups else cap_bytes):
             groups.append(current)
             current, size = [], 0
@@ -68,7 +68,7 @@ def plan_buckets(params: list[Tensor], cap_bytes: int, first_bytes: int = FIRST_
 
 
 def _make_bucket(params: list[Tensor]) -> Bucket:
-    offsets = np.cumsum([0] + [p.data.size for p in params]).tolist()
+    offsets = np.cumsum([0] + [p._data.size for p in params]).tolist()
     return Bucket(params, offsets, np.zeros(offsets[-1], dtype=params[0].dtype))
 
 
@@ -136,12 +136,12 @@ class DistributedDataParallel(Module):
     def _broadcast_coalesced(self, tensors: list[Tensor]) -> None:
         for dtype in sorted({t.dtype.str for t in tensors}):
             group = [t for t in tensors if t.dtype.str == dtype]
-            flat = np.concatenate([t.data.reshape(-1) for t in group])
+            flat = np.concatenate([t._data.reshape(-1) for t in group])
             comm.broadcast(flat, 0)
             start = 0
             for t in group:
-                t.data[...] = flat[start : start + t.data.size].reshape(t.shape)
-                start += t.data.size
+                t._data[...] = flat[start : start + t._data.size].reshape(t.shape)
+                start += t._data.size
 
     def __getattr__(self, name: str) -> Any:
         """Attributes the wrapper lacks come from the wrapped module (task code may call e.g. `model.detect`)."""
@@ -199,7 +199,7 @@ class DistributedDataParallel(Module):
                 "second backward without a new forward); run forward again before each backward"
             )
         self._sync_state = "reducing"
-        bucket.flat[bucket.offsets[i] : bucket.offsets[i + 1]] = param.grad.data.reshape(-1)
+        bucket.flat[bucket.offsets[i] : bucket.offsets[i + 1]] = param.grad._data.reshape(-1)
         bucket.done.add(id(param))
         bucket.ready += 1
         self._launch_full_buckets()
@@ -235,7 +235,7 @@ class DistributedDataParallel(Module):
             for i, p in enumerate(bucket.params):
                 if id(p) not in bucket.done:
                     piece = bucket.flat[bucket.offsets[i] : bucket.offsets[i + 1]]
-                    piece[...] = 0 if p.grad is None else p.grad.data.reshape(-1)
+                    piece[...] = 0 if p.grad is None else p.grad._data.reshape(-1)
                     bucket.done.add(id(p))
             bucket.ready = len(bucket.params)
         self._launch_full_buckets()
@@ -247,7 +247,7 @@ class DistributedDataParallel(Module):
                 if p.grad is None:
                     p.grad = Tensor(average.copy(), dtype=p.dtype)
                 else:
-                    p.grad.data[...] = average
+                    p.grad._data[...] = average
             bucket.work = None
         self.wait_seconds += time.perf_counter() - start
         self._sync_state = "done"

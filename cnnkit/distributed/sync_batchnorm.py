@@ -54,15 +54,15 @@ def sync_batch_norm(
     """Training-mode batch norm over the global batch of all ranks (forward and backward below)."""
     n, c = x.shape[:2]
     s = int(np.prod(x.shape[2:], dtype=np.int64))
-    x3 = x.data.reshape(n, c, s)
+    x3 = x._data.reshape(n, c, s)
     mean64, var64, m = _global_statistics(x3)
     mean, var = mean64.astype(x.dtype), var64.astype(x.dtype)
     inv_std = (1 / np.sqrt(var64 + eps)).astype(x.dtype)
-    scale = inv_std if weight is None else weight.data.reshape(-1) * inv_std
+    scale = inv_std if weight is None else weight._data.reshape(-1) * inv_std
     xc = x3 - _per_channel(mean, s)
     out = xc * _per_channel(scale, s)  # y = γ·(x − μ)/σ + β
     if bias is not None:
-        out += _per_channel(bias.data.reshape(-1), s)
+        out += _per_channel(bias._data.reshape(-1), s)
     _update_running(running_mean, running_var, mean, var, m, momentum)
     inputs, pack = _inputs_and_grads(x, weight, bias)
 
@@ -96,9 +96,9 @@ class SyncBatchNorm(_BatchNorm):
         self._check_input(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked._data += 1
             if self.momentum is None:  # cumulative moving average, as BatchNorm
-                factor = 1.0 / float(self.num_batches_tracked.data)
+                factor = 1.0 / float(self.num_batches_tracked._data)
         running_mean = self.running_mean if self.track_running_stats else None
         running_var = self.running_var if self.track_running_stats else None
         return sync_batch_norm(input, running_mean, running_var, self.weight, self.bias, factor, self.eps)

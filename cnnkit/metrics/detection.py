@@ -43,7 +43,7 @@ class _Image:
 
 
 def _numpy(value: Any) -> np.ndarray:
-    return np.asarray(getattr(value, "data", value))
+    return np.asarray(getattr(value, "_data", value))
 
 
 class DetectionEvaluator:

@@ -85,15 +85,15 @@ class FeatureExtractor:
             raise ValueError(f"FeatureExtractor: expected images (N, C, H, W) in [0, 1], got shape {images.shape}")
         captured: list[np.ndarray] = []
         if self.layer is None:  # the penultimate features are the last Linear's input
-            handle = self._module.register_forward_pre_hook(lambda m, args: captured.append(args[0].data))
+            handle = self._module.register_forward_pre_hook(lambda m, args: captured.append(args[0]._data))
         else:
-            handle = self._module.register_forward_hook(lambda m, args, out: captured.append(out.data))
+            handle = self._module.register_forward_hook(lambda m, args, out: captured.append(out._data))
         logits = []
         try:
             with no_grad():
                 for i in range(0, len(images), self.batch_size):
                     batch = (images[i : i + self.batch_size] - self.mean) / self.std
-                    logits.append(self.model(Tensor(batch)).data)
+                    logits.append(self.model(Tensor(batch))._data)
         finally:
             handle.remove()
         features = np.concatenate([c.reshape(len(c), -1) for c in captured]).astype(np.float64)

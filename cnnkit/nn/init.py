@@ -1,6 +1,6 @@
 """`cnnkit.nn.init`: weight initialisation schemes with `torch.nn.init`'s names, arguments and formulas.
 
-Every function fills `tensor.data` IN PLACE (the array object is kept, so views and optimiser state stay
+Every function fills `tensor._data` IN PLACE (the array object is kept, so views and optimiser state stay
 valid), in the tensor's own dtype, draws from `cnnkit.random.default_generator()` unless a
 `generator` is given, and returns the tensor.
 """
@@ -67,7 +67,7 @@ def _draw_dtype(tensor: Tensor) -> np.dtype:
 
 
 def _fill(tensor: Tensor, values: np.ndarray) -> Tensor:
-    tensor.data[...] = values  # in place: the tensor keeps its array, shape and dtype
+    tensor._data[...] = values  # in place: the tensor keeps its array, shape and dtype
     return tensor
 
 
@@ -191,10 +191,10 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: np.random.Generato
     """
     if tensor.ndim < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
-    if tensor.data.size == 0:
+    if tensor._data.size == 0:
         return tensor
     rows = tensor.shape[0]
-    cols = tensor.data.size // rows
+    cols = tensor._data.size // rows
     flat = _rng(generator).standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T

@@ -77,23 +77,15 @@ def _check_name(kind: str, name: Any) -> None:
 
 def _as_array(value: Any) -> np.ndarray:
     if isinstance(value, Tensor):
-        return value.data
+        return value._data
     if hasattr(value, "detach"):  # e.g. a PyTorch tensor that requires grad: np.asarray refuses it otherwise
         value = value.detach()
     return np.asarray(value)
 
 
-def _is_dtype_name(text: str) -> bool:
-    try:
-        np.dtype(text)
-    except TypeError:
-        return False
-    return True
-
-
 def _detached(t: Tensor) -> Tensor:
     """A graph-free Tensor sharing t's array and keeping its dtype (Tensor() would turn float64 into float32)."""
-    return Tensor(t.data, dtype=t.data.dtype)
+    return Tensor(t._data, dtype=t._data.dtype)
 
 
 class Module:
@@ -352,7 +344,7 @@ class Module:
             if set_to_none:
                 param.grad = None
             else:
-                param.grad.data[...] = 0
+                param.grad._data[...] = 0
 
     # ----------------------------------------------------------------- dtype
     def _apply_dtype(self, dtype: np.dtype) -> Module:
@@ -361,36 +353,31 @@ class Module:
             for tensor in itertools.chain(module._parameters.values(), module._buffers.values()):
                 if tensor is None or tensor.dtype.kind != "f" or tensor.dtype == dtype:
                     continue
-                tensor.data = tensor.data.astype(dtype)
+                tensor._data = tensor._data.astype(dtype)
                 if tensor.grad is not None:
-                    tensor.grad.data = tensor.grad.data.astype(dtype)
+                    tensor.grad._data = tensor.grad._data.astype(dtype)
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
-        """`to(dtype)`, `to('cpu')`, `to(tensor)` or `to(device=..., dtype=...)`: casts floating state to dtype.
+        """`to(dtype)`, `to('cpu')`, `to(device, dtype)`, `to(tensor)` or `to(device=..., dtype=...)`.
 
-        Devices other than the CPU do not exist here; 'cpu' (or None) is accepted and changes nothing.
+        Casts floating state to dtype. The CPU is the only device: 'cpu' changes nothing, 'cuda' or 'mps' raise.
         """
-        dtype = kwargs.pop("dtype", None)
-        device = kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for arg in args:
-            if isinstance(arg, Tensor):
-                dtype = arg.dtype
-            elif isinstance(arg, str) and not _is_dtype_name(arg):
-                device = arg
-            else:
-                dtype = arg
-        if device is not None and str(device).split(":")[0] != "cpu":
-            raise ValueError(f"to(): cnnkit runs on the CPU only, got device {device!r}")
+        from cnnkit.device import parse_to_args
+
+        dtype, _ = parse_to_args("to", args, kwargs)
         if dtype is None:
             return self
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise TypeError(f"to(): only floating dtypes are allowed for a module, got {dtype}")
         return self._apply_dtype(dtype)
+
+    def cuda(self, device: Any = None) -> Module:
+        from cnnkit.device import device as make_device
+
+        make_device("cuda" if device is None else device)  # raises: there is no GPU here
+        return self
 
     def float(self) -> Module:
         return self._apply_dtype(np.dtype(np.float32))
@@ -459,7 +446,7 @@ class Module:
             raise RuntimeError(f"Error loading state_dict for {self._get_name()}: " + "; ".join(problems))
         for key, tensor in targets.items():
             if key in values:
-                tensor.data[...] = values[key].astype(tensor.dtype, copy=False)
+                tensor._data[...] = values[key].astype(tensor.dtype, copy=False)
         return IncompatibleKeys(missing, unexpected)
 
     # ----------------------------------------------------------------- repr

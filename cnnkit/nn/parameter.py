@@ -22,7 +22,7 @@ class Parameter(Tensor):
         if data is None:
             array = np.empty(0, dtype=np.float32)
         elif isinstance(data, Tensor):
-            array = data.data
+            array = data._data
         else:
             array = _to_array(data)
         super().__init__(array, requires_grad=requires_grad, dtype=array.dtype)
@@ -31,7 +31,7 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     def __reduce_ex__(self, protocol: Any) -> Any:  # copy.deepcopy keeps the class and the flag
-        return (_rebuild_parameter, (self.data, self.requires_grad))
+        return (_rebuild_parameter, (self._data, self.requires_grad))
 
 
 def _rebuild_parameter(data: np.ndarray, requires_grad: bool) -> Parameter:

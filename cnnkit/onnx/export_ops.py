@@ -419,7 +419,7 @@ def _operand(b: GraphBuilder, value: Any, out: Tensor) -> str:
     if isinstance(value, Tensor) and b.known(value) and value.dtype != out.dtype:
         return b.op("Cast", [b.name(value)], to=onnx_type(out.dtype))
     if isinstance(value, Tensor) and not b.known(value) and value.dtype != out.dtype:
-        return b.constant(value.data.astype(out.dtype), "const")
+        return b.constant(value._data.astype(out.dtype), "const")
     return b.name(value, like=out) if not isinstance(value, Tensor) else b.name(value)
 
 

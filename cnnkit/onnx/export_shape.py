@@ -146,7 +146,7 @@ def _gather(b: GraphBuilder, call: Call, x: Tensor, parts: list[Any]) -> None:
     if len(axes) != 1 or None in parts:
         raise fail(call, "indexing with an array is exported only as one integer array on one axis (Gather)")
     axis = axes[0]
-    index = np.asarray(parts[axis].data if isinstance(parts[axis], Tensor) else parts[axis])
+    index = np.asarray(parts[axis]._data if isinstance(parts[axis], Tensor) else parts[axis])
     if index.dtype.kind not in "iu":
         raise fail(call, f"boolean or non-integer array indexing (dtype {index.dtype}) cannot be exported")
     index = np.where(index < 0, index + x.shape[axis], index).astype(np.int64)  # Gather counts from 0

@@ -54,10 +54,10 @@ class GraphBuilder:
             return self.names[id(value)]
         if isinstance(value, Tensor) and id(value) in self.state_names:
             name = self.state_names[id(value)]
-            self._add_initializer(name, value.data)
+            self._add_initializer(name, value._data)
             self.bind(value, name)
             return name
-        array = value.data if isinstance(value, Tensor) else np.asarray(value)
+        array = value._data if isinstance(value, Tensor) else np.asarray(value)
         if like is not None and not isinstance(value, Tensor) and like.dtype.kind == "f":
             array = array.astype(like.dtype)
         elif array.dtype == np.float64 and not isinstance(value, Tensor):

@@ -46,7 +46,7 @@ def _binary(op_type: str, fn: Callable[[Tensor, Tensor], Tensor], integer: Calla
         a, b = inputs
         b = _legacy_broadcast(ctx, a, b)
         if not is_float(a) and not is_float(b) and integer is not None:
-            return Tensor(np.asarray(integer(a.data, b.data)).astype(a.dtype, copy=False))
+            return Tensor(np.asarray(integer(a._data, b._data)).astype(a.dtype, copy=False))
         return fn(a, b)
 
     register(op_type)(run)
@@ -62,9 +62,9 @@ def _int_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _pow(a: Tensor, b: Tensor) -> Tensor:
     if not is_float(a):  # an integer base keeps its type, whatever the exponent's (ONNX Pow)
-        return Tensor(np.power(a.data, b.data).astype(a.dtype))
+        return Tensor(np.power(a._data, b._data).astype(a.dtype))
     if not is_float(b):
-        b = Tensor(b.data.astype(a.dtype))
+        b = Tensor(b._data.astype(a.dtype))
     return E.pow(a, b)
 
 
@@ -76,7 +76,7 @@ register("Pow")(lambda ctx, inputs: _pow(inputs[0], _legacy_broadcast(ctx, input
 
 
 def _minimum(a: Tensor, b: Tensor) -> Tensor:
-    return E.neg(E.maximum(E.neg(a), E.neg(b))) if is_float(a) else Tensor(np.minimum(a.data, b.data))
+    return E.neg(E.maximum(E.neg(a), E.neg(b))) if is_float(a) else Tensor(np.minimum(a._data, b._data))
 
 
 def _variadic(op_type: str, fold: Callable[[Tensor, Tensor], Tensor], mean: bool = False) -> None:
@@ -103,7 +103,7 @@ def _unary(op_type: str, fn: Callable[..., Tensor], integer: Callable | None = N
     def run(ctx: NodeContext, inputs: list) -> Tensor:
         x = inputs[0]
         if not is_float(x) and integer is not None:
-            return Tensor(integer(x.data).astype(x.dtype, copy=False))
+            return Tensor(integer(x._data).astype(x.dtype, copy=False))
         return fn(ctx, x)
 
     register(op_type)(run)
@@ -141,10 +141,10 @@ _unary("Identity", lambda ctx, x: x, lambda a: a)
 
 def _erf(x: Tensor) -> Tensor:
     """erf(x), element-wise, with d erf/dx = 2/√π · e^(−x²) (Gelu's expansion before opset 20 uses it)."""
-    out = erf_values(x.data)
+    out = erf_values(x._data)
 
     def backward(g: np.ndarray):
-        return (g * (2.0 / np.sqrt(np.pi)) * np.exp(-x.data * x.data),)
+        return (g * (2.0 / np.sqrt(np.pi)) * np.exp(-x._data * x._data),)
 
     return record(out, (x,), backward, "Erf")
 
@@ -166,7 +166,7 @@ def prelu(ctx: NodeContext, inputs: list) -> Tensor:
     x, slope = inputs
     if ctx.opset < 7 and slope.ndim == 1 and x.ndim > 2 and slope.shape[0] == x.shape[1]:
         slope = S.reshape(slope, slope.shape + (1,) * (x.ndim - 2))
-    return E.where(x.data > 0, x, E.mul(slope, x))
+    return E.where(x._data > 0, x, E.mul(slope, x))
 
 
 # --------------------------------------------------------------------- softmax
@@ -200,7 +200,7 @@ def clip(ctx: NodeContext, inputs: list) -> Tensor:
     if not is_float(x):
         low = np.iinfo(x.dtype).min if lo is None else lo
         high = np.iinfo(x.dtype).max if hi is None else hi
-        return Tensor(np.clip(x.data, low, high).astype(x.dtype))
+        return Tensor(np.clip(x._data, low, high).astype(x.dtype))
     if lo is None and hi is None:
         return S.clone(x)
     return E.clamp(x, lo, hi)
@@ -219,7 +219,7 @@ def cast(ctx: NodeContext, inputs: list) -> Tensor:
     x = inputs[0]
     if is_float(x) and dtype.kind == "f":
         return E.cast(x, dtype)
-    return Tensor(x.data.astype(dtype), dtype=dtype)
+    return Tensor(x._data.astype(dtype), dtype=dtype)
 
 
 # --------------------------------------------------------------------- reductions
@@ -258,7 +258,7 @@ def _extreme(pick: str) -> Callable[[Tensor, tuple[int, ...], bool], Tensor]:
             else:
                 lowest, highest = np.iinfo(x.dtype).min, np.iinfo(x.dtype).max
             start = lowest if pick == "max" else highest
-            return Tensor(reduce(x.data, axis=axes, keepdims=keepdims, initial=start).astype(x.dtype))
+            return Tensor(reduce(x._data, axis=axes, keepdims=keepdims, initial=start).astype(x.dtype))
         out = x
         for axis in reversed(axes):  # one axis at a time; max/min are associative
             out = getattr(R, pick)(out, axis, True).values
@@ -271,7 +271,7 @@ _reduction(
     "ReduceSum",
     13,
     lambda x, axes, keep: (
-        R.sum(x, axes, keep) if is_float(x) else Tensor(x.data.sum(axis=axes, keepdims=keep).astype(x.dtype))
+        R.sum(x, axes, keep) if is_float(x) else Tensor(x._data.sum(axis=axes, keepdims=keep).astype(x.dtype))
     ),
 )
 _reduction("ReduceMean", 18, lambda x, axes, keep: R.mean(x, axes, keep))

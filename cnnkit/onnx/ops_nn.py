@@ -128,7 +128,7 @@ def _graph_trains(ctx: NodeContext) -> bool:
 
 def _batch_stats(x: Tensor) -> tuple[np.ndarray, np.ndarray]:
     axes = (0,) + tuple(range(2, x.ndim))
-    return x.data.mean(axis=axes), x.data.var(axis=axes)
+    return x._data.mean(axis=axes), x._data.var(axis=axes)
 
 
 @register("BatchNormalization", names=("", "weight", "bias", "running_mean", "running_var"), buffers=(3, 4))
@@ -140,8 +140,8 @@ def batch_norm(ctx: NodeContext, inputs: list) -> Tensor | tuple[Tensor, ...]:
     if _graph_trains(ctx):
         batch_mean, batch_var = _batch_stats(x)
         y = F.batch_norm(x, None, None, scale, bias, training=True, eps=eps)
-        new_mean = Tensor((mean.data * momentum + batch_mean * (1 - momentum)).astype(x.dtype))
-        new_var = Tensor((var.data * momentum + batch_var * (1 - momentum)).astype(x.dtype))
+        new_mean = Tensor((mean._data * momentum + batch_mean * (1 - momentum)).astype(x.dtype))
+        new_var = Tensor((var._data * momentum + batch_var * (1 - momentum)).astype(x.dtype))
         extra = (Tensor(batch_mean.astype(x.dtype)), Tensor(batch_var.astype(x.dtype))) if ctx.opset < 14 else ()
         return (y, new_mean, new_var) + extra
     if ctx.training:  # fine-tuning the imported model: PyTorch's BatchNorm in training mode
@@ -151,7 +151,7 @@ def batch_norm(ctx: NodeContext, inputs: list) -> Tensor | tuple[Tensor, ...]:
 
 def _per_activation(x: Tensor, scale: Tensor, bias: Tensor, mean: Tensor, var: Tensor, eps: float) -> Tensor:
     """spatial=0: every activation (C, H, W) has its own statistics and affine: (x − μ)/√(σ² + ε)·γ + β."""
-    inv = Tensor((1.0 / np.sqrt(var.data + eps)).astype(x.dtype))
+    inv = Tensor((1.0 / np.sqrt(var._data + eps)).astype(x.dtype))
     return E.add(E.mul(E.mul(E.sub(x, mean), inv), scale), bias)
 
 
@@ -209,6 +209,6 @@ def dropout(ctx: NodeContext, inputs: list) -> Tensor | tuple[Tensor, Tensor]:
         keep = np.ones(x.shape, dtype=bool)
         y = x
     else:
-        keep = rand(*x.shape).data >= ratio
+        keep = rand(*x.shape)._data >= ratio
         y = E.mul(x, Tensor((keep / (1.0 - ratio)).astype(x.dtype)))
     return (y, Tensor(keep)) if ctx.num_outputs > 1 else y

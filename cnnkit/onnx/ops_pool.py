@@ -74,14 +74,14 @@ def max_pool(ctx: NodeContext, inputs: list) -> Tensor | tuple[Tensor, Tensor]:
     fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
     padded = F.pad(x, reach, value=fill) if any(reach) else x
     if x.dtype.kind != "f":  # integer max pooling (uint8 images): no gradient, computed in float64 exactly
-        y = F.max_pool2d(Tensor(padded.data.astype(np.float64)), kernel, strides, 0, dilations)
-        return _unlift(Tensor(y.data.astype(x.dtype)), was_1d)
+        y = F.max_pool2d(Tensor(padded._data.astype(np.float64)), kernel, strides, 0, dilations)
+        return _unlift(Tensor(y._data.astype(x.dtype)), was_1d)
     if ctx.num_outputs < 2:
         return _unlift(F.max_pool2d(padded, kernel, strides, 0, dilations), was_1d)
     if ctx.attr("storage_order", 0):
         raise ctx.error("the Indices output with storage_order=1 (column-major) is not supported")
     y, index = F.max_pool2d(padded, kernel, strides, 0, dilations, return_indices=True)
-    return _unlift(y, was_1d), _unlift(_flat_indices(index.data, padded.shape, x.shape, reach), was_1d)
+    return _unlift(y, was_1d), _unlift(_flat_indices(index._data, padded.shape, x.shape, reach), was_1d)
 
 
 def _flat_indices(index: np.ndarray, padded: tuple, shape: tuple, reach: tuple) -> Tensor:
@@ -114,7 +114,7 @@ def average_pool(ctx: NodeContext, inputs: list) -> Tensor:
         counted = F.pad(counted, (0, reach[1] - pads[3], 0, reach[3] - pads[2]))  # then zeros up to the reach
     else:
         counted = F.pad(counted, reach)
-    count = _window_sum(counted, kernel, strides, dilations).data
+    count = _window_sum(counted, kernel, strides, dilations)._data
     return _unlift(E.div(total, Tensor(np.maximum(count, 1).astype(x.dtype))), was_1d)
 
 

@@ -130,7 +130,7 @@ def unsqueeze(ctx: NodeContext, inputs: list) -> Tensor:
 def gather(ctx: NodeContext, inputs: list) -> Tensor:
     x, indices = inputs
     axis = int(ctx.attr("axis", 0)) % x.ndim
-    index = indices.data.astype(np.int64)
+    index = indices._data.astype(np.int64)
     index = np.where(index < 0, index + x.shape[axis], index)  # negative indices count from the end
     return S.getitem(x, (slice(None),) * axis + (index,))
 
@@ -142,7 +142,7 @@ def shape(ctx: NodeContext, inputs: list) -> Tensor:
     return Tensor(np.array(dims[start : None if end is None else int(end)], dtype=np.int64))
 
 
-register("Size")(lambda ctx, inputs: Tensor(np.array(inputs[0].data.size, dtype=np.int64)))
+register("Size")(lambda ctx, inputs: Tensor(np.array(inputs[0]._data.size, dtype=np.int64)))
 
 
 def _check_constant(ctx: NodeContext) -> None:

@@ -104,7 +104,7 @@ def values(t: Tensor | None, default: Any = None) -> np.ndarray | None:
     """A static input's values as an array (shapes, pads, scales...), or `default` when the input is omitted."""
     if t is None:
         return None if default is None else np.asarray(default)
-    return np.asarray(t.data)
+    return np.asarray(t._data)
 
 
 def int_list(t: Tensor | None, default: Sequence[int] | None = None) -> list[int] | None:

@@ -9,6 +9,7 @@ ELU' (0) = alpha, hardtanh/ReLU6 pass the gradient only strictly inside (min_val
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -81,9 +82,11 @@ def _one_where(step: np.ndarray, value: np.ndarray | float) -> np.ndarray:
     return out
 
 
-def relu(input: Tensor) -> Tensor:  # noqa: A002
+def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """max(x, 0); the gradient at exactly 0 is 0, as in PyTorch. Float32/64 run the compiled loops (both cores)."""
-    x = input.data
+    if inplace:
+        return _in_place(input, lambda s: relu(s), "relu_")
+    x = input._data
     if x.dtype not in _KERNEL_DTYPES:  # float16 and integers: the same maths in NumPy
         out = np.maximum(x, 0)
 
@@ -106,11 +109,14 @@ def relu(input: Tensor) -> Tensor:  # noqa: A002
     return record(out, (input,), backward, "Relu")
 
 
-def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:  # noqa: A002
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,  # noqa: A002
+             inplace: bool = False) -> Tensor:
     """Clip to [min_val, max_val]; the gradient passes only strictly inside the interval (PyTorch)."""
+    if inplace:
+        return _in_place(input, lambda s: hardtanh(s, min_val, max_val), "hardtanh_")
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val ({max_val})")
-    x = input.data
+    x = input._data
     out = np.clip(x, min_val, max_val)
 
     def backward(g: np.ndarray):  # dL/dx = g · [min < x < max]
@@ -121,14 +127,18 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tens
     return record(out, (input,), backward, "Hardtanh")
 
 
-def relu6(input: Tensor) -> Tensor:  # noqa: A002
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """min(max(x, 0), 6) = hardtanh(x, 0, 6), with hardtanh's gradient (0 at both 0 and 6)."""
+    if inplace:
+        return _in_place(input, lambda s: relu6(s), "relu6_")
     return hardtanh(input, 0.0, 6.0)
 
 
-def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:  # noqa: A002
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:  # noqa: A002
     """x for x > 0, negative_slope·x otherwise (so the gradient at 0 is negative_slope, as in PyTorch)."""
-    x = input.data
+    if inplace:
+        return _in_place(input, lambda s: leaky_relu(s, negative_slope), "leaky_relu_")
+    x = input._data
     slope = _one_where(_step(x, 0, x.dtype), negative_slope)  # the derivative: 1 for x > 0, else the slope
     out = x * slope
 
@@ -138,9 +148,11 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:  # noqa: 
     return record(out, (input,), backward, "LeakyRelu")
 
 
-def elu(input: Tensor, alpha: float = 1.0) -> Tensor:  # noqa: A002
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
     """x for x > 0, alpha·(eˣ − 1) otherwise."""
-    x = input.data
+    if inplace:
+        return _in_place(input, lambda s: elu(s, alpha), "elu_")
+    x = input._data
     negative_part = np.expm1(np.minimum(x, 0))  # alpha·(e^min(x,0) − 1): 0 for x > 0, and never overflows
     negative_part *= alpha
     out = np.maximum(x, 0)
@@ -175,7 +187,7 @@ _GELU_CUBIC = 0.044715
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
     """x·Φ(x) with Φ the standard normal CDF (exact, via erf), or PyTorch's tanh approximation."""
-    x = input.data
+    x = input._data
     if approximate == "none":
         cdf = erf(x * _SQRT_HALF)
         cdf += 1
@@ -207,9 +219,11 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
     return record(out, (input,), backward, "Gelu")
 
 
-def silu(input: Tensor) -> Tensor:  # noqa: A002
+def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """x·σ(x) (also called swish)."""
-    x = input.data
+    if inplace:
+        return _in_place(input, lambda s: silu(s), "silu_")
+    x = input._data
     s = _sigmoid(x)
     out = x * s
 
@@ -221,7 +235,7 @@ def silu(input: Tensor) -> Tensor:  # noqa: A002
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
     """log(1 + e^(βx))/β, and x itself where βx > threshold (PyTorch's linear cut-off)."""
-    x = input.data
+    x = input._data
     bx = x * beta
     linear = bx > threshold
     # log(1 + e^z) = max(z, 0) + log(1 + e^−|z|), which never overflows
@@ -258,8 +272,8 @@ def softmax(input: Tensor, dim: int) -> Tensor:  # noqa: A002
     """e^x / Σ e^x along dim, computed as e^(x − max) so that nothing overflows."""
     axis = _softmax_axis("softmax", input, dim)
     if input.ndim == 0:
-        return record(np.ones_like(input.data), (input,), lambda g: (np.zeros_like(g),), "Softmax")
-    x = input.data
+        return record(np.ones_like(input._data), (input,), lambda g: (np.zeros_like(g),), "Softmax")
+    x = input._data
     out = x - x.max(axis=axis, keepdims=True)
     np.exp(out, out=out)
     out /= out.sum(axis=axis, keepdims=True)
@@ -276,8 +290,8 @@ def log_softmax(input: Tensor, dim: int) -> Tensor:  # noqa: A002
     """x − log Σ e^x along dim, computed as (x − max) − log Σ e^(x − max)."""
     axis = _softmax_axis("log_softmax", input, dim)
     if input.ndim == 0:
-        return record(np.zeros_like(input.data), (input,), lambda g: (np.zeros_like(g),), "LogSoftmax")
-    x = input.data
+        return record(np.zeros_like(input._data), (input,), lambda g: (np.zeros_like(g),), "LogSoftmax")
+    x = input._data
     shifted = x - x.max(axis=axis, keepdims=True)
     out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
@@ -308,23 +322,29 @@ def _apply_mask(input: Tensor, mask: np.ndarray, name: str) -> Tensor:  # noqa: 
     def backward(g: np.ndarray):  # dL/dx = g · mask / (1 − p)   (the mask already carries the scale)
         return (g * mask,)
 
-    return record(input.data * mask, (input,), backward, name)
+    return record(input._data * mask, (input,), backward, name)
 
 
-def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:  # noqa: A002
+def dropout(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002
+            inplace: bool = False) -> Tensor:
     """Zero each element with probability p and scale the survivors by 1/(1 − p); identity when not training."""
+    if inplace:
+        return _in_place(input, lambda s: dropout(s, p, training), "dropout_")
     _check_p("dropout", p)
     if not training or p == 0.0:
         return input
     return _apply_mask(input, _scaled_mask(input.shape, p, input.dtype), "Dropout")
 
 
-def dropout2d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:  # noqa: A002
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002
+              inplace: bool = False) -> Tensor:
     """Zero whole channels of (N, C, H, W) — or of (C, H, W) — with probability p, scaling the rest by 1/(1 − p).
 
     A 3-D input is one unbatched (C, H, W) image, the reading PyTorch announces; PyTorch 2.13 still reads it as
     (N, C, L) with a deprecation warning. Other ranks raise (PyTorch warns that they will).
     """
+    if inplace:
+        return _in_place(input, lambda s: dropout2d(s, p, training), "dropout2d_")
     _check_p("dropout2d", p)
     if input.ndim not in (3, 4):
         raise ValueError(f"dropout2d: expected input of shape (N, C, H, W) or (C, H, W), got {input.shape}")
@@ -332,3 +352,10 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:  
         return input
     mask_shape = input.shape[:-2] + (1, 1)  # one draw per (sample, channel), broadcast over H and W
     return _apply_mask(input, _scaled_mask(mask_shape, p, input.dtype), "Dropout2d")
+
+
+def _in_place(input: Tensor, op: Any, name: str) -> Tensor:  # noqa: A002
+    """`op(input)` written into input's memory and recorded as an in-place op (`inplace=True`)."""
+    from cnnkit.inplace import apply
+
+    return apply(input, op, name)

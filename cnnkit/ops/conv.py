@@ -234,13 +234,13 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     if is_depthwise(x.shape[1], groups):
         return _depthwise_conv2d(x, weight, bias, window, out_hw)
     f = weight.shape[0]
-    w3 = weight.data.reshape(groups, f // groups, -1)
-    b = None if bias is None else bias.data
-    out = _split_forward(x.data, w3, b, window, out_hw)
+    w3 = weight._data.reshape(groups, f // groups, -1)
+    b = None if bias is None else bias._data
+    out = _split_forward(x._data, w3, b, window, out_hw)
     inputs = (x, weight) if bias is None else (x, weight, bias)
 
     def backward(g: np.ndarray):
-        gx, gw = _split_backward(x.data, w3, np.ascontiguousarray(g), window, x.requires_grad, weight.requires_grad)
+        gx, gw = _split_backward(x._data, w3, np.ascontiguousarray(g), window, x.requires_grad, weight.requires_grad)
         grads = (gx, None if gw is None else gw.reshape(weight.shape))
         if bias is not None:  # db = Σ_{n,i,j} dY
             grads += (g.sum(axis=(0, 2, 3)) if bias.requires_grad else None,)
@@ -251,14 +251,14 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
 
 def _depthwise_conv2d(x: Tensor, weight: Tensor, bias: Tensor | None, window: Window, out_hw: Pair) -> Tensor:
     """conv2d with one input channel per group, by the compiled loops of `conv_depthwise`."""
-    out = depthwise_forward(x.data, weight.data, window, out_hw)
+    out = depthwise_forward(x._data, weight._data, window, out_hw)
     if bias is not None:
-        out += bias.data.reshape(-1, 1, 1)
+        out += bias._data.reshape(-1, 1, 1)
     inputs = (x, weight) if bias is None else (x, weight, bias)
 
     def backward(g: np.ndarray):
-        gx = depthwise_input_grad(g, weight.data, window, x.shape) if x.requires_grad else None
-        gw = depthwise_weight_grad(g, x.data, window, weight.shape) if weight.requires_grad else None
+        gx = depthwise_input_grad(g, weight._data, window, x.shape) if x.requires_grad else None
+        gw = depthwise_weight_grad(g, x._data, window, weight.shape) if weight.requires_grad else None
         grads = (gx, gw)
         if bias is not None:  # db = Σ_{n,i,j} dY
             grads += (g.sum(axis=(0, 2, 3)) if bias.requires_grad else None,)
@@ -310,12 +310,12 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     cout = weight.shape[1] * groups
     out_shape = (n, cout) + out_hw
     pixels, taps = in_hw[0] * in_hw[1], kernel[0] * kernel[1]
-    w3 = weight.data.reshape(groups, cin // groups, cout // groups * taps)
-    x4 = x.data.reshape(n, groups, cin // groups, pixels)
+    w3 = weight._data.reshape(groups, cin // groups, cout // groups * taps)
+    x4 = x._data.reshape(n, groups, cin // groups, pixels)
     # Y = col2im(Wᵀ · X): conv2d's input gradient, with x in the place of dY
     out = col2im(_adjoint_product(w3, x4).reshape(n, cout * taps, pixels), window, out_shape, in_hw)
     if bias is not None:
-        out += bias.data.reshape(cout, 1, 1)
+        out += bias._data.reshape(cout, 1, 1)
     inputs = (x, weight) if bias is None else (x, weight, bias)
 
     def backward(g: np.ndarray):

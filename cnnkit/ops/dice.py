@@ -39,7 +39,7 @@ def dice_loss(
     t = t.reshape(n, 1, -1)  # (N, 1, S)
     valid = t != ignore_index
     onehot = t == np.arange(classes).reshape(1, classes, 1)  # (N, C, S); False at ignored positions
-    p = _softmax(logits.data.reshape(n, classes, -1))
+    p = _softmax(logits._data.reshape(n, classes, -1))
     p_valid = p if valid.all() else p * valid
     total_p = p_valid.sum(axis=(0, 2))  # P_c
     total_g = onehot.sum(axis=(0, 2)).astype(p.dtype)  # G_c
@@ -54,7 +54,7 @@ def dice_loss(
 
     def backward(g: np.ndarray):
         if count == 0:
-            return np.zeros_like(logits.data), None
+            return np.zeros_like(logits._data), None
         coef = np.where(scored, -g / (count * den), 0).astype(p.dtype)  # −(u/|S|)·[c ∈ S] / den_c
         a = (2 * coef).reshape(1, classes, 1) * onehot  # ∂loss/∂p = coef_c·(2·g_c − D_c) at valid x
         a -= (coef * dice).reshape(1, classes, 1) * valid

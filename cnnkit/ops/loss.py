@@ -42,7 +42,7 @@ def _constant(op: str, name: str, value: Any, like: Tensor) -> np.ndarray | None
     if isinstance(value, Tensor) and value.requires_grad and is_grad_enabled():
         raise RuntimeError(f"{op}: {name} is not differentiable; pass a tensor that does not require grad "
                            f"(e.g. {name}.detach())")
-    return np.asarray(value.data if isinstance(value, Tensor) else value, dtype=like.dtype)
+    return np.asarray(value._data if isinstance(value, Tensor) else value, dtype=like.dtype)
 
 
 def _same_shape_target(op: str, x: Tensor, target: Any) -> Tensor:
@@ -91,7 +91,7 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor: 
     _check_reduction("mse_loss", reduction)
     _check_float_input("mse_loss", input)
     target = _same_shape_target("mse_loss", input, target)
-    diff = input.data - target.data.astype(input.dtype, copy=False)
+    diff = input._data - target._data.astype(input.dtype, copy=False)
     # ∂/∂x = 2(x − t),  ∂/∂t = −2(x − t)
     return _pointwise_loss(input, target, diff * diff, reduction,
                            lambda: 2 * diff, lambda: -2 * diff, "MseLoss")
@@ -102,7 +102,7 @@ def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  
     _check_reduction("l1_loss", reduction)
     _check_float_input("l1_loss", input)
     target = _same_shape_target("l1_loss", input, target)
-    diff = input.data - target.data.astype(input.dtype, copy=False)
+    diff = input._data - target._data.astype(input.dtype, copy=False)
     # ∂/∂x = sign(x − t),  ∂/∂t = −sign(x − t)
     return _pointwise_loss(input, target, np.abs(diff), reduction,
                            lambda: np.sign(diff), lambda: -np.sign(diff), "L1Loss")
@@ -117,7 +117,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta:
     target = _same_shape_target("smooth_l1_loss", input, target)
     if beta == 0:
         return l1_loss(input, target, reduction)
-    diff = input.data - target.data.astype(input.dtype, copy=False)
+    diff = input._data - target._data.astype(input.dtype, copy=False)
     # with c = clip(x − t, −β, β): loss = ½c²/β + (|x − t| − |c|), which is each branch without a np.where
     clipped = np.clip(diff, -beta, beta)
     loss = np.abs(diff)
@@ -154,7 +154,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     _check_float_input(op, input)
     target = _same_shape_target(op, input, target)
     w = _broadcast_constant(op, "weight", weight, input)
-    x, t = input.data, target.data.astype(input.dtype, copy=False)
+    x, t = input._data, target._data.astype(input.dtype, copy=False)
     if x.size and (x.min() < 0 or x.max() > 1):
         raise ValueError(f"{op}: all elements of input should be between 0 and 1, "
                          f"got values in [{x.min()}, {x.max()}]")
@@ -196,7 +196,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     target = _same_shape_target(op, input, target)
     w = _broadcast_constant(op, "weight", weight, input)
     pw = _broadcast_constant(op, "pos_weight", pos_weight, input)
-    x, t = input.data, target.data.astype(input.dtype, copy=False)
+    x, t = input._data, target._data.astype(input.dtype, copy=False)
     e = np.exp(-np.abs(x))
     softplus_neg = np.log1p(e)
     softplus_neg += np.maximum(-x, 0)  # softplus(−x) = log(1 + e^−x) = max(−x, 0) + log(1 + e^−|x|)
@@ -225,7 +225,7 @@ def _batched(op: str, x: Tensor) -> np.ndarray:
     _check_float_input(op, x)
     if x.ndim == 0:
         raise ValueError(f"{op}: expected input of shape (N, C), (N, C, d1, ...) or (C,), got a 0-d tensor")
-    return np.ascontiguousarray(x.data[None] if x.ndim == 1 else x.data)
+    return np.ascontiguousarray(x._data[None] if x.ndim == 1 else x._data)
 
 
 def _is_probability_target(op: str, x: Tensor, target: Tensor) -> bool:
@@ -253,7 +253,7 @@ def _class_indices(op: str, x: Tensor, target: Tensor, ignore_index: int) -> np.
     if target.shape != expected:
         raise ValueError(f"{op}: expected target of shape {expected} for input of shape {x.shape}, "
                          f"got {target.shape}")
-    t = target.data.reshape((1,) + expected) if x.ndim == 1 else target.data
+    t = target._data.reshape((1,) + expected) if x.ndim == 1 else target._data
     if t.size and (t.min() < 0 or t.max() >= classes):  # slow path only when something is outside [0, C)
         bad = (t != ignore_index) & ((t < 0) | (t >= classes))
         if bad.any():
@@ -424,7 +424,7 @@ def _cross_entropy_probabilities(input: Tensor, target: Tensor, w: np.ndarray | 
     'mean' divides by the number of positions N·d1·…, not by weights (PyTorch).
     """
     xd = _batched("cross_entropy", input)
-    qd = target.data.astype(input.dtype, copy=False)
+    qd = target._data.astype(input.dtype, copy=False)
     qd = qd[None] if input.ndim == 1 else qd
     classes, eps = xd.shape[1], float(label_smoothing)
     class_shape = (1, classes) + (1,) * (xd.ndim - 2)

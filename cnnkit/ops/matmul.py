@@ -16,12 +16,12 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
     if k_a != k_b:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align ({k_a} != {k_b})")
-    out = np.matmul(a.data, b.data)
+    out = np.matmul(a._data, b._data)
 
     def backward(g: np.ndarray):
         # Promote 1-D operands to matrices so the two formulas dA = G Bᵀ and dB = Aᵀ G hold throughout.
-        a2 = a.data[None, :] if a.ndim == 1 else a.data
-        b2 = b.data[:, None] if b.ndim == 1 else b.data
+        a2 = a._data[None, :] if a.ndim == 1 else a._data
+        b2 = b._data[:, None] if b.ndim == 1 else b._data
         batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
         g2 = g.reshape(batch + (a2.shape[-2], b2.shape[-1]))
         ga = gb = None
@@ -42,15 +42,15 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise ValueError(f"linear: expected input with last dim {weight.shape[1]} "
                          f"(weight {weight.shape}), got input of shape {x.shape}")
     lead = x.shape[:-1]
-    x2 = x.data.reshape(-1, x.shape[-1])
-    out = x2 @ weight.data.T
+    x2 = x._data.reshape(-1, x.shape[-1])
+    out = x2 @ weight._data.T
     if bias is not None:
-        out += bias.data
+        out += bias._data
     inputs = (x, weight) if bias is None else (x, weight, bias)
 
     def backward(g: np.ndarray):
         g2 = g.reshape(-1, weight.shape[0])
-        gx = (g2 @ weight.data).reshape(x.shape) if x.requires_grad else None  # dL/dx = G W
+        gx = (g2 @ weight._data).reshape(x.shape) if x.requires_grad else None  # dL/dx = G W
         gw = g2.T @ x2 if weight.requires_grad else None  # dL/dW = Gᵀ x
         grads = (gx, gw)
         if bias is not None:

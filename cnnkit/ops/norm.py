@@ -50,7 +50,7 @@ def _check_vector(op: str, name: str, t: Tensor | None, shape: tuple[int, ...], 
 
 def _vec(t: Tensor, dtype: np.dtype) -> np.ndarray:
     """A parameter's values in the input's dtype (no copy when they already match)."""
-    return t.data.reshape(-1).astype(dtype, copy=False)
+    return t._data.reshape(-1).astype(dtype, copy=False)
 
 
 def _per_channel(v: np.ndarray, spatial: int) -> np.ndarray:
@@ -140,8 +140,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         raise ValueError(f"{op}: running_mean and running_var must be defined in evaluation mode (training=False), "
                          f"got running_mean={'None' if running_mean is None else 'a tensor'}, "
                          f"running_var={'None' if running_var is None else 'a tensor'}")
-    x3 = input.data.reshape(n, c, spatial)
-    if input.data.size == 0:  # PyTorch returns an empty output and leaves the running statistics alone
+    x3 = input._data.reshape(n, c, spatial)
+    if input._data.size == 0:  # PyTorch returns an empty output and leaves the running statistics alone
         return _batch_norm_empty(input, weight, bias)
     if training:
         return _batch_norm_train(input, x3, running_mean, running_var, weight, bias, float(momentum), float(eps))
@@ -153,9 +153,9 @@ def _batch_norm_empty(x: Tensor, weight: Tensor | None, bias: Tensor | None) -> 
 
     def backward(g: np.ndarray):
         zeros = np.zeros(x.shape[1], dtype=x.dtype)
-        return pack(np.zeros_like(x.data) if x.requires_grad else None, zeros, zeros)
+        return pack(np.zeros_like(x._data) if x.requires_grad else None, zeros, zeros)
 
-    return record(np.empty_like(x.data), inputs, backward, "BatchNorm")
+    return record(np.empty_like(x._data), inputs, backward, "BatchNorm")
 
 
 def _kernel_array(a: np.ndarray) -> np.ndarray:
@@ -206,9 +206,9 @@ def _update_running(running_mean: Tensor | None, running_var: Tensor | None, mea
                     m: int, momentum: float) -> None:
     """r ← (1 − momentum)·r + momentum·statistic, in place; the running variance takes the unbiased Σ/(M − 1)."""
     if running_mean is not None:
-        running_mean.data[...] = (1 - momentum) * running_mean.data + momentum * mean
+        running_mean._data[...] = (1 - momentum) * running_mean._data + momentum * mean
     if running_var is not None:
-        running_var.data[...] = (1 - momentum) * running_var.data + momentum * (var * (m / (m - 1)))
+        running_var._data[...] = (1 - momentum) * running_var._data + momentum * (var * (m / (m - 1)))
 
 
 def _batch_norm_eval(x: Tensor, x3: np.ndarray, running_mean: Tensor, running_var: Tensor, weight: Tensor | None,
@@ -261,7 +261,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bia
     _check_vector(op, "bias", bias, (c,), "one value per channel", input)
     s = int(np.prod(input.shape[2:], dtype=np.int64))
     groups = int(num_groups)
-    rows = input.data.reshape(n * groups, (c // groups) * s)  # one row per (sample, group)
+    rows = input._data.reshape(n * groups, (c // groups) * s)  # one row per (sample, group)
     xhat, inv_std = _rows_normalise(rows, float(eps))
     xhat3 = xhat.reshape(n, c, s)
     gamma = _vec(weight, input.dtype) if weight is not None else None
@@ -300,7 +300,7 @@ def layer_norm(input: Tensor, normalized_shape: int | Sequence[int], weight: Ten
     _check_vector(op, "weight", weight, shape, "normalized_shape", input)
     _check_vector(op, "bias", bias, shape, "normalized_shape", input)
     m = int(np.prod(shape, dtype=np.int64))
-    rows = input.data.reshape(-1, m)
+    rows = input._data.reshape(-1, m)
     xhat, inv_std = _rows_normalise(rows, float(eps))
     gamma = _vec(weight, input.dtype) if weight is not None else None
     out = xhat * gamma if gamma is not None else xhat.copy()
@@ -350,7 +350,7 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
     n, c = input.shape[:2]
     s = int(np.prod(input.shape[2:], dtype=np.int64))
     size, alpha, beta, k = int(size), float(alpha), float(beta), float(k)
-    a = input.data.reshape(n, c, s)
+    a = input._data.reshape(n, c, s)
     denom = _channel_window_sum(a * a, size // 2, (size - 1) // 2)
     denom *= alpha / size
     denom += k  # D

@@ -147,9 +147,9 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     axes = [_axis_pad(x.ndim - 1 - i, x.shape[x.ndim - 1 - i], left, right, mode, x.shape)
             for i, (left, right) in enumerate(pairs)]
     if mode == "constant":
-        out = _pad_constant(x.data, axes, 0.0 if value is None else value)
+        out = _pad_constant(x._data, axes, 0.0 if value is None else value)
     else:
-        out = x.data
+        out = x._data
         for ax in axes:
             out = _gather_axis(out, ax)
         if not axes:

@@ -60,7 +60,7 @@ def _as_4d(op: str, x: Tensor) -> tuple[np.ndarray, bool]:
     """The input as (N, C, H, W) and whether it was an unbatched (C, H, W) tensor."""
     if x.ndim not in (3, 4):
         raise ValueError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {x.shape}")
-    data = x.data if x.ndim == 4 else x.data[None]
+    data = x._data if x.ndim == 4 else x._data[None]
     if 0 in data.shape[1:]:
         raise ValueError(f"{op}: expected non-zero channels, height and width, got input of shape {x.shape}")
     return data, x.ndim == 3

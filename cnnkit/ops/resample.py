@@ -117,7 +117,7 @@ def _nearest(x: Tensor, out: tuple[int, int], scales: tuple, exact: bool) -> Ten
     cols = _nearest_index(w, out[1], scales[1], exact)
     kh, kw = _integer_factor(rows, h), _integer_factor(cols, w)
     if kh and kw:  # integer upscale: each input pixel becomes a kh×kw block (one broadcast copy)
-        y = np.broadcast_to(x.data[:, :, :, None, :, None], (n, c, h, kh, w, kw)).reshape(n, c, h * kh, w * kw)
+        y = np.broadcast_to(x._data[:, :, :, None, :, None], (n, c, h, kh, w, kw)).reshape(n, c, h * kh, w * kw)
 
         def backward(g: np.ndarray):  # dx = Σ over the kh·kw strided phases of g
             grad = g[:, :, 0::kh, 0::kw].copy()
@@ -127,7 +127,7 @@ def _nearest(x: Tensor, out: tuple[int, int], scales: tuple, exact: bool) -> Ten
                         grad += g[:, :, i::kh, j::kw]
             return (grad,)
     else:
-        y = x.data[:, :, rows[:, None], cols[None, :]]
+        y = x._data[:, :, rows[:, None], cols[None, :]]
 
         def backward(g: np.ndarray):  # dx = the row-run sums of the column-run sums of g
             return (_sum_runs(_sum_runs(g, cols, w, 3), rows, h, 2),)
@@ -178,7 +178,7 @@ def _bilinear(x: Tensor, out: tuple[int, int], scales: tuple, align_corners: boo
     _, _, h, w = x.shape
     a_h = _linear_matrix(h, out[0], scales[0], align_corners, x.dtype)
     a_w = _linear_matrix(w, out[1], scales[1], align_corners, x.dtype)
-    y = _separable(x.data, a_h, a_w)  # y = A_h · x · A_wᵀ
+    y = _separable(x._data, a_h, a_w)  # y = A_h · x · A_wᵀ
 
     def backward(g: np.ndarray):  # dL/dx = A_hᵀ · g · A_w
         return (_separable(g, None if a_h is None else a_h.T, None if a_w is None else a_w.T),)

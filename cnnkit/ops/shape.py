@@ -11,16 +11,17 @@ from typing import Any
 import numpy as np
 
 from cnnkit.ops.broadcast import unbroadcast
-from cnnkit.tensor import Tensor, record
+from cnnkit.tensor import Tensor, as_tensor, record
 
 
 def reshape(x: Tensor, shape: tuple[int, ...]) -> Tensor:
     try:
-        out = x.data.reshape(shape)
+        out = x._data.reshape(shape)
     except ValueError:
-        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.data.size} elements) "
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x._data.size} elements) "
                          f"into {tuple(shape)}") from None
-    return record(out, (x,), lambda g: (g.reshape(x.shape),), "Reshape")
+    x_shape = x.shape
+    return record(out, (x,), lambda g: (g.reshape(x_shape),), "Reshape")
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -39,7 +40,7 @@ def permute(x: Tensor, dims: Sequence[int]) -> Tensor:
     if sorted(dims) != list(range(x.ndim)):
         raise ValueError(f"permute: dims {tuple(dims)} are not a permutation of the {x.ndim} dims of {x.shape}")
     inverse = tuple(np.argsort(dims))
-    return record(x.data.transpose(dims), (x,), lambda g: (g.transpose(inverse),), "Permute")
+    return record(x._data.transpose(dims), (x,), lambda g: (g.transpose(inverse),), "Permute")
 
 
 def squeeze(x: Tensor, dim: int | None = None) -> Tensor:
@@ -60,21 +61,23 @@ def expand(x: Tensor, sizes: tuple[int, ...]) -> Tensor:
     """Broadcast to `sizes` (−1 keeps a dim); backward sums over the stretched axes."""
     lead = len(sizes) - x.ndim
     target = tuple(x.shape[i - lead] if n == -1 else n for i, n in enumerate(sizes))
-    out = np.broadcast_to(x.data, target)
-    return record(out, (x,), lambda g: (unbroadcast(g, x.shape),), "Expand")
+    out = np.broadcast_to(x._data, target)
+    x_shape = x.shape
+    return record(out, (x,), lambda g: (unbroadcast(g, x_shape),), "Expand")
 
 
 def repeat(x: Tensor, repeats: tuple[int, ...]) -> Tensor:
     """Tile x; the gradient of each copy is summed back into the original."""
     lead = len(repeats) - x.ndim
     base = (1,) * lead + x.shape
-    out = np.tile(x.data.reshape(base), repeats)
+    out = np.tile(x._data.reshape(base), repeats)
+    x_shape = x.shape
 
     def backward(g: np.ndarray):
         split = []
         for r, n in zip(repeats, base, strict=True):
             split += [r, n]
-        return (g.reshape(split).sum(axis=tuple(range(0, len(split), 2))).reshape(x.shape),)
+        return (g.reshape(split).sum(axis=tuple(range(0, len(split), 2))).reshape(x_shape),)
 
     return record(out, (x,), backward, "Repeat")
 
@@ -89,31 +92,65 @@ def _plain(index: Any) -> Any:
     if isinstance(index, tuple):
         return tuple(_plain(i) for i in index)
     if isinstance(index, Tensor):
-        return index.data
+        return index._data
     if isinstance(index, list):
         return np.asarray(index)
     return index
 
 
 def getitem(x: Tensor, index: Any) -> Tensor:
+    """x[index]: a basic index (ints, slices, None, ...) gives a view sharing x's memory, as in PyTorch."""
     index = _plain(index)
+    basic = _is_basic(index)
+    if basic:  # a trailing Ellipsis makes NumPy return a 0-d view rather than a scalar copy for x[0] of 1-d x
+        parts = index if isinstance(index, tuple) else (index,)
+        index = parts if any(p is Ellipsis for p in parts) else parts + (Ellipsis,)
     try:
-        out = np.asarray(x.data[index])
+        out = np.asarray(x._data[index])
     except IndexError as err:
         raise IndexError(f"index into a tensor of shape {x.shape}: {err}") from None
-    basic = _is_basic(index)
+    shape, dtype = x.shape, x.dtype
 
     def backward(g: np.ndarray):
         if basic:
-            grad = np.zeros_like(x.data)
+            grad = np.zeros(shape, dtype=dtype)
             grad[index] = g
             return (grad,)
         # Advanced indexing may select an element twice: sum the gradients of its copies by flat position.
-        positions = np.arange(x.data.size).reshape(x.shape)[index]
-        flat = np.bincount(positions.ravel(), weights=g.ravel(), minlength=x.data.size)
-        return (flat.astype(x.dtype).reshape(x.shape),)
+        size = int(np.prod(shape))
+        positions = np.arange(size).reshape(shape)[index]
+        flat = np.bincount(positions.ravel(), weights=g.ravel(), minlength=size)
+        return (flat.astype(dtype).reshape(shape),)
 
     return record(out, (x,), backward, "Index")
+
+
+def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
+    """A copy of x with x[index] = value (value broadcast as NumPy does); PyTorch's `index_put`.
+
+    Gradients: x's is the output's with the written positions zeroed; value's is the output's at the written
+    positions, summed over the dims value was broadcast along.
+    """
+    index = _plain(index)
+    value = as_tensor(value, like=x)
+    out = x._data.copy()
+    try:
+        out[index] = value._data
+    except (IndexError, ValueError) as err:
+        raise IndexError(f"index_put into a tensor of shape {x.shape}: {err}") from None
+    value_shape, value_float = value.shape, value.dtype.kind == "f"
+
+    def backward(g: np.ndarray):
+        gx = g.copy()
+        gx[index] = 0
+        if not value_float:
+            return gx, None
+        picked = g[index]
+        if picked.ndim < len(value_shape):  # value had leading 1-dims that NumPy dropped
+            picked = picked.reshape((1,) * (len(value_shape) - picked.ndim) + picked.shape)
+        return gx, unbroadcast(picked, value_shape)
+
+    return record(out, (x, value), backward, "IndexPut")
 
 
 def _check_same_rank(op: str, tensors: Sequence[Tensor]) -> None:
@@ -129,7 +166,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     for t in tensors[1:]:
         if t.ndim != first.ndim or t.shape[:axis] + t.shape[axis + 1 :] != first.shape[:axis] + first.shape[axis + 1 :]:
             raise ValueError(f"cat: shapes {first.shape} and {t.shape} differ outside dim {dim}")
-    out = np.concatenate([t.data for t in tensors], axis=axis)
+    out = np.concatenate([t._data for t in tensors], axis=axis)
     bounds = np.cumsum([t.shape[axis] for t in tensors])[:-1]
 
     def backward(g: np.ndarray):
@@ -145,7 +182,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         if t.shape != tensors[0].shape:
             raise ValueError(f"stack: every tensor must have the same shape, got {tensors[0].shape} and {t.shape}")
     axis = dim % (tensors[0].ndim + 1)
-    out = np.stack([t.data for t in tensors], axis=axis)
+    out = np.stack([t._data for t in tensors], axis=axis)
 
     def backward(g: np.ndarray):
         return tuple(np.moveaxis(g, axis, 0))
@@ -175,4 +212,4 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> list[Tensor]:
 
 
 def clone(x: Tensor) -> Tensor:
-    return record(x.data.copy(), (x,), lambda g: (g,), "Clone")
+    return record(x._data.copy(), (x,), lambda g: (g,), "Clone")

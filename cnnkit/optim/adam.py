@@ -62,10 +62,10 @@ class Adam(Optimizer):
 
     def _init_state(self, state: dict[str, Any], p: Tensor, amsgrad: bool) -> None:
         state["step"] = 0.0
-        state["exp_avg"] = np.zeros_like(p.data)
-        state["exp_avg_sq"] = np.zeros_like(p.data)
+        state["exp_avg"] = np.zeros_like(p._data)
+        state["exp_avg_sq"] = np.zeros_like(p._data)
         if amsgrad:
-            state["max_exp_avg_sq"] = np.zeros_like(p.data)
+            state["max_exp_avg_sq"] = np.zeros_like(p._data)
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
@@ -79,9 +79,9 @@ class Adam(Optimizer):
             g = -grad if group["maximize"] else grad
             if weight_decay != 0:
                 if group["decoupled_weight_decay"]:
-                    p.data *= 1 - lr * weight_decay  # θ ← θ(1 − γλ)
+                    p._data *= 1 - lr * weight_decay  # θ ← θ(1 − γλ)
                 else:
-                    g = g + weight_decay * p.data  # g ← g + λθ
+                    g = g + weight_decay * p._data  # g ← g + λθ
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
             lerp_(exp_avg, g, 1 - beta1)  # m ← β₁m + (1 − β₁)g
             exp_avg_sq *= beta2  # v ← β₂v + (1 − β₂)g²
@@ -97,7 +97,7 @@ class Adam(Optimizer):
             denom += eps
             update = exp_avg * -step_size  # θ ← θ + (−step_size · m) / denom, as torch's addcdiv
             update /= denom
-            p.data += update
+            p._data += update
 
 
 class AdamW(Adam):

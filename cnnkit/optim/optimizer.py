@@ -1,7 +1,7 @@
 """The `Optimizer` base class: parameter groups, per-parameter state, zero_grad and state_dict round trips.
 
 Concrete optimisers (SGD, Adam, AdamW, RMSprop) subclass it and implement `_update_group`, which updates
-each parameter of one group in place on `p.data` with vectorised NumPy. Nothing here records a graph: the
+each parameter of one group in place on `p._data` with vectorised NumPy. Nothing here records a graph: the
 updates work on the raw arrays. Hyper-parameters are read from the group as Python floats at every step,
 so a learning-rate scheduler can change them between steps and float32 parameters stay float32 (NumPy
 keeps an array's dtype for Python scalars, but an `np.float64` scalar would silently upcast).
@@ -127,7 +127,7 @@ class Optimizer:
                     p.grad = None
                 else:
                     p.grad.requires_grad = False
-                    p.grad.data[...] = 0
+                    p.grad._data[...] = 0
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; returns closure() (re-evaluated loss) if given."""
@@ -147,13 +147,14 @@ class Optimizer:
         for p in group["params"]:
             if p.grad is None:
                 continue
-            grad = p.grad.data if isinstance(p.grad, Tensor) else np.asarray(p.grad)
+            grad = p.grad._data if isinstance(p.grad, Tensor) else np.asarray(p.grad)
             if grad.shape != p.shape:
                 raise ValueError(f"{self._name}: gradient of shape {grad.shape} does not match its parameter "
                                  f"of shape {p.shape}")
             if grad.dtype != p.dtype:
                 raise TypeError(f"{self._name}: gradient of dtype {grad.dtype} does not match its parameter "
                                 f"of dtype {p.dtype}")
+            p._vc.value += 1  # the update writes p in place: a graph still holding p's old value must see it
             yield p, grad
 
     # ----------------------------------------------------------------- state_dict
@@ -211,7 +212,7 @@ class Optimizer:
         if key == "step":  # a count, kept as a Python number
             return float(value.item() if hasattr(value, "item") else value)
         if isinstance(value, (np.ndarray, Tensor)):
-            array = value.data if isinstance(value, Tensor) else value
+            array = value._data if isinstance(value, Tensor) else value
             if array.shape != p.shape:
                 raise ValueError(f"{self._name}.load_state_dict: state '{key}' of parameter {index} has shape "
                                  f"{array.shape}, expected the parameter's shape {p.shape}")
@@ -233,7 +234,7 @@ class Optimizer:
 def _snapshot(value: Any) -> Any:
     """A plain-data copy of a state value: arrays copied, numbers and others deep-copied."""
     if isinstance(value, Tensor):
-        return value.data.copy()
+        return value._data.copy()
     if isinstance(value, np.ndarray):
         return value.copy()
     return copy.deepcopy(value)

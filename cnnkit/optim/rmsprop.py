@@ -43,11 +43,11 @@ class RMSprop(Optimizer):
     @staticmethod
     def _init_state(state: dict[str, Any], p: Tensor, group: dict[str, Any]) -> None:
         state["step"] = 0.0
-        state["square_avg"] = np.zeros_like(p.data)
+        state["square_avg"] = np.zeros_like(p._data)
         if group["momentum"] > 0:
-            state["momentum_buffer"] = np.zeros_like(p.data)
+            state["momentum_buffer"] = np.zeros_like(p._data)
         if group["centered"]:
-            state["grad_avg"] = np.zeros_like(p.data)
+            state["grad_avg"] = np.zeros_like(p._data)
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
@@ -59,7 +59,7 @@ class RMSprop(Optimizer):
             state["step"] += 1
             g = -grad if group["maximize"] else grad
             if weight_decay != 0:
-                g = g + weight_decay * p.data  # g ← g + λθ
+                g = g + weight_decay * p._data  # g ← g + λθ
             square_avg = state["square_avg"]
             square_avg *= alpha  # v ← αv + (1 − α)g²
             square_avg += (1 - alpha) * g * g
@@ -74,15 +74,15 @@ class RMSprop(Optimizer):
                 buf = _buffer(state, "momentum_buffer", p)
                 buf *= momentum  # b ← μb + g / d
                 buf += g / avg
-                p.data -= lr * buf  # θ ← θ − γb
+                p._data -= lr * buf  # θ ← θ − γb
             else:
                 update = g * -lr  # θ ← θ + (−γg) / d, as torch's addcdiv
                 update /= avg
-                p.data += update
+                p._data += update
 
 
 def _buffer(state: dict[str, Any], key: str, p: Tensor) -> np.ndarray:
     """state[key], created as zeros if momentum or centering was switched on after the first step."""
     if key not in state:
-        state[key] = np.zeros_like(p.data)
+        state[key] = np.zeros_like(p._data)
     return state[key]

@@ -46,10 +46,10 @@ class SGD(Optimizer):
         for p, grad in self._params_with_grad(group):
             d_p = -grad if group["maximize"] else grad
             if weight_decay != 0:
-                d_p = d_p + weight_decay * p.data  # g + λθ
+                d_p = d_p + weight_decay * p._data  # g + λθ
             if momentum != 0:
                 d_p = self._momentum(self.state[p], d_p, grad, momentum, dampening, group["nesterov"])
-            p.data -= lr * d_p  # θ ← θ − γg
+            p._data -= lr * d_p  # θ ← θ − γg
 
     @staticmethod
     def _momentum(state: dict[str, Any], d_p: np.ndarray, grad: np.ndarray, momentum: float, dampening: float,

@@ -72,5 +72,5 @@ def predict(model: Any, loader: Any) -> np.ndarray:
     parts = []
     with no_grad():
         for images, _ in loader:
-            parts.append(model(images).data.argmax(axis=1).astype(np.uint8))
+            parts.append(model(images)._data.argmax(axis=1).astype(np.uint8))
     return np.concatenate(parts)

@@ -68,7 +68,7 @@ class RunClassifier:
             for view in views:
                 for start in range(0, len(crops), BATCH):
                     batch = cnnkit.tensor(self.prepare(view[start : start + BATCH]))
-                    total[start : start + BATCH] += F.softmax(self.model(batch), dim=1).data
+                    total[start : start + BATCH] += F.softmax(self.model(batch), dim=1)._data
         return total / len(views)
 
     def __call__(self, crops: np.ndarray, components: Any = None) -> np.ndarray:

@@ -34,7 +34,7 @@ MODES = ("valid", "same", "full")
 
 def _as_2d(op: str, name: str, value: Any) -> np.ndarray:
     """A NumPy array from an array, a nested list or a cnnkit Tensor (by its .data); must be 2-D and non-empty."""
-    array = np.asarray(getattr(value, "data", value))
+    array = np.asarray(getattr(value, "_data", value))
     if array.ndim != 2 or array.size == 0:
         raise ValueError(f"{op}: expected {name} to be a non-empty 2-D array, got shape {array.shape}")
     return array

@@ -56,7 +56,7 @@ def apply_kernel(image: Any, kernel: str | Any) -> np.ndarray:
         if kernel not in KERNELS:
             raise ValueError(f"apply_kernel: unknown kernel {kernel!r}; known kernels: {', '.join(KERNELS)}")
         kernel = KERNELS[kernel]
-    image = np.asarray(getattr(image, "data", image), dtype=np.float32)
+    image = np.asarray(getattr(image, "_data", image), dtype=np.float32)
     kernel = np.asarray(kernel, dtype=np.float32)
     if image.ndim == 2:
         return correlate2d(image, kernel, mode="same")

@@ -37,7 +37,7 @@ def _split_optimizer_state(state: dict[str, Any]) -> tuple[dict[str, np.ndarray]
     for index, entries in state["state"].items():
         plain_state[str(index)] = {}
         for name, value in entries.items():
-            value = value.data if isinstance(value, Tensor) else value
+            value = value._data if isinstance(value, Tensor) else value
             if isinstance(value, np.ndarray):
                 arrays[f"optimizer.{index}.{name}"] = value
             else:
@@ -68,7 +68,7 @@ def _jsonable(value: Any) -> Any:
 def save_checkpoint(path: str | os.PathLike, model_state: dict[str, Any], optimizer_state: dict[str, Any] | None,
                     meta: dict[str, Any]) -> None:
     """Write a checkpoint atomically, and its metadata as readable JSON beside it (`<name>.json`)."""
-    tensors = {f"model.{k}": (v.data if isinstance(v, Tensor) else np.asarray(v)) for k, v in model_state.items()}
+    tensors = {f"model.{k}": (v._data if isinstance(v, Tensor) else np.asarray(v)) for k, v in model_state.items()}
     full_meta = {"format": FORMAT, **_jsonable(meta)}
     if optimizer_state is not None:
         opt_arrays, opt_plain = _split_optimizer_state(optimizer_state)

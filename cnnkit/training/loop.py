@@ -91,7 +91,7 @@ def train_epoch(model, loader, optimizer, loss_fn: Callable, *, epoch: int, sche
             scheduler.step()
         n = len(labels)
         total_loss += value * n
-        right, count = batch_correct(logits.data, labels.data)
+        right, count = batch_correct(logits._data, labels._data)
         correct, counted, seen = correct + right, counted + count, seen + n
         if progress and (step % 10 == 0 or step == len(loader)):
             elapsed = time.perf_counter() - start
@@ -113,10 +113,10 @@ def evaluate(model, loader, loss_fn: Callable | None = None, progress: bool = Fa
             logits = model(images)
             if loss_fn is not None:
                 losses.append(float(loss_fn(logits, labels).item()) * len(labels))
-            z = logits.data - logits.data.max(axis=1, keepdims=True)
+            z = logits._data - logits._data.max(axis=1, keepdims=True)
             e = np.exp(z)
             probs.append(e / e.sum(axis=1, keepdims=True))
-            targets.append(np.asarray(labels.data if isinstance(labels, Tensor) else labels))
+            targets.append(np.asarray(labels._data if isinstance(labels, Tensor) else labels))
     model.train(was_training)
     probabilities = np.concatenate(probs) if probs else np.zeros((0, 0), np.float32)
     y = np.concatenate(targets) if targets else np.zeros(0, np.int64)

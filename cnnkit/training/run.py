@@ -137,7 +137,7 @@ class TransformedBatches:
 
     def __iter__(self):
         for images, targets in self.loader:
-            images, targets = self.transform(images.data, targets.data)
+            images, targets = self.transform(images._data, targets._data)
             yield Tensor(images), Tensor(targets)
 
 

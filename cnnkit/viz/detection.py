@@ -59,7 +59,7 @@ def _name(label: int, class_names: Sequence[str] | None) -> str:
 
 
 def _box_array(boxes: Any, what: str) -> np.ndarray:
-    array = np.asarray(getattr(boxes, "data", boxes), np.float64)
+    array = np.asarray(getattr(boxes, "_data", boxes), np.float64)
     if array.size == 0:
         return array.reshape(0, 4)
     if array.ndim != 2 or array.shape[1] != 4:
@@ -70,7 +70,7 @@ def _box_array(boxes: Any, what: str) -> np.ndarray:
 def _picture(image: Any) -> np.ndarray:
     """(H, W) or (H, W, 3) in [0, 1] from (H, W), (C, H, W) or channel-last (H, W, 3) pixels; uint8 ones are
     read as 0..255. A (3, H, 3) array is taken as channel-first."""
-    array = np.asarray(getattr(image, "data", image))
+    array = np.asarray(getattr(image, "_data", image))
     if array.dtype == np.uint8:
         array = array.astype(np.float32) / 255
     if array.ndim == 3 and array.shape[-1] == 3 and array.shape[0] not in (1, 3):
@@ -92,7 +92,7 @@ def draw_on(
     picture = _picture(image)
     h, w = picture.shape[:2]
     boxes = _box_array(boxes, "draw_boxes")
-    labels = np.asarray(getattr(labels, "data", labels)).reshape(-1)
+    labels = np.asarray(getattr(labels, "_data", labels)).reshape(-1)
     if len(labels) != len(boxes) or (scores is not None and len(scores) != len(boxes)):
         raise ValueError(
             f"draw_boxes: expected one label (and score) per box: {len(boxes)} boxes, {len(labels)} labels"

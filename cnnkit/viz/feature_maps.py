@@ -32,7 +32,7 @@ def feature_maps(model: nn.Module, layer: str, images: Any) -> np.ndarray:
             f"feature_maps: layer {layer!r} gives output of shape {maps.shape}, not feature maps "
             "(N, C, H, W); choose a conv, pooling or activation layer before the flatten"
         )
-    single = np.asarray(getattr(images, "data", images)).ndim == 3
+    single = np.asarray(getattr(images, "_data", images)).ndim == 3
     return maps[0] if single else maps
 
 

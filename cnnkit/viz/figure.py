@@ -93,7 +93,7 @@ def for_display(image: Any, keep_unit: bool = False) -> np.ndarray:
     For images whose scale is arbitrary (normalised inputs, activations); a constant image shows as grey. With
     keep_unit, an image already within [0, 1] (stored pixels) is shown as it is, so dark stays dark.
     """
-    array = np.asarray(getattr(image, "data", image), dtype=np.float32)
+    array = np.asarray(getattr(image, "_data", image), dtype=np.float32)
     if array.ndim == 3:
         if array.shape[0] not in (1, 3):
             raise ValueError(f"for_display: expected 1 or 3 channels, got shape {array.shape}")

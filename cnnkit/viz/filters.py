@@ -37,7 +37,7 @@ def plot_filters(model: nn.Module, path: str | os.PathLike, layer: str | None = 
     name, conv = (layer, find_layer(model, layer, "plot_filters")) if layer else first_conv(model, "plot_filters")
     if not isinstance(conv, nn.Conv2d):
         raise ValueError(f"plot_filters: layer {name!r} is a {type(conv).__name__}, not a Conv2d")
-    weight = conv.weight.data
+    weight = conv.weight._data
     if weight.shape[1] not in (1, 3):
         raise ValueError(
             f"plot_filters: layer {name!r} has kernels over {weight.shape[1]} input channels; only "

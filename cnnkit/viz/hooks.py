@@ -57,7 +57,7 @@ def capturing(model: nn.Module, layer: str, what: str = "viz") -> Iterator[dict[
 
     def hook(module: nn.Module, args: tuple, output: Any) -> None:
         out = output[0] if isinstance(output, tuple) else output
-        captured["output"] = np.asarray(getattr(out, "data", out))
+        captured["output"] = np.asarray(getattr(out, "_data", out))
 
     handle = find_layer(model, layer, what).register_forward_hook(hook)
     try:
@@ -69,7 +69,7 @@ def capturing(model: nn.Module, layer: str, what: str = "viz") -> Iterator[dict[
 
 def as_batch(images: Any, what: str = "viz") -> np.ndarray:
     """A float32 (N, C, H, W) array from a (C, H, W) image or an (N, C, H, W) batch (arrays or Tensors)."""
-    array = np.asarray(getattr(images, "data", images), dtype=np.float32)
+    array = np.asarray(getattr(images, "_data", images), dtype=np.float32)
     if array.ndim == 3:
         array = array[None]
     if array.ndim != 4:

@@ -43,7 +43,7 @@ def plot_kernels(image: Any, path: str | os.PathLike, kernels: Mapping[str, Any]
 
 
 def _grey(image: Any) -> np.ndarray:
-    array = np.asarray(getattr(image, "data", image), dtype=np.float32)
+    array = np.asarray(getattr(image, "_data", image), dtype=np.float32)
     if array.ndim == 3 and array.shape[0] in (1, 3):
         array = array.mean(axis=0)
     if array.ndim != 2:

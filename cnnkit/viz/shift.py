@@ -64,7 +64,7 @@ def _correct(
         for start in range(0, len(images), batch_size):
             chunk = images[start : start + batch_size]
             chunk = transform(chunk) if transform is not None else chunk
-            logits = model(cnnkit.tensor(np.asarray(chunk, dtype=np.float32))).data
+            logits = model(cnnkit.tensor(np.asarray(chunk, dtype=np.float32)))._data
             right += int((logits.argmax(axis=1) == labels[start : start + batch_size]).sum())
     return right
 

@@ -218,7 +218,7 @@ def test_twins_match_structure_and_refuse_unknown_modules():
     assert list(twin.state_dict()) == list(model.state_dict()) and not twin.training
     x = np.random.default_rng(1).standard_normal((2, 3, 32, 32), dtype=np.float32)
     with cnnkit.no_grad(), torch.no_grad():
-        assert_close(model(cnnkit.tensor(x)).data, twin(torch.from_numpy(x)).numpy(), "resnet20 logits")
+        assert_close(model(cnnkit.tensor(x))._data, twin(torch.from_numpy(x)).numpy(), "resnet20 logits")
 
     class Custom(cnnkit.nn.Module):
         def forward(self, x):

@@ -70,7 +70,7 @@ def test_predict_with_flip_tta_averages_the_image_and_its_mirror(trained_run, tm
     model.eval()
     batch = prepare_image(str(path), info)
     with cnnkit.no_grad():
-        pair = [model(cnnkit.tensor(np.ascontiguousarray(b))).softmax(1).data[0] for b in (batch, batch[..., ::-1])]
+        pair = [model(cnnkit.tensor(np.ascontiguousarray(b))).softmax(1)._data[0] for b in (batch, batch[..., ::-1])]
     expected = (pair[0] + pair[1]) / 2
     got = {t["index"]: t["probability"] for t in result["top"]}
     np.testing.assert_allclose([got[i] for i in range(10)], expected, atol=2e-6)

@@ -30,8 +30,8 @@ def test_detection_batches_stack_images_and_list_targets():
     batches = list(DataLoader(Scenes(), batch_size=2, collate_fn=detection_collate))
     assert len(batches) == 3
     images, targets = batches[0]
-    assert isinstance(images, Tensor) and images.shape == (2, 1, 8, 8) and images.data.dtype == np.float32
-    assert [len(t["boxes"]) for t in targets] == [0, 1] and images.data[1].max() == 1
+    assert isinstance(images, Tensor) and images.shape == (2, 1, 8, 8) and images._data.dtype == np.float32
+    assert [len(t["boxes"]) for t in targets] == [0, 1] and images._data[1].max() == 1
     assert batches[2][0].shape == (1, 1, 8, 8)
 
 
@@ -39,10 +39,10 @@ def test_segmentation_batches_stack_masks_from_dicts_or_arrays():
     images, masks = next(
         iter(DataLoader(Scenes(), batch_size=4, shuffle=True, seed=0, collate_fn=segmentation_collate))
     )
-    assert masks.data.dtype == np.int64 and masks.shape == (4, 8, 8)
-    assert np.array_equal(masks.data[:, 0, 0], images.data[:, 0, 0, 0].astype(np.int64))
+    assert masks._data.dtype == np.int64 and masks.shape == (4, 8, 8)
+    assert np.array_equal(masks._data[:, 0, 0], images._data[:, 0, 0, 0].astype(np.int64))
     bare = [(np.zeros((1, 4, 4), np.float32), np.ones((4, 4), np.uint8))] * 2
-    assert segmentation_collate(bare)[1].data.sum() == 32
+    assert segmentation_collate(bare)[1]._data.sum() == 32
 
 
 def test_images_of_different_sizes_are_refused():

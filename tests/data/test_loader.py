@@ -36,7 +36,7 @@ class PlainDataset:
 
 
 def epoch_labels(loader: DataLoader) -> np.ndarray:
-    return np.concatenate([labels.data for _, labels in loader])
+    return np.concatenate([labels._data for _, labels in loader])
 
 
 @pytest.mark.parametrize("channels", [None, 3])
@@ -49,7 +49,7 @@ def test_batches_are_float32_nchw_and_int64(channels):
         assert isinstance(images, cnnkit.Tensor) and isinstance(labels, cnnkit.Tensor)
         assert images.dtype == np.float32 and images.shape == (len(labels), c, 4, 4) and not images.requires_grad
         assert labels.dtype == np.int64
-        for image, index in zip(images.data, labels.data, strict=True):
+        for image, index in zip(images._data, labels._data, strict=True):
             raw = ds.data[index] if channels is None else ds.data[index].transpose(2, 0, 1)
             np.testing.assert_array_equal(image.reshape(raw.shape), raw.astype(np.float32) / 255)
 
@@ -115,7 +115,7 @@ def test_array_backed_dataset_batches_without_getitem():
     base = digits_dataset(9)
     ds = NoGetItem(base.data, base.targets)
     images, labels = next(iter(DataLoader(ds, batch_size=9, shuffle=True, seed=1)))
-    np.testing.assert_array_equal(images.data[:, 0], base.data[labels.data] / np.float32(255))
+    np.testing.assert_array_equal(images._data[:, 0], base.data[labels._data] / np.float32(255))
 
 
 def test_subset_of_array_backed_dataset_stays_vectorised():
@@ -124,7 +124,7 @@ def test_subset_of_array_backed_dataset_stays_vectorised():
     subset = Subset(Subset(ds, [11, 3, 5, 7, 0, 2]), [1, 3, 5])
     images, labels = next(iter(DataLoader(subset, batch_size=3)))
     assert labels.tolist() == [3, 7, 2]
-    np.testing.assert_array_equal(images.data[:, 0], base.data[[3, 7, 2]] / np.float32(255))
+    np.testing.assert_array_equal(images._data[:, 0], base.data[[3, 7, 2]] / np.float32(255))
 
 
 def test_fallback_matches_vectorised_path():
@@ -132,8 +132,8 @@ def test_fallback_matches_vectorised_path():
     fast = list(DataLoader(ds, batch_size=3, shuffle=True, seed=5))
     slow = list(DataLoader(PlainDataset(ds), batch_size=3, shuffle=True, seed=5))
     for (fi, fl), (si, sl) in zip(fast, slow, strict=True):
-        np.testing.assert_array_equal(fi.data, si.data)
-        np.testing.assert_array_equal(fl.data, sl.data)
+        np.testing.assert_array_equal(fi._data, si._data)
+        np.testing.assert_array_equal(fl._data, sl._data)
         assert si.dtype == np.float32 and sl.dtype == np.int64
 
 
@@ -141,7 +141,7 @@ def test_dataset_transform_forces_per_item_path():
     base = digits_dataset(5)
     ds = ArrayDataset(base.data, base.targets, transform=lambda x: 1 - x, target_transform=lambda y: y * 10)
     images, labels = next(iter(DataLoader(ds, batch_size=5)))
-    np.testing.assert_allclose(images.data[:, 0], 1 - base.data / np.float32(255), rtol=1e-6)
+    np.testing.assert_allclose(images._data[:, 0], 1 - base.data / np.float32(255), rtol=1e-6)
     assert labels.tolist() == [0, 10, 20, 30, 40]
 
 
@@ -149,7 +149,7 @@ def test_float_images_pass_as_float32():
     data = np.random.default_rng(0).random((6, 2, 3, 3))  # float64, already (N, C, H, W)
     images, _ = next(iter(DataLoader(ArrayDataset(data, np.zeros(6, int)), batch_size=4)))
     assert images.dtype == np.float32 and images.shape == (4, 2, 3, 3)
-    np.testing.assert_array_equal(images.data, data[:4].astype(np.float32))
+    np.testing.assert_array_equal(images._data, data[:4].astype(np.float32))
 
 
 def test_float_targets_stay_float32_and_integer_targets_become_int64():
@@ -168,7 +168,7 @@ def test_float_targets_stay_float32_and_integer_targets_become_int64():
 
     _, targets = next(iter(DataLoader(Boxes(), batch_size=4)))
     assert targets.dtype == np.float32
-    np.testing.assert_array_equal(targets.data, boxes[:4].astype(np.float32))  # not truncated to whole numbers
+    np.testing.assert_array_equal(targets._data, boxes[:4].astype(np.float32))  # not truncated to whole numbers
     _, labels = next(iter(DataLoader(ArrayDataset(data, np.arange(6, dtype=np.int32)), batch_size=4)))
     assert labels.dtype == np.int64 and labels.tolist() == [0, 1, 2, 3]
 
@@ -183,7 +183,7 @@ def test_batch_transform_sees_whole_batches():
     ds = digits_dataset(5)
     images = [x for x, _ in DataLoader(ds, batch_size=2, transform=record)]
     assert seen == [(2, 1, 4, 4), (2, 1, 4, 4), (1, 1, 4, 4)]
-    np.testing.assert_allclose(images[0].data[:, 0], ds.data[:2] / np.float32(255) * 2, rtol=1e-6)
+    np.testing.assert_allclose(images[0]._data[:, 0], ds.data[:2] / np.float32(255) * 2, rtol=1e-6)
 
 
 def test_bad_arguments_refused():

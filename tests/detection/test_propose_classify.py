@@ -80,8 +80,8 @@ def test_refinements_reclassify_the_moved_boxes_and_average_the_passes() -> None
     class Classifier(cnnkit.nn.Module):
         def forward(self, crops: cnnkit.Tensor) -> cnnkit.Tensor:
             # class 1's logit grows with the crop's brightness; every box moves right by a tenth of its width (tx = 1)
-            logits = np.zeros((len(crops.data), 15), np.float32)
-            logits[:, 1] = 10 * crops.data.mean(axis=(1, 2, 3))
+            logits = np.zeros((len(crops._data), 15), np.float32)
+            logits[:, 1] = 10 * crops._data.mean(axis=(1, 2, 3))
             logits[:, 11] = 1.0
             return cnnkit.Tensor(logits)
 

@@ -103,7 +103,7 @@ def test_loss_and_gradient_match_pytorch(rng) -> None:
     expected = expected + box / 12
     expected.backward()
     np.testing.assert_allclose(loss.item(), expected.item(), rtol=1e-5)
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(x.grad._data, tx.grad.numpy(), rtol=1e-4, atol=1e-6)
 
 
 def test_loss_refuses_targets_of_the_wrong_width() -> None:

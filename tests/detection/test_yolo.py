@@ -20,7 +20,7 @@ LABELS = [np.array([1, 10, 4]), np.zeros(0, np.int64), np.array([7])]
 def test_network_output_shape_and_ranges() -> None:
     cnnkit.manual_seed(0)
     model = yolo_v1(width=4)
-    out = model(cnnkit.randn(2, 1, 64, 64)).data
+    out = model(cnnkit.randn(2, 1, 64, 64))._data
     assert out.shape == (2, 8, 8, 20) and out.dtype == np.float32
     assert ((out[..., :10] > 0) & (out[..., :10] < 1)).all()  # sigmoids on x, y, √w, √h, conf
     np.testing.assert_allclose(out[..., 10:].sum(-1), 1, rtol=1e-5)  # a softmax over the 10 classes
@@ -30,7 +30,7 @@ def test_default_model_has_the_registered_parameter_count() -> None:
     from cnnkit.models import model_info
 
     model = yolo_v1()
-    assert sum(p.data.size for p in model.parameters()) == model_info("yolo").num_params
+    assert sum(p._data.size for p in model.parameters()) == model_info("yolo").num_params
 
 
 def test_wrong_input_size_is_refused_naming_the_expected_shape() -> None:

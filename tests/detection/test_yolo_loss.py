@@ -95,7 +95,7 @@ def test_loss_and_its_gradient_match_the_loss_written_in_pytorch(seed: int) -> N
     expected.backward()
     assert loss.dtype == np.float32
     np.testing.assert_allclose(loss.item(), expected.item(), rtol=1e-5)
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(x.grad._data, tx.grad.numpy(), rtol=1e-4, atol=1e-6)
 
 
 def _one_object_case():

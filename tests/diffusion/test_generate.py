@@ -18,7 +18,7 @@ def model():
     m = diffusion_unet(base_channels=8, channel_mults=(1, 2), num_groups=4, num_classes=3, timesteps=50)
     rng = np.random.default_rng(0)
     for p in m.net.parameters():
-        p.data[...] = rng.standard_normal(p.shape).astype(np.float32) * 0.05
+        p._data[...] = rng.standard_normal(p.shape).astype(np.float32) * 0.05
     m.ema.update(m.net)
     return m
 

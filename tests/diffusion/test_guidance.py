@@ -16,7 +16,7 @@ def net() -> DiffusionUNet:
     model = DiffusionUNet(base_channels=8, channel_mults=(1, 2), num_classes=3, num_groups=4)
     rng = np.random.default_rng(0)
     for p in model.parameters():
-        p.data[...] = rng.standard_normal(p.shape).astype(np.float32) * 0.1
+        p._data[...] = rng.standard_normal(p.shape).astype(np.float32) * 0.1
     return model.eval()
 
 
@@ -24,8 +24,8 @@ def test_guidance_is_the_formula_of_the_two_predictions(net) -> None:
     x = np.random.default_rng(1).standard_normal((4, 1, 8, 8)).astype(np.float32)
     y = np.array([0, 1, 2, 0])
     with cnnkit.no_grad():
-        cond = net(cnnkit.tensor(x), 300, y).data
-        uncond = net(cnnkit.tensor(x), 300, None).data
+        cond = net(cnnkit.tensor(x), 300, y)._data
+        uncond = net(cnnkit.tensor(x), 300, None)._data
     assert np.abs(cond - uncond).max() > 1e-3
     np.testing.assert_array_equal(guided_epsilon(net, x, 300, y, 0.0), cond)  # w = 0: the conditional ε
     np.testing.assert_allclose(guided_epsilon(net, x, 300, y, 2.0), 3 * cond - 2 * uncond, atol=1e-5)

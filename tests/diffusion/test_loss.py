@@ -21,7 +21,7 @@ def tiny_model(**kwargs):
 def test_residual_is_the_network_on_x_t_minus_the_drawn_noise() -> None:
     model = tiny_model(num_classes=3, p_uncond=0.5)
     for p in model.net.parameters():
-        p.data[...] = np.random.default_rng(1).standard_normal(p.shape).astype(np.float32) * 0.1
+        p._data[...] = np.random.default_rng(1).standard_normal(p.shape).astype(np.float32) * 0.1
     x0 = np.random.default_rng(2).uniform(-1, 1, (6, 1, 8, 8)).astype(np.float32)
     y = np.array([0, 1, 2, 0, 1, 2])
     residual = epsilon_residual(model, x0, y, generator=np.random.default_rng(5))
@@ -30,8 +30,8 @@ def test_residual_is_the_network_on_x_t_minus_the_drawn_noise() -> None:
     noise = rng.standard_normal(x0.shape, dtype=np.float32)
     labels = np.where(rng.random(6) < 0.5, 3, y)
     with cnnkit.no_grad():
-        expected = model.net(cnnkit.tensor(q_sample(model.schedule, x0, t, noise)), t, labels).data - noise
-    np.testing.assert_allclose(residual.data, expected, atol=1e-6)
+        expected = model.net(cnnkit.tensor(q_sample(model.schedule, x0, t, noise)), t, labels)._data - noise
+    np.testing.assert_allclose(residual._data, expected, atol=1e-6)
     assert EpsilonLoss()(residual).item() == pytest.approx(float(np.mean(expected.astype(np.float64) ** 2)), rel=1e-5)
 
 
@@ -52,7 +52,7 @@ def test_a_tiny_model_halves_its_loss_between_step_10_and_step_300() -> None:
 
     def eval_loss() -> float:  # the same t and ε every time, so the two values compare
         with cnnkit.no_grad():
-            r = epsilon_residual(model, *held_out, generator=np.random.default_rng(1), use_ema=False).data
+            r = epsilon_residual(model, *held_out, generator=np.random.default_rng(1), use_ema=False)._data
         return float(np.mean(r.astype(np.float64) ** 2))
 
     from cnnkit.training.tasks.generation import optimizer_step

@@ -23,7 +23,7 @@ def test_default_network_has_about_a_million_parameters_and_keeps_the_shape() ->
     with cnnkit.no_grad():
         out = net(x, np.array([0, 999]), np.array([3, 10]))
     assert out.shape == (2, 1, 28, 28) and out.dtype == np.float32
-    assert np.all(out.data == 0)  # the output conv starts at zero: ε̂ = 0 before training
+    assert np.all(out._data == 0)  # the output conv starts at zero: ε̂ = 0 before training
 
 
 def test_timestep_features_by_hand() -> None:
@@ -37,9 +37,9 @@ def test_timestep_features_by_hand() -> None:
 
 def test_class_embedding_looks_up_rows_and_null() -> None:
     emb = ClassEmbedding(3, 4)
-    out = emb(np.array([2, -1, 3]), 3).data
-    np.testing.assert_array_equal(out, emb.weight.data[[2, 3, 3]])
-    np.testing.assert_array_equal(emb(None, 2).data, emb.weight.data[[3, 3]])
+    out = emb(np.array([2, -1, 3]), 3)._data
+    np.testing.assert_array_equal(out, emb.weight._data[[2, 3, 3]])
+    np.testing.assert_array_equal(emb(None, 2)._data, emb.weight._data[[3, 3]])
     with pytest.raises(ValueError, match=r"class labels in 0 … 2"):
         emb(np.array([4]), 1)
 
@@ -70,7 +70,7 @@ def test_time_embedding_output_and_gradients_match_pytorch() -> None:
     net = DiffusionUNet(base_channels=8, channel_mults=(1, 2), num_classes=3, num_groups=4)
     rng = np.random.default_rng(0)
     for p in net.parameters():  # the zero-initialised output conv would hide differences upstream
-        p.data[...] = rng.standard_normal(p.shape).astype(np.float32) * 0.2
+        p._data[...] = rng.standard_normal(p.shape).astype(np.float32) * 0.2
     reference = TorchUNet(base=8, mults=(1, 2), num_classes=3, groups=4)
     missing = reference.load_state_dict({k: torch.tensor(v.numpy()) for k, v in net.state_dict().items()})
     assert not missing.missing_keys and not missing.unexpected_keys
@@ -85,9 +85,9 @@ def test_time_embedding_output_and_gradients_match_pytorch() -> None:
     th_out = reference(th_x, torch.tensor(t[:3]), torch.tensor(y))
     (th_out * torch.tensor(projection)).sum().backward()
 
-    np.testing.assert_allclose(ck_out.data, th_out.detach().numpy(), rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(ck_x.grad.data, th_x.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(ck_out._data, th_out.detach().numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(ck_x.grad._data, th_x.grad.numpy(), rtol=1e-4, atol=1e-4)
     th_params = dict(reference.named_parameters())
     for name, p in net.named_parameters():
         scale = max(1.0, float(np.abs(th_params[name].grad.numpy()).max()))
-        np.testing.assert_allclose(p.grad.data / scale, th_params[name].grad.numpy() / scale, atol=1e-4, err_msg=name)
+        np.testing.assert_allclose(p.grad._data / scale, th_params[name].grad.numpy() / scale, atol=1e-4, err_msg=name)

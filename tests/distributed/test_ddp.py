@@ -15,7 +15,7 @@ from tests.distributed.workers import batches, build, train
 def single_process(batchnorm: bool, accumulate: int = 1) -> dict[str, np.ndarray]:
     model = build(batchnorm, seed=0)
     train(model, batches(), accumulate=accumulate)
-    return {name: np.array(t.data) for name, t in model.state_dict().items()}
+    return {name: np.array(t._data) for name, t in model.state_dict().items()}
 
 
 def rank_weights(out, case: str, rank: int) -> tuple[dict[str, np.ndarray], dict]:
@@ -32,7 +32,7 @@ def test_two_ranks_equal_one_process_with_the_global_batch(basics, case, batchno
     for name, value in reference.items():
         np.testing.assert_allclose(weights[name], value, rtol=0, atol=1e-5, err_msg=f"{case}: {name}")
     moved = max(
-        float(np.abs(value - build(batchnorm, 0).state_dict()[name].data).max()) for name, value in reference.items()
+        float(np.abs(value - build(batchnorm, 0).state_dict()[name]._data).max()) for name, value in reference.items()
     )
     assert moved > 1e-2  # the steps changed the weights, so equality says something
 

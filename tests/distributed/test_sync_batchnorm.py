@@ -28,7 +28,7 @@ def test_without_a_job_it_is_batchnorm_forward_and_backward():
     for layer in (sync, plain):
         y = layer(x)
         (y * y).sum().backward()
-        outputs.append((y.data.copy(), x.grad.data.copy(), layer.weight.grad.data.copy(), layer.running_var.data))
+        outputs.append((y._data.copy(), x.grad._data.copy(), layer.weight.grad._data.copy(), layer.running_var._data))
         x.grad = None
     for ours, theirs in zip(*outputs, strict=True):
         np.testing.assert_array_equal(ours, theirs)

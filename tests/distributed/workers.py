@@ -78,7 +78,7 @@ class _nothing:
 
 
 def _state(model: nn.Module) -> dict[str, np.ndarray]:
-    return {name: np.array(t.data) for name, t in model.state_dict().items()}
+    return {name: np.array(t._data) for name, t in model.state_dict().items()}
 
 
 def communication_results(r: int) -> dict:

@@ -82,9 +82,9 @@ def test_feature_extractor_gives_the_penultimate_layer_and_logits() -> None:
     extractor = FeatureExtractor(model, mean=(0.5,), std=(0.25,), batch_size=3)
     features, logits = extractor(images)
     x = ((images - 0.5) / 0.25).reshape(7, 16)
-    hidden = np.maximum(x @ model.hidden.weight.data.T + model.hidden.bias.data, 0)
+    hidden = np.maximum(x @ model.hidden.weight._data.T + model.hidden.bias._data, 0)
     np.testing.assert_allclose(features, hidden, atol=1e-5)
-    np.testing.assert_allclose(logits, hidden @ model.out.weight.data.T + model.out.bias.data, atol=1e-5)
+    np.testing.assert_allclose(logits, hidden @ model.out.weight._data.T + model.out.bias._data, atol=1e-5)
     named, _ = FeatureExtractor(model, layer="hidden", mean=(0.5,), std=(0.25,))(images)
     np.testing.assert_allclose(np.maximum(named, 0), hidden, atol=1e-5)  # the named layer's output, before ReLU
     assert not model.hidden._forward_hooks and not model.out._forward_pre_hooks  # hooks removed

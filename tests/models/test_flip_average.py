@@ -26,36 +26,36 @@ def test_dense_output_is_the_log_of_the_mean_probability_mirrored_back():
     cnnkit.manual_seed(0)
     conv = nn.Conv2d(1, 4, (1, 3), bias=False)  # not mirror-symmetric, so the mirror's logits differ
     x = np.random.default_rng(1).standard_normal((2, 1, 3, 7)).astype(np.float32)
-    weight = conv.weight.data
+    weight = conv.weight._data
     direct = softmax(conv_logits(weight, x))
     mirrored = softmax(conv_logits(weight, x[..., ::-1]))[..., ::-1]
     expected = np.log((direct + mirrored) / 2)
     got = FlipAverage(conv).eval()(cnnkit.tensor(x))
     assert got.dtype == np.float32
-    np.testing.assert_allclose(got.data, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got._data, expected, rtol=1e-5, atol=1e-6)
     # and it differs from the plain model's log-probabilities: the averaging is not a no-op
-    assert np.abs(got.data - np.log(direct)).max() > 1e-2
+    assert np.abs(got._data - np.log(direct)).max() > 1e-2
 
 
 def test_class_output_is_averaged_without_mirroring_back():
     cnnkit.manual_seed(2)
     model = nn.Sequential(nn.Flatten(), nn.Linear(12, 5))
     x = np.random.default_rng(3).standard_normal((4, 1, 3, 4)).astype(np.float32)
-    w, b = model[1].weight.data, model[1].bias.data
+    w, b = model[1].weight._data, model[1].bias._data
     direct = softmax(x.reshape(4, -1) @ w.T + b)
     mirrored = softmax(x[..., ::-1].reshape(4, -1) @ w.T + b)
     got = FlipAverage(model)(cnnkit.tensor(x))
-    np.testing.assert_allclose(got.data, np.log((direct + mirrored) / 2), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got._data, np.log((direct + mirrored) / 2), rtol=1e-5, atol=1e-6)
 
 
 def test_mirror_symmetric_model_gives_its_own_log_probabilities():
     conv = nn.Conv2d(1, 3, (1, 3), bias=True)
     taps = np.array([1.0, 2.0, 1.0], np.float32)  # a palindrome: the filter is its own mirror image
-    conv.weight.data[...] = taps * np.arange(1, 4, dtype=np.float32)[:, None, None, None]
+    conv.weight._data[...] = taps * np.arange(1, 4, dtype=np.float32)[:, None, None, None]
     x = np.random.default_rng(4).standard_normal((1, 1, 2, 6)).astype(np.float32)
     got = FlipAverage(conv)(cnnkit.tensor(x))
     own = conv(cnnkit.tensor(x)).log_softmax(1)
-    np.testing.assert_allclose(got.data, own.data, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got._data, own._data, rtol=1e-5, atol=1e-6)
 
 
 def test_refuses_a_batch_that_is_not_images():
@@ -79,8 +79,8 @@ def test_matches_pytorch_with_gradients():
     ours = nn.Conv2d(2, 3, 3, padding=1)
     theirs = torch.nn.Conv2d(2, 3, 3, padding=1)
     with torch.no_grad():
-        theirs.weight.copy_(torch.from_numpy(ours.weight.data))
-        theirs.bias.copy_(torch.from_numpy(ours.bias.data))
+        theirs.weight.copy_(torch.from_numpy(ours.weight._data))
+        theirs.bias.copy_(torch.from_numpy(ours.bias._data))
     x = np.random.default_rng(6).standard_normal((2, 2, 5, 6)).astype(np.float32)
     target = np.random.default_rng(7).integers(0, 3, (2, 5, 6))
 
@@ -92,7 +92,7 @@ def test_matches_pytorch_with_gradients():
     xc = cnnkit.tensor(x, requires_grad=True)
     got = FlipAverage(ours)(xc)
     nn.functional.cross_entropy(got, cnnkit.tensor(target)).backward()
-    np.testing.assert_allclose(got.data, expected.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got._data, expected.detach().numpy(), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(xc.grad, xt.grad.numpy(), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(ours.weight.grad, theirs.weight.grad.numpy(), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(ours.bias.grad, theirs.bias.grad.numpy(), rtol=1e-4, atol=1e-5)

@@ -296,10 +296,10 @@ def test_embedding_is_required_exactly_when_built_for():
 def test_embedding_shifts_each_sample_by_its_own_projection():
     # with no norm, identity-like act and conv2 ignored: conv1 output + emb_proj(relu(emb)) per sample and channel
     block = DoubleConv(1, 2, norm=None, emb_dim=2).eval()
-    block.conv1.weight.data[...] = 0
-    block.conv1.bias.data[...] = 0
-    block.emb_proj.weight.data[...] = np.array([[1, 0], [0, 2]], np.float32)
-    block.emb_proj.bias.data[...] = 0
+    block.conv1.weight._data[...] = 0
+    block.conv1.bias._data[...] = 0
+    block.emb_proj.weight._data[...] = np.array([[1, 0], [0, 2]], np.float32)
+    block.emb_proj.bias._data[...] = 0
     h = block.conv1(cnnkit.zeros(2, 1, 3, 3)) + block._embedding(cnnkit.tensor([[1.0, -1.0], [3.0, 4.0]]), 2)
     np.testing.assert_array_equal(h.numpy()[:, :, 1, 1], [[1, 0], [3, 8]])  # relu(−1) = 0
 

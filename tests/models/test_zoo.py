@@ -120,7 +120,7 @@ def test_output_shape(name, kwargs, shape):
         y = model(x)
     assert y.shape == (2, kwargs.get("num_classes", 10))
     assert y.dtype == np.float32
-    assert np.all(np.isfinite(y.data))
+    assert np.all(np.isfinite(y._data))
 
 
 @pytest.mark.slow
@@ -212,27 +212,27 @@ def test_resnet_rejects_wrong_channels():
 # --------------------------------------------------------------------------- initialisation
 def test_resnet_init_is_torchvisions():
     model = models.resnet18()
-    w = model.layer3[0].conv2.weight.data  # (256, 256, 3, 3): fan_out = 256 · 9
+    w = model.layer3[0].conv2.weight._data  # (256, 256, 3, 3): fan_out = 256 · 9
     assert w.dtype == np.float32
     assert w.std() == pytest.approx(np.sqrt(2 / (256 * 9)), rel=0.02)
     assert abs(w.mean()) < 1e-3
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
-            assert np.all(m.weight.data == 1) and np.all(m.bias.data == 0)
+            assert np.all(m.weight._data == 1) and np.all(m.bias._data == 0)
     bound = 1 / np.sqrt(512)  # the fc keeps PyTorch's default U(±1/√fan_in)
-    assert np.abs(model.fc.weight.data).max() <= bound and model.fc.weight.data.std() > bound / 3
+    assert np.abs(model.fc.weight._data).max() <= bound and model.fc.weight._data.std() > bound / 3
 
 
 def test_vgg_init_is_torchvisions():
     model = models.fashion_vgg()  # the VGG class initialises every VGG the same way
-    fc = model.classifier[0].weight.data  # (256, 1152)
+    fc = model.classifier[0].weight._data  # (256, 1152)
     assert fc.std() == pytest.approx(0.01, rel=0.02)
-    assert np.all(model.classifier[0].bias.data == 0)
-    conv = model.features[7].weight.data  # (64, 64, 3, 3): fan_out = 64 · 9
+    assert np.all(model.classifier[0].bias._data == 0)
+    conv = model.features[7].weight._data  # (64, 64, 3, 3): fan_out = 64 · 9
     assert conv.shape == (64, 64, 3, 3)
     assert conv.std() == pytest.approx(np.sqrt(2 / (64 * 9)), rel=0.02)
-    assert np.all(model.features[7].bias.data == 0)
-    assert np.all(model.features[1].weight.data == 1) and np.all(model.features[1].bias.data == 0)
+    assert np.all(model.features[7].bias._data == 0)
+    assert np.all(model.features[1].weight._data == 1) and np.all(model.features[1].bias._data == 0)
 
 
 def test_manual_seed_makes_models_repeatable():
@@ -240,7 +240,7 @@ def test_manual_seed_makes_models_repeatable():
     a = models.resnet20()
     cnnkit.manual_seed(3)
     b = models.resnet20()
-    assert all(np.array_equal(p.data, q.data) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+    assert all(np.array_equal(p._data, q._data) for p, q in zip(a.parameters(), b.parameters(), strict=True))
 
 
 # --------------------------------------------------------------------------- PyTorch re-implementations
@@ -472,7 +472,7 @@ def test_resnet18_matches_torchvision_layout_and_outputs():
     with torch.no_grad():
         expected = th(torch.from_numpy(x)).numpy()
     with cnnkit.no_grad():
-        actual = ck(cnnkit.tensor(x)).data
+        actual = ck(cnnkit.tensor(x))._data
     assert_close(actual, expected, "resnet18 eval output")
 
 
@@ -497,7 +497,7 @@ def test_alexnet_matches_torchvision_layout_and_outputs():
     with torch.no_grad():
         expected = th(torch.from_numpy(x)).numpy()
     with cnnkit.no_grad():
-        actual = ck(cnnkit.tensor(x)).data
+        actual = ck(cnnkit.tensor(x))._data
     assert_close(actual, expected, "alexnet eval output")
 
 
@@ -527,7 +527,7 @@ def test_alexnet_paper_variant_matches_torch_with_lrn():
     with torch.no_grad():
         expected = th(torch.from_numpy(x)).numpy()
     with cnnkit.no_grad():
-        actual = ck(cnnkit.tensor(x)).data
+        actual = ck(cnnkit.tensor(x))._data
     assert_close(actual, expected, "alexnet (LRN) eval output")
 
 
@@ -545,7 +545,7 @@ def test_vgg11_bn_matches_torchvision_layout_and_outputs():
     with torch.no_grad():
         expected = th(torch.from_numpy(x)).numpy()
     with cnnkit.no_grad():
-        actual = ck(cnnkit.tensor(x)).data
+        actual = ck(cnnkit.tensor(x))._data
     assert_close(actual, expected, "vgg11_bn eval output")
 
 
@@ -567,13 +567,13 @@ def forward_backward_both(ck_model, th_model, x: np.ndarray, seed: int = 0):
     ck_out = ck_model(xc)
     (ck_out * cnnkit.tensor(projection)).sum().backward()
     assert ck_out.shape == tuple(th_out.shape)
-    assert_close(ck_out.data, th_out.detach().numpy(), "forward")
-    assert_close(xc.grad.data, xt.grad.numpy(), "input gradient")
+    assert_close(ck_out._data, th_out.detach().numpy(), "forward")
+    assert_close(xc.grad._data, xt.grad.numpy(), "input gradient")
     th_params = dict(th_model.named_parameters())
     for name, p in ck_model.named_parameters():
         assert p.grad is not None, f"no gradient for {name}"
         assert p.grad.dtype == np.float32
-        assert_close(p.grad.data, th_params[name].grad.numpy(), f"gradient of {name}")
+        assert_close(p.grad._data, th_params[name].grad.numpy(), f"gradient of {name}")
 
 
 @requires_torch
@@ -607,7 +607,7 @@ def test_resnet20_forward_and_gradients_match_torch_in_training_mode():
     th_state = th.state_dict()
     for key, value in ck.state_dict().items():
         if "running" in key:
-            assert_close(value.data, th_state[key].numpy(), key)
+            assert_close(value._data, th_state[key].numpy(), key)
 
 
 @requires_torch

@@ -57,33 +57,33 @@ def test_fans_need_two_dimensions_and_a_valid_mode():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_every_scheme_fills_in_place_keeps_dtype_and_returns_the_tensor(fill, dtype):
     p = nn.Parameter(_empty(6, 5, dtype=dtype))
-    array = p.data
+    array = p._data
     assert fill(p) is p
-    assert p.data is array and p.dtype == dtype and p.shape == (6, 5)  # same array: views stay valid
-    assert np.isfinite(p.data).all()
+    assert p._data is array and p.dtype == dtype and p.shape == (6, 5)  # same array: views stay valid
+    assert np.isfinite(p._data).all()
     assert p.requires_grad and p.grad is None
 
 
 def test_uniform_and_normal_statistics():
     t = init.uniform_(_empty(400, 500), -1.0, 3.0)
-    assert t.data.min() >= -1.0 and t.data.max() < 3.0
-    assert t.data.mean() == pytest.approx(1.0, abs=0.01)
-    assert t.data.std() == pytest.approx(4 / math.sqrt(12), rel=0.01)
+    assert t._data.min() >= -1.0 and t._data.max() < 3.0
+    assert t._data.mean() == pytest.approx(1.0, abs=0.01)
+    assert t._data.std() == pytest.approx(4 / math.sqrt(12), rel=0.01)
     n = init.normal_(_empty(400, 500), mean=2.0, std=0.5)
-    assert n.data.mean() == pytest.approx(2.0, abs=0.005) and n.data.std() == pytest.approx(0.5, rel=0.01)
-    assert np.all(init.constant_(_empty(3, 3), 0.25).data == 0.25)
-    assert not init.zeros_(_empty(2, 2)).data.any() and np.all(init.ones_(_empty(2, 2)).data == 1)
-    np.testing.assert_array_equal(init.eye_(_empty(2, 3)).data, np.eye(2, 3))
+    assert n._data.mean() == pytest.approx(2.0, abs=0.005) and n._data.std() == pytest.approx(0.5, rel=0.01)
+    assert np.all(init.constant_(_empty(3, 3), 0.25)._data == 0.25)
+    assert not init.zeros_(_empty(2, 2))._data.any() and np.all(init.ones_(_empty(2, 2))._data == 1)
+    np.testing.assert_array_equal(init.eye_(_empty(2, 3))._data, np.eye(2, 3))
 
 
 @pytest.mark.parametrize("gain", [1.0, 2.0])
 def test_xavier_bounds_and_std(gain):
     shape = (64, 32, 3, 3)  # fan_in 288, fan_out 576
     bound = gain * math.sqrt(6 / (288 + 576))
-    u = init.xavier_uniform_(_empty(*shape), gain=gain).data
+    u = init.xavier_uniform_(_empty(*shape), gain=gain)._data
     assert np.abs(u).max() <= bound and np.abs(u).max() > 0.99 * bound
     assert u.std() == pytest.approx(bound / math.sqrt(3), rel=0.02)
-    n = init.xavier_normal_(_empty(*shape), gain=gain).data
+    n = init.xavier_normal_(_empty(*shape), gain=gain)._data
     assert n.std() == pytest.approx(gain * math.sqrt(2 / (288 + 576)), rel=0.02) and abs(n.mean()) < 0.01 * gain
 
 
@@ -93,10 +93,10 @@ def test_xavier_bounds_and_std(gain):
 ])
 def test_kaiming_bounds_and_std(a, mode, nonlinearity, fan):
     std = init.calculate_gain(nonlinearity, a) / math.sqrt(fan)
-    u = init.kaiming_uniform_(_empty(64, 32, 3, 3), a=a, mode=mode, nonlinearity=nonlinearity).data
+    u = init.kaiming_uniform_(_empty(64, 32, 3, 3), a=a, mode=mode, nonlinearity=nonlinearity)._data
     assert np.abs(u).max() <= math.sqrt(3) * std and np.abs(u).max() > 0.99 * math.sqrt(3) * std
     assert u.std() == pytest.approx(std, rel=0.02)
-    n = init.kaiming_normal_(_empty(64, 32, 3, 3), a=a, mode=mode, nonlinearity=nonlinearity).data
+    n = init.kaiming_normal_(_empty(64, 32, 3, 3), a=a, mode=mode, nonlinearity=nonlinearity)._data
     assert n.std() == pytest.approx(std, rel=0.02)
 
 
@@ -120,7 +120,7 @@ def _truncated_moments(mean, std, a, b):
 @pytest.mark.parametrize("mean,std,a,b", [(0.0, 1.0, -2.0, 2.0), (0.0, 0.02, -0.04, 0.04), (1.0, 2.0, 0.0, 1.5),
                                           (0.0, 1.0, 3.0, 4.0)])  # the last: far tail, U(a, b) proposals
 def test_trunc_normal_range_and_moments(mean, std, a, b):
-    t = init.trunc_normal_(_empty(300, 400), mean=mean, std=std, a=a, b=b).data
+    t = init.trunc_normal_(_empty(300, 400), mean=mean, std=std, a=a, b=b)._data
     assert t.min() >= a and t.max() <= b
     expected_mean, expected_std = _truncated_moments(mean, std, a, b)
     assert t.mean() == pytest.approx(expected_mean, abs=0.01 * std)
@@ -131,7 +131,7 @@ def test_trunc_normal_range_and_moments(mean, std, a, b):
 
 @pytest.mark.parametrize("shape", [(6, 4), (4, 6), (8, 2, 3, 3)])
 def test_orthogonal_rows_or_columns_are_orthonormal(shape):
-    t = init.orthogonal_(_empty(*shape), gain=2.0).data.reshape(shape[0], -1).astype(np.float64)
+    t = init.orthogonal_(_empty(*shape), gain=2.0)._data.reshape(shape[0], -1).astype(np.float64)
     rows, cols = t.shape
     gram = t @ t.T if rows <= cols else t.T @ t
     np.testing.assert_allclose(gram, 4.0 * np.eye(min(rows, cols)), atol=1e-5)
@@ -141,18 +141,18 @@ def test_orthogonal_rows_or_columns_are_orthonormal(shape):
 
 def test_draws_come_from_the_seeded_global_generator_or_a_given_one():
     cnnkit.manual_seed(7)
-    first = init.kaiming_uniform_(_empty(5, 5)).data.copy()
+    first = init.kaiming_uniform_(_empty(5, 5))._data.copy()
     cnnkit.manual_seed(7)
-    np.testing.assert_array_equal(init.kaiming_uniform_(_empty(5, 5)).data, first)
+    np.testing.assert_array_equal(init.kaiming_uniform_(_empty(5, 5))._data, first)
     gen_a, gen_b = np.random.default_rng(3), np.random.default_rng(3)
-    np.testing.assert_array_equal(init.normal_(_empty(4, 4), generator=gen_a).data,
-                                  init.normal_(_empty(4, 4), generator=gen_b).data)
+    np.testing.assert_array_equal(init.normal_(_empty(4, 4), generator=gen_a)._data,
+                                  init.normal_(_empty(4, 4), generator=gen_b)._data)
     cnnkit.manual_seed(7)
     layer_a = nn.Conv2d(3, 4, 3)
     cnnkit.manual_seed(7)
     layer_b = nn.Conv2d(3, 4, 3)
-    np.testing.assert_array_equal(layer_a.weight.data, layer_b.weight.data)
-    np.testing.assert_array_equal(layer_a.bias.data, layer_b.bias.data)
+    np.testing.assert_array_equal(layer_a.weight._data, layer_b.weight._data)
+    np.testing.assert_array_equal(layer_a.bias._data, layer_b.bias._data)
 
 
 # ----------------------------------------------------------------- default initialisation of the layers
@@ -168,7 +168,7 @@ def test_default_init_bounds_equal_pytorchs(build, fan_in):
     bound = 1 / math.sqrt(fan_in)  # kaiming_uniform_(a=√5): gain √(1/3) · √(3 / fan_in)
     ours, theirs = build(nn), build(torch.nn)
     for name in ("weight", "bias"):
-        w, t = getattr(ours, name).data, getattr(theirs, name).detach().numpy()
+        w, t = getattr(ours, name)._data, getattr(theirs, name).detach().numpy()
         assert w.shape == t.shape and w.dtype == np.float32
         assert np.abs(w).max() <= bound and np.abs(t).max() <= bound
         if name == "weight":  # enough samples to reach the edge and to measure the spread
@@ -193,7 +193,7 @@ def test_norm_layers_start_like_pytorchs(build):
 
 def test_reset_parameters_redraws():
     layer = nn.Linear(20, 30)
-    before = layer.weight.data.copy()
-    array = layer.weight.data
+    before = layer.weight._data.copy()
+    array = layer.weight._data
     layer.reset_parameters()
-    assert layer.weight.data is array and not np.array_equal(before, array)
+    assert layer.weight._data is array and not np.array_equal(before, array)

@@ -39,18 +39,18 @@ def compare_layer(ck_layer: nn.Module, th_layer, x: np.ndarray, train: bool = Tr
         np.testing.assert_array_equal(yc[1].numpy(), yt[1].numpy())
         yc, yt = yc[0], yt[0]
     assert yc.shape == tuple(yt.shape) and yc.dtype == np.float32
-    np.testing.assert_allclose(yc.data, yt.detach().numpy(), rtol=RTOL, atol=ATOL, err_msg="forward")
+    np.testing.assert_allclose(yc._data, yt.detach().numpy(), rtol=RTOL, atol=ATOL, err_msg="forward")
     projection = np.random.default_rng(seed).standard_normal(yc.shape).astype(np.float32)
     (yc * cnnkit.tensor(projection)).sum().backward()
     (yt * torch.tensor(projection)).sum().backward()
-    np.testing.assert_allclose(xc.grad.data, xt.grad.numpy(), rtol=RTOL, atol=ATOL, err_msg="input gradient")
+    np.testing.assert_allclose(xc.grad._data, xt.grad.numpy(), rtol=RTOL, atol=ATOL, err_msg="input gradient")
     th_params = dict(th_layer.named_parameters())
     for name, p in ck_layer.named_parameters():
-        np.testing.assert_allclose(p.grad.data, th_params[name].grad.numpy(), rtol=RTOL, atol=ATOL,
+        np.testing.assert_allclose(p.grad._data, th_params[name].grad.numpy(), rtol=RTOL, atol=ATOL,
                                    err_msg=f"gradient of {name}")
     th_buffers = dict(th_layer.named_buffers())
     for name, b in ck_layer.named_buffers():
-        np.testing.assert_allclose(b.data, th_buffers[name].numpy(), rtol=RTOL, atol=ATOL, err_msg=f"buffer {name}")
+        np.testing.assert_allclose(b._data, th_buffers[name].numpy(), rtol=RTOL, atol=ATOL, err_msg=f"buffer {name}")
         assert b.dtype == np.dtype(str(th_buffers[name].dtype).replace("torch.", "")), name
 
 
@@ -125,7 +125,7 @@ def test_conv_transpose2d_output_size_vs_torch():
         out = ck(cnnkit.tensor(x), output_size=size)
         expected = th(torch.tensor(x), output_size=size).detach().numpy()
         assert out.shape[-2:] == size
-        np.testing.assert_allclose(out.data, expected, rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(out._data, expected, rtol=RTOL, atol=ATOL)
     with pytest.raises(ValueError, match=r"ConvTranspose2d\(2, 3, .*requested an output size of \(9, 9\)"):
         ck(cnnkit.tensor(x), output_size=(9, 9))
 
@@ -199,14 +199,14 @@ def test_batchnorm_running_stats_over_several_steps_match_torch(momentum):
         x = _x(4, 3, 3, 3, seed=step) * (step + 1) + step
         ck(cnnkit.tensor(x))
         th(torch.tensor(x))
-    assert int(ck.num_batches_tracked.data) == 4 and ck.num_batches_tracked.dtype == np.int64
-    np.testing.assert_allclose(ck.running_mean.data, th.running_mean.numpy(), rtol=RTOL, atol=ATOL)
-    np.testing.assert_allclose(ck.running_var.data, th.running_var.numpy(), rtol=RTOL, atol=ATOL)
+    assert int(ck.num_batches_tracked._data) == 4 and ck.num_batches_tracked.dtype == np.int64
+    np.testing.assert_allclose(ck.running_mean._data, th.running_mean.numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(ck.running_var._data, th.running_var.numpy(), rtol=RTOL, atol=ATOL)
     ck.eval()
     th.eval()
     x = _x(2, 3, 3, 3, seed=9)
-    np.testing.assert_allclose(ck(cnnkit.tensor(x)).data, th(torch.tensor(x)).detach().numpy(), rtol=RTOL, atol=ATOL)
-    assert int(ck.num_batches_tracked.data) == 4  # eval does not count
+    np.testing.assert_allclose(ck(cnnkit.tensor(x))._data, th(torch.tensor(x)).detach().numpy(), rtol=RTOL, atol=ATOL)
+    assert int(ck.num_batches_tracked._data) == 4  # eval does not count
 
 
 @requires_torch
@@ -215,8 +215,8 @@ def test_batchnorm_on_an_empty_batch_matches_torch():
     ck, th = nn.BatchNorm2d(3), torch.nn.BatchNorm2d(3)
     out = ck(cnnkit.zeros(0, 3, 2, 2))
     assert out.shape == tuple(th(torch.zeros(0, 3, 2, 2)).shape) == (0, 3, 2, 2)
-    assert int(ck.num_batches_tracked.data) == int(th.num_batches_tracked) == 1
-    np.testing.assert_array_equal(ck.running_mean.data, th.running_mean.numpy())
+    assert int(ck.num_batches_tracked._data) == int(th.num_batches_tracked) == 1
+    np.testing.assert_array_equal(ck.running_mean._data, th.running_mean.numpy())
 
 
 @requires_torch
@@ -246,7 +246,7 @@ def test_other_norms_vs_torch(name, args, kwargs, shape):
 
 # ----------------------------------------------------------------- activations, shape layers
 ACTIVATIONS = [
-    ("ReLU", {}), ("ReLU", dict(inplace=True)), ("ReLU6", {}), ("LeakyReLU", {}),
+    ("ReLU", {}), ("ReLU6", {}), ("LeakyReLU", {}),
     ("LeakyReLU", dict(negative_slope=0.2)), ("ELU", {}), ("ELU", dict(alpha=0.5)), ("Tanh", {}), ("Sigmoid", {}),
     ("GELU", {}),
     ("GELU", dict(approximate="tanh")), ("SiLU", {}), ("Softmax", dict(dim=1)), ("Softmax", dict(dim=-1)),
@@ -259,8 +259,7 @@ ACTIVATIONS = [
 def test_activations_vs_torch(name, kwargs):
     torch = _torch()
     x = _x(3, 4, 5) * 4  # wide range: both sides of every kink, and above ReLU6's 6
-    th_kwargs = {k: v for k, v in kwargs.items() if k != "inplace"}  # ours ignores inplace; torch's would fail here
-    compare_layer(getattr(nn, name)(**kwargs), getattr(torch.nn, name)(**th_kwargs), x)
+    compare_layer(getattr(nn, name)(**kwargs), getattr(torch.nn, name)(**kwargs), x)
 
 
 @requires_torch
@@ -304,20 +303,20 @@ def test_dropout_in_training_zeroes_a_fraction_p_and_rescales():
     layer = nn.Dropout(0.3)
     x = cnnkit.ones(200, 500, requires_grad=True)
     y = layer(x)
-    kept = y.data != 0
+    kept = y._data != 0
     assert abs(1 - kept.mean() - 0.3) < 0.01
-    np.testing.assert_allclose(y.data[kept], 1 / 0.7, rtol=1e-6)
+    np.testing.assert_allclose(y._data[kept], 1 / 0.7, rtol=1e-6)
     y.sum().backward()  # gradient: the same mask and scale
-    np.testing.assert_allclose(x.grad.data, kept / 0.7, rtol=1e-6)
+    np.testing.assert_allclose(x.grad._data, kept / 0.7, rtol=1e-6)
     layer.eval()
-    assert np.array_equal(layer(x).data, x.data)
-    assert np.array_equal(nn.Dropout(0.0)(x).data, x.data)
-    assert not nn.Dropout(1.0)(x).data.any()
+    assert np.array_equal(layer(x)._data, x._data)
+    assert np.array_equal(nn.Dropout(0.0)(x)._data, x._data)
+    assert not nn.Dropout(1.0)(x)._data.any()
 
 
 def test_dropout2d_zeroes_whole_channels():
     cnnkit.manual_seed(1)
-    y = nn.Dropout2d(0.5)(cnnkit.ones(40, 50, 3, 3)).data
+    y = nn.Dropout2d(0.5)(cnnkit.ones(40, 50, 3, 3))._data
     per_channel = y.reshape(40, 50, 9)
     assert np.all((per_channel == 0).all(-1) | (per_channel == 2.0).all(-1))  # all or nothing, scaled by 2
     assert abs((per_channel[..., 0] == 0).mean() - 0.5) < 0.05
@@ -413,7 +412,7 @@ def test_layer_gradients_match_finite_differences(build, shape):
     layer = build().double()
     names = [name for name, _ in layer.named_parameters()]
     rng = np.random.default_rng(0)
-    arrays = [rng.standard_normal(shape)] + [p.data + 0.1 * rng.standard_normal(p.shape) for p in layer.parameters()]
+    arrays = [rng.standard_normal(shape)] + [p._data + 0.1 * rng.standard_normal(p.shape) for p in layer.parameters()]
 
     def run(x, *params):
         for name, p in zip(names, params, strict=True):
@@ -434,10 +433,10 @@ def test_parameter_names_shapes_and_defaults():
     lin = nn.Linear(3, 5)
     assert [n for n, _ in lin.named_parameters()] == ["weight", "bias"] and lin.weight.shape == (5, 3)
     bn = nn.BatchNorm2d(4)
-    np.testing.assert_array_equal(bn.weight.data, np.ones(4))
-    np.testing.assert_array_equal(bn.bias.data, np.zeros(4))
-    np.testing.assert_array_equal(bn.running_var.data, np.ones(4))
-    assert not bn.running_mean.data.any() and bn.num_batches_tracked.data.dtype == np.int64
+    np.testing.assert_array_equal(bn.weight._data, np.ones(4))
+    np.testing.assert_array_equal(bn.bias._data, np.zeros(4))
+    np.testing.assert_array_equal(bn.running_var._data, np.ones(4))
+    assert not bn.running_mean._data.any() and bn.num_batches_tracked._data.dtype == np.int64
     assert nn.BatchNorm1d(3, affine=False).weight is None
     assert nn.LayerNorm((2, 3)).weight.shape == (2, 3)
     assert nn.GroupNorm(2, 4).bias.shape == (4,)
@@ -490,14 +489,14 @@ def test_pytorch_state_dict_loads_and_gives_the_same_outputs():
     ck = _torch_stack(nn)
     result = ck.load_state_dict({k: v.detach().numpy() for k, v in th.state_dict().items()})
     assert result == ([], [])
-    assert int(ck[1].num_batches_tracked.data) == 3
+    assert int(ck[1].num_batches_tracked._data) == 3
     ck.eval()
     x = _x(5, 1, 8, 8, seed=7)
-    np.testing.assert_allclose(ck(cnnkit.tensor(x)).data, th(torch.tensor(x)).detach().numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(ck(cnnkit.tensor(x))._data, th(torch.tensor(x)).detach().numpy(), rtol=RTOL, atol=ATOL)
     # the raw tensors (requiring grad) load too
     ck2 = _torch_stack(nn).eval()
     ck2.load_state_dict(th.state_dict(keep_vars=True))
-    np.testing.assert_allclose(ck2(cnnkit.tensor(x)).data, th(torch.tensor(x)).detach().numpy(), rtol=RTOL,
+    np.testing.assert_allclose(ck2(cnnkit.tensor(x))._data, th(torch.tensor(x)).detach().numpy(), rtol=RTOL,
                                atol=ATOL)
 
 

@@ -116,19 +116,19 @@ def _compare_training_state(ours, theirs, ck_loss, th_loss, zero_grads: tuple[st
     other gradients, and a relative comparison of two noises would be meaningless.
     """
     assert ck_loss.shape == () and ck_loss.dtype == np.float32
-    _assert_close(ck_loss.data, th_loss.detach().numpy(), "loss")
+    _assert_close(ck_loss._data, th_loss.detach().numpy(), "loss")
     th_params = dict(theirs.named_parameters())
     scale = max(float(np.abs(p.grad.numpy()).max()) for p in theirs.parameters())
     for name, p in ours.named_parameters():
         assert p.grad is not None, name
         if name in zero_grads:
-            assert np.abs(p.grad.data).max() < 1e-5 * scale, name
+            assert np.abs(p.grad._data).max() < 1e-5 * scale, name
             assert np.abs(th_params[name].grad.numpy()).max() < 1e-5 * scale, name
             continue
-        _assert_close(p.grad.data, th_params[name].grad.numpy(), f"gradient of {name}")
+        _assert_close(p.grad._data, th_params[name].grad.numpy(), f"gradient of {name}")
     th_buffers = dict(theirs.named_buffers())
     for name, b in ours.named_buffers():
-        _assert_close(b.data, th_buffers[name].numpy(), f"buffer {name}")
+        _assert_close(b._data, th_buffers[name].numpy(), f"buffer {name}")
 
 
 def _batch(shape, seed=0):
@@ -164,7 +164,7 @@ def test_lenet_batchnorm_in_training_mode_with_dropout_off_matches_pytorch():
 
     ours, theirs, ck_loss, th_loss = _run_both(lenet_bn, x, labels, train=True, configure=dropout_off)
     _compare_training_state(ours, theirs, ck_loss, th_loss, zero_grads=("0.bias", "4.bias"))
-    assert int(ours[1].num_batches_tracked.data) == 1
+    assert int(ours[1].num_batches_tracked._data) == 1
 
 
 def test_two_block_residual_net_matches_pytorch():

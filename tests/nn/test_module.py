@@ -99,7 +99,7 @@ def test_setattr_rules():
     with pytest.raises(TypeError, match="as buffer 'count'"):
         block.count = np.zeros(1)
     block.count = cnnkit.ones(1)  # buffers accept new tensors
-    assert block.count.data[0] == 1.0
+    assert block.count._data[0] == 1.0
     with pytest.raises(KeyError, match=r'contain "\."'):
         block.register_buffer("a.b", cnnkit.zeros(1))
     with pytest.raises(KeyError, match="already exists"):
@@ -147,7 +147,7 @@ def test_state_dict_keys_share_memory_and_round_trip():
                         "block.fc2.bias", "head.weight", "head.bias"]  # non-persistent 'scratch' left out
     assert isinstance(sd, OrderedDict)
     assert all(type(v) is cnnkit.Tensor and not v.requires_grad for v in sd.values())
-    assert np.shares_memory(sd["head.weight"].numpy(), net.head.weight.data)
+    assert np.shares_memory(sd["head.weight"].numpy(), net.head.weight._data)
     snapshot = {k: v.numpy().copy() for k, v in sd.items()}
     other = Net()
     result = other.load_state_dict(snapshot)
@@ -156,10 +156,10 @@ def test_state_dict_keys_share_memory_and_round_trip():
     for key, value in other.state_dict().items():
         np.testing.assert_array_equal(value.numpy(), snapshot[key])
     x = cnnkit.randn(4, 3)
-    np.testing.assert_array_equal(net(x).data, other(x).data)
+    np.testing.assert_array_equal(net(x)._data, other(x)._data)
     # values are copied in, not aliased
     snapshot["head.bias"][...] = 123.0
-    assert other.head.bias.data[0] != 123.0
+    assert other.head.bias._data[0] != 123.0
     # keep_vars returns the live Parameters
     assert net.state_dict(keep_vars=True)["head.weight"] is net.head.weight
 
@@ -168,8 +168,8 @@ def test_load_state_dict_accepts_tensors_and_casts_dtype():
     model = nn.Linear(2, 3)
     model.load_state_dict({"weight": cnnkit.ones(3, 2), "bias": np.arange(3, dtype=np.float64)})
     assert model.bias.dtype == np.float32 and model.weight.dtype == np.float32
-    np.testing.assert_array_equal(model.bias.data, [0, 1, 2])
-    np.testing.assert_array_equal(model.weight.data, np.ones((3, 2)))
+    np.testing.assert_array_equal(model.bias._data, [0, 1, 2])
+    np.testing.assert_array_equal(model.weight._data, np.ones((3, 2)))
 
 
 def test_load_state_dict_one_error_names_every_problem_and_changes_nothing():
@@ -198,7 +198,7 @@ def test_load_state_dict_one_error_names_every_problem_and_changes_nothing():
     result = model.load_state_dict(bad, strict=False)
     assert result == (["conv1.weight", "fc.bias"], ["fc.extra", "head.weight"])
     assert result.missing_keys == ["conv1.weight", "fc.bias"] and result.unexpected_keys == ["fc.extra", "head.weight"]
-    np.testing.assert_array_equal(model.fc.weight.data, np.zeros((2, 4)))
+    np.testing.assert_array_equal(model.fc.weight._data, np.zeros((2, 4)))
     with pytest.raises(TypeError, match="dict-like"):
         model.load_state_dict([1, 2])
 
@@ -213,7 +213,7 @@ def test_batchnorm_state_dict_has_num_batches_tracked_and_may_omit_it():
     sd_full = {"weight": np.ones(3), "bias": np.zeros(3), "running_mean": np.zeros(3), "running_var": np.ones(3),
                "num_batches_tracked": np.array(7)}
     bn.load_state_dict(sd_full)
-    assert int(bn.num_batches_tracked.data) == 7 and bn.num_batches_tracked.dtype == np.int64
+    assert int(bn.num_batches_tracked._data) == 7 and bn.num_batches_tracked.dtype == np.int64
 
 
 # ----------------------------------------------------------------- modes, grads, dtype
@@ -235,7 +235,7 @@ def test_zero_grad_requires_grad_and_apply():
     net(cnnkit.randn(2, 3)).sum().backward()
     assert all(p.grad is not None for p in net.parameters())
     net.zero_grad(set_to_none=False)
-    assert all(p.grad is not None and not p.grad.data.any() for p in net.parameters())
+    assert all(p.grad is not None and not p.grad._data.any() for p in net.parameters())
     net.zero_grad()
     assert all(p.grad is None for p in net.parameters())
     assert net.requires_grad_(False) is net
@@ -265,8 +265,8 @@ def test_deepcopy_keeps_parameters_and_independence():
     net = Net()
     clone = copy.deepcopy(net)
     assert isinstance(clone.head.weight, nn.Parameter) and clone.head.weight.requires_grad
-    assert clone.head.weight.data is not net.head.weight.data
-    np.testing.assert_array_equal(clone.head.weight.data, net.head.weight.data)
+    assert clone.head.weight._data is not net.head.weight._data
+    np.testing.assert_array_equal(clone.head.weight._data, net.head.weight._data)
     assert [n for n, _ in clone.named_parameters()] == [n for n, _ in net.named_parameters()]
 
 
@@ -286,12 +286,12 @@ def test_forward_hooks_and_removal():
     # a pre-hook may replace the input, a forward hook the output
     with layer.register_forward_pre_hook(lambda m, args: args[0] * 0):
         out = layer(x)
-    np.testing.assert_allclose(out.data, np.broadcast_to(layer.bias.data, (3, 2)))
+    np.testing.assert_allclose(out._data, np.broadcast_to(layer.bias._data, (3, 2)))
     handle = layer.register_forward_hook(lambda m, args, out: out * 2)
-    np.testing.assert_allclose(layer(x).data, 2 * (x.data @ layer.weight.data.T + layer.bias.data), rtol=1e-6)
+    np.testing.assert_allclose(layer(x)._data, 2 * (x._data @ layer.weight._data.T + layer.bias._data), rtol=1e-6)
     handle.remove()
     handle.remove()  # removing twice is harmless
-    np.testing.assert_allclose(layer(x).data, x.data @ layer.weight.data.T + layer.bias.data, rtol=1e-6)
+    np.testing.assert_allclose(layer(x)._data, x._data @ layer.weight._data.T + layer.bias._data, rtol=1e-6)
 
 
 def test_hooks_capture_intermediate_activations():
@@ -325,7 +325,7 @@ def test_sequential_indexing_slicing_append_delete():
     assert [n for n, _ in named.named_parameters()] == ["conv.weight", "conv.bias"]
     assert named.act is named[1]
     x = cnnkit.randn(3, 2)
-    np.testing.assert_allclose(named(x).data, np.tanh(x.data @ named.conv.weight.data.T + named.conv.bias.data),
+    np.testing.assert_allclose(named(x)._data, np.tanh(x._data @ named.conv.weight._data.T + named.conv.bias._data),
                                rtol=1e-5)
 
 
@@ -353,7 +353,7 @@ def test_parameter_repr_and_sharing():
     t = cnnkit.tensor([1.0, 2.0])
     p = nn.Parameter(t)
     assert repr(p).startswith("Parameter containing:\ntensor([1., 2.]") and "requires_grad=True" in repr(p)
-    assert p.data is t.data and p.requires_grad and p.is_leaf
+    assert p._data is t._data and p.requires_grad and p.is_leaf
     assert not nn.Parameter(t, requires_grad=False).requires_grad
     assert nn.Parameter(cnnkit.tensor([1.0], dtype=np.float64)).dtype == np.float64
 

@@ -42,7 +42,7 @@ def assert_outputs(got, expected: list, rtol: float = RTOL, atol: float = ATOL, 
     got = got if isinstance(got, tuple) else (got,)
     assert len(got) >= len(expected), f"{what}: {len(got)} outputs, expected {len(expected)}"
     for k, (g, e) in enumerate(zip(got, expected, strict=False)):
-        g, e = np.asarray(g.data if hasattr(g, "data") else g), as_array(e)
+        g, e = np.asarray(g._data if hasattr(g, "_data") else g), as_array(e)
         assert g.shape == e.shape, f"{what} output {k}: shape {g.shape}, expected {e.shape}"
         assert g.dtype == e.dtype, f"{what} output {k}: dtype {g.dtype}, expected {e.dtype}"
         np.testing.assert_allclose(

@@ -205,7 +205,7 @@ def _check_equal_logits(proto, expected: np.ndarray) -> None:
     del proto.graph.node[-1]
     proto.graph.output[0].name = softmax.input[0]
     with cnnkit.no_grad():
-        logits = np.asarray(cnnkit_onnx.load(proto)(light_input(proto)).data)
+        logits = np.asarray(cnnkit_onnx.load(proto)(light_input(proto))._data)
     assert logits.shape == expected.shape and logits.min() > 1e9
     assert (logits.max() - logits.min()) / logits.max() < 1e-6  # equal to float32 rounding
 

@@ -39,10 +39,10 @@ ZOO = [
 def _randomise_batch_norm(model: nn.Module, rng: np.random.Generator) -> None:
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
-            m.running_mean.data[:] = rng.uniform(-0.5, 0.5, m.num_features)
-            m.running_var.data[:] = rng.uniform(0.5, 1.5, m.num_features)
-            m.weight.data[:] = rng.uniform(0.5, 1.5, m.num_features)
-            m.bias.data[:] = rng.uniform(-0.2, 0.2, m.num_features)
+            m.running_mean._data[:] = rng.uniform(-0.5, 0.5, m.num_features)
+            m.running_var._data[:] = rng.uniform(0.5, 1.5, m.num_features)
+            m.weight._data[:] = rng.uniform(0.5, 1.5, m.num_features)
+            m.bias._data[:] = rng.uniform(-0.2, 0.2, m.num_features)
 
 
 def _outputs(model: nn.Module, x: np.ndarray) -> np.ndarray:

@@ -95,7 +95,7 @@ def test_activation_extreme_inputs_stay_finite(name, fn, spec, kinks):
     # no overflow, not even in a branch that np.where throws away
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         out = fn(cnnkit.tensor(x))
-    assert np.all(np.isfinite(out.data))
+    assert np.all(np.isfinite(out._data))
     compare_with_torch(fn, _torch_fn(spec), x)
 
 
@@ -113,7 +113,7 @@ def test_gradients_at_kinks_follow_pytorch():
     def grad(fn, value):
         x = cnnkit.tensor([value], requires_grad=True)
         fn(x).sum().backward()
-        return float(x.grad.data[0])
+        return float(x.grad._data[0])
 
     assert grad(act.relu, 0.0) == 0.0
     assert grad(lambda x: act.leaky_relu(x, 0.3), 0.0) == pytest.approx(0.3)
@@ -125,20 +125,20 @@ def test_gradients_at_kinks_follow_pytorch():
 
 def test_known_values():
     x = cnnkit.tensor([-2.0, 0.0, 1.0, 7.0])
-    np.testing.assert_array_equal(act.relu(x).data, [0, 0, 1, 7])
-    np.testing.assert_array_equal(act.relu6(x).data, [0, 0, 1, 6])
-    np.testing.assert_allclose(act.leaky_relu(x).data, [-0.02, 0, 1, 7], rtol=1e-6)
-    np.testing.assert_allclose(act.elu(x).data, [math.expm1(-2), 0, 1, 7], rtol=1e-6)
-    np.testing.assert_allclose(act.gelu(x).data, [-2 * 0.5 * math.erfc(2 / math.sqrt(2)), 0,
+    np.testing.assert_array_equal(act.relu(x)._data, [0, 0, 1, 7])
+    np.testing.assert_array_equal(act.relu6(x)._data, [0, 0, 1, 6])
+    np.testing.assert_allclose(act.leaky_relu(x)._data, [-0.02, 0, 1, 7], rtol=1e-6)
+    np.testing.assert_allclose(act.elu(x)._data, [math.expm1(-2), 0, 1, 7], rtol=1e-6)
+    np.testing.assert_allclose(act.gelu(x)._data, [-2 * 0.5 * math.erfc(2 / math.sqrt(2)), 0,
                                                   0.5 * (1 + math.erf(1 / math.sqrt(2))),
                                                   7 * 0.5 * (1 + math.erf(7 / math.sqrt(2)))], rtol=1e-6)
-    np.testing.assert_allclose(act.softplus(cnnkit.tensor([0.0, 25.0])).data, [math.log(2), 25.0], rtol=1e-6)
+    np.testing.assert_allclose(act.softplus(cnnkit.tensor([0.0, 25.0]))._data, [math.log(2), 25.0], rtol=1e-6)
 
 
 @pytest.mark.parametrize("slope", [0.01, 0.2, 1.7, -0.3])
 def test_leaky_relu_is_exact_on_both_sides(slope):
     x = np.random.default_rng(0).standard_normal(10_000).astype(np.float32) * 5
-    out = act.leaky_relu(cnnkit.tensor(x), slope).data
+    out = act.leaky_relu(cnnkit.tensor(x), slope)._data
     np.testing.assert_array_equal(out[x > 0], x[x > 0])
     np.testing.assert_array_equal(out[x <= 0], x[x <= 0] * np.float32(slope))
 
@@ -146,7 +146,7 @@ def test_leaky_relu_is_exact_on_both_sides(slope):
 def test_elu_gradient_keeps_relative_precision_in_the_far_tail():
     x = cnnkit.tensor([-20.0, -40.0], requires_grad=True)  # alpha·eˣ ≈ 2e−9 and 4e−18: no cancellation to 0
     act.elu(x, alpha=1.5).sum().backward()
-    np.testing.assert_allclose(x.grad.data, 1.5 * np.exp([-20.0, -40.0]), rtol=1e-6)
+    np.testing.assert_allclose(x.grad._data, 1.5 * np.exp([-20.0, -40.0]), rtol=1e-6)
 
 
 def test_gelu_rejects_unknown_approximation():
@@ -186,9 +186,9 @@ def test_softmax_sums_to_one_and_is_stable_for_huge_logits():
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         p = act.softmax(x, 1)
         logp = act.log_softmax(x, 1)
-    np.testing.assert_allclose(p.data.sum(axis=1), 1.0, rtol=1e-6)
-    np.testing.assert_allclose(p.data[0], [0.5, 0.5, 0.0])
-    np.testing.assert_allclose(logp.data[0], [-math.log(2), -math.log(2), -2000.0 - math.log(2)], rtol=1e-6)
+    np.testing.assert_allclose(p._data.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(p._data[0], [0.5, 0.5, 0.0])
+    np.testing.assert_allclose(logp._data[0], [-math.log(2), -math.log(2), -2000.0 - math.log(2)], rtol=1e-6)
     assert p.dtype == np.float32 and logp.dtype == np.float32
 
 
@@ -219,9 +219,9 @@ def test_dropout_kept_fraction_and_exact_scale(p):
     cnnkit.manual_seed(0)
     x = cnnkit.ones((1000, 1000))
     out = act.dropout(x, p)
-    kept = out.data != 0
+    kept = out._data != 0
     assert abs(kept.mean() - (1 - p)) < 0.003  # σ = √(p(1−p)/10⁶) ≤ 5e-4
-    np.testing.assert_array_equal(out.data[kept], np.float32(1.0 / (1.0 - p)))
+    np.testing.assert_array_equal(out._data[kept], np.float32(1.0 / (1.0 - p)))
     assert out.dtype == np.float32
 
 
@@ -231,11 +231,11 @@ def test_dropout_gradient_is_mask_times_scale():
     out = act.dropout(x, 0.3)
     g = np.random.default_rng(1).standard_normal(out.shape).astype(np.float32)
     out.backward(g)
-    mask = out.data / x.data  # 0 or 1/(1−p)
+    mask = out._data / x._data  # 0 or 1/(1−p)
     kept = mask != 0
     assert 0.6 < kept.mean() < 0.8
     np.testing.assert_allclose(mask[kept], 1 / 0.7, rtol=1e-6)
-    np.testing.assert_allclose(x.grad.data, g * mask, rtol=1e-6)
+    np.testing.assert_allclose(x.grad._data, g * mask, rtol=1e-6)
 
 
 def test_dropout_finite_differences_with_a_fixed_mask():
@@ -252,18 +252,18 @@ def test_dropout_eval_and_p0_are_identity_and_p1_is_zero():
     assert act.dropout(x, 0.0) is x
     assert act.dropout2d(x.reshape(1, 3, 2, 2), 0.7, training=False).shape == (1, 3, 2, 2)
     out = act.dropout(x, 1.0)
-    np.testing.assert_array_equal(out.data, 0)
+    np.testing.assert_array_equal(out._data, 0)
     out.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, 0)
+    np.testing.assert_array_equal(x.grad._data, 0)
 
 
 def test_dropout_same_seed_same_mask():
     x = cnnkit.ones((64, 64))
     cnnkit.manual_seed(42)
-    a = act.dropout(x, 0.5).data
-    b = act.dropout(x, 0.5).data
+    a = act.dropout(x, 0.5)._data
+    b = act.dropout(x, 0.5)._data
     cnnkit.manual_seed(42)
-    c = act.dropout(x, 0.5).data
+    c = act.dropout(x, 0.5)._data
     np.testing.assert_array_equal(a, c)
     assert not np.array_equal(a, b)
 
@@ -290,14 +290,14 @@ def test_dropout2d_zeros_whole_channels(shape):
     x = cnnkit.tensor(np.random.default_rng(0).uniform(1, 2, shape), requires_grad=True)
     p = 0.3
     out = act.dropout2d(x, p)
-    per_channel = (out.data != 0).reshape(shape[:-2] + (-1,))
+    per_channel = (out._data != 0).reshape(shape[:-2] + (-1,))
     all_or_nothing = per_channel.all(axis=-1) | ~per_channel.any(axis=-1)
     assert all_or_nothing.all()
     assert abs(per_channel.all(axis=-1).mean() - (1 - p)) < 0.03  # 2,000 channels: σ ≈ 0.01
-    kept = out.data != 0
-    np.testing.assert_allclose(out.data[kept], x.data[kept] / (1 - p), rtol=1e-6)
+    kept = out._data != 0
+    np.testing.assert_allclose(out._data[kept], x._data[kept] / (1 - p), rtol=1e-6)
     out.sum().backward()
-    np.testing.assert_allclose(x.grad.data, np.where(kept, np.float32(1 / (1 - p)), 0), rtol=1e-6)
+    np.testing.assert_allclose(x.grad._data, np.where(kept, np.float32(1 / (1 - p)), 0), rtol=1e-6)
 
 
 def test_dropout2d_rejects_wrong_rank():

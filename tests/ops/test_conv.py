@@ -79,8 +79,8 @@ def test_only_the_needed_gradients_are_computed(rng):
     conv2d(x, w, padding=1).sum().backward()
     assert x.grad is None and w.grad is not None
     # dW of Σy: each weight tap sums the input pixels it reads over every output position
-    expected = im2col(x.data, Window((3, 3), padding=(1, 1, 1, 1))).sum(axis=(0, 2)).reshape(2, 3, 3)
-    np.testing.assert_allclose(w.grad.data, np.broadcast_to(expected, (3, 2, 3, 3)), rtol=1e-6)
+    expected = im2col(x._data, Window((3, 3), padding=(1, 1, 1, 1))).sum(axis=(0, 2)).reshape(2, 3, 3)
+    np.testing.assert_allclose(w.grad._data, np.broadcast_to(expected, (3, 2, 3, 3)), rtol=1e-6)
 
 
 # ----------------------------------------------------------------- against PyTorch, random configurations
@@ -321,14 +321,14 @@ def test_conv2d_is_cross_correlation():
     x = cnnkit.tensor(np.arange(16.0).reshape(1, 1, 4, 4))
     w = np.zeros((1, 1, 3, 3), dtype=np.float32)
     w[0, 0, 0, 0] = 1
-    np.testing.assert_array_equal(conv2d(x, cnnkit.tensor(w)).data[0, 0], x.data[0, 0, :2, :2])
+    np.testing.assert_array_equal(conv2d(x, cnnkit.tensor(w))._data[0, 0], x._data[0, 0, :2, :2])
     w[0, 0, 0, 0], w[0, 0, 2, 2] = 0, 1
-    np.testing.assert_array_equal(conv2d(x, cnnkit.tensor(w)).data[0, 0], x.data[0, 0, 2:, 2:])
+    np.testing.assert_array_equal(conv2d(x, cnnkit.tensor(w))._data[0, 0], x._data[0, 0, 2:, 2:])
 
 
 def test_same_padding_puts_the_extra_pixel_bottom_right():
     x = cnnkit.tensor(np.arange(25.0).reshape(1, 1, 5, 5))
-    y = conv2d(x, cnnkit.ones(1, 1, 2, 2), padding="same").data[0, 0]
+    y = conv2d(x, cnnkit.ones(1, 1, 2, 2), padding="same")._data[0, 0]
     assert y[0, 0] == 0 + 1 + 5 + 6  # window at rows 0–1, cols 0–1: no padding above or left
     assert y[4, 4] == 24  # bottom-right window reads one real pixel and three padding zeros
 
@@ -404,10 +404,10 @@ def test_graphs_alive_at_once_keep_their_own_columns(rng):
         w.grad = None
         y.sum().backward(retain_graph=True)
         expected = im2col(x, Window((3, 3), padding=(1, 1, 1, 1))).sum(axis=(0, 2)).reshape(8, 3, 3)
-        np.testing.assert_allclose(w.grad.data, np.broadcast_to(expected, w.shape), rtol=1e-4, atol=1e-3)
+        np.testing.assert_allclose(w.grad._data, np.broadcast_to(expected, w.shape), rtol=1e-4, atol=1e-3)
     w.grad = None
     outputs[0].sum().backward()  # the graph was retained: the columns are still intact
-    np.testing.assert_allclose(w.grad.data[0], im2col(inputs[0], Window((3, 3), padding=(1, 1, 1, 1)))
+    np.testing.assert_allclose(w.grad._data[0], im2col(inputs[0], Window((3, 3), padding=(1, 1, 1, 1)))
                                .sum(axis=(0, 2)).reshape(8, 3, 3), rtol=1e-4, atol=1e-3)
 
 

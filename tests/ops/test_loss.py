@@ -112,7 +112,7 @@ def test_cross_entropy_equals_log_softmax_then_nll(seed):
     kw = {"weight": w, "ignore_index": c["ignore_index"], "reduction": c["reduction"]}
     fused = L.cross_entropy(x, t, **kw)
     composed = L.nll_loss(log_softmax(x, 0 if x.ndim == 1 else 1), t, **kw)
-    np.testing.assert_allclose(fused.data, composed.data, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fused._data, composed._data, rtol=1e-5, atol=1e-6)
 
 
 @requires_torch
@@ -137,7 +137,7 @@ def test_cross_entropy_known_value():
     loss = L.cross_entropy(x, cnnkit.tensor([1]))
     assert loss.item() == pytest.approx(-math.log(0.75), rel=1e-6)
     loss.backward()
-    np.testing.assert_allclose(x.grad.data, [[0.25, -0.25]], rtol=1e-6)  # softmax − onehot
+    np.testing.assert_allclose(x.grad._data, [[0.25, -0.25]], rtol=1e-6)  # softmax − onehot
 
 
 @requires_torch
@@ -181,9 +181,9 @@ def test_every_target_ignored(reduction):
         with np.errstate(all="raise"):  # nan comes out as PyTorch's, without a NumPy warning
             out = ck(xt, cnnkit.tensor(t), reduction=reduction)
         expected = th(_th(x), _th(t), reduction=reduction).numpy()
-        np.testing.assert_array_equal(out.data, expected)  # nan for 'mean', zeros otherwise
+        np.testing.assert_array_equal(out._data, expected)  # nan for 'mean', zeros otherwise
         out.sum().backward()
-        np.testing.assert_array_equal(xt.grad.data, 0)
+        np.testing.assert_array_equal(xt.grad._data, 0)
 
 
 # ----------------------------------------------------------------------------------------- probability targets
@@ -268,15 +268,15 @@ def test_regression_known_values():
     x, t = cnnkit.tensor([1.0, -2.0, 0.5]), cnnkit.tensor([0.0, 0.0, 0.0])
     assert L.mse_loss(x, t).item() == pytest.approx((1 + 4 + 0.25) / 3)
     assert L.l1_loss(x, t, reduction="sum").item() == pytest.approx(3.5)
-    np.testing.assert_allclose(L.smooth_l1_loss(x, t, reduction="none").data, [0.5, 1.5, 0.125])
+    np.testing.assert_allclose(L.smooth_l1_loss(x, t, reduction="none")._data, [0.5, 1.5, 0.125])
 
 
 def test_mse_target_gets_a_gradient_and_integer_target_does_not():
     x = cnnkit.tensor([1.0, 2.0], requires_grad=True)
     t = cnnkit.tensor([0.0, 0.0], requires_grad=True)
     L.mse_loss(x, t, reduction="sum").backward()
-    np.testing.assert_allclose(x.grad.data, [2.0, 4.0])
-    np.testing.assert_allclose(t.grad.data, [-2.0, -4.0])
+    np.testing.assert_allclose(x.grad._data, [2.0, 4.0])
+    np.testing.assert_allclose(t.grad._data, [-2.0, -4.0])
     out = L.cross_entropy(cnnkit.tensor([[1.0, 2.0]], requires_grad=True), cnnkit.tensor([1]))
     assert out.grad_fn.backward(np.asarray(1.0, dtype=np.float32))[1] is None
 
@@ -347,7 +347,7 @@ def test_binary_losses_at_the_edges_match_torch():
     t = np.array([1.0, 0.0, 0.0, 1.0, 0.3], dtype=np.float32)
     compare_with_torch(lambda a, b: L.binary_cross_entropy(a, b, reduction="none"),
                        lambda a, b: F.binary_cross_entropy(a, b, reduction="none"), p, t, grad_inputs=[0])
-    np.testing.assert_allclose(L.binary_cross_entropy(cnnkit.tensor(p), cnnkit.tensor(t), reduction="none").data[:2],
+    np.testing.assert_allclose(L.binary_cross_entropy(cnnkit.tensor(p), cnnkit.tensor(t), reduction="none")._data[:2],
                                [100.0, 100.0])
     # huge logits: the stable formula gives |x| where the naive one overflows
     x = np.array([100.0, -100.0, 1e4, -1e4], dtype=np.float32)

@@ -70,9 +70,9 @@ def test_batch_norm_parameter_gradients_without_input_gradient(rng):
         y = batch_norm(x, _t(np.zeros(3)), _t(np.ones(3)), w, b, training=training)
         y.sum().backward()
         assert x.grad is None
-        np.testing.assert_allclose(b.grad.data, np.full(3, 24.0))  # dβ = Σ dy
+        np.testing.assert_allclose(b.grad._data, np.full(3, 24.0))  # dβ = Σ dy
         if training:  # Σ x̂ over a channel is 0 by construction
-            np.testing.assert_allclose(w.grad.data, np.zeros(3), atol=1e-4)
+            np.testing.assert_allclose(w.grad._data, np.zeros(3), atol=1e-4)
 
 
 def test_batch_norm_bias_gradient_alone(rng):
@@ -81,7 +81,7 @@ def test_batch_norm_bias_gradient_alone(rng):
     g = rng.standard_normal((4, 3, 5)).astype(np.float32)
     batch_norm(x, None, None, w, b, training=True).backward(g)
     assert w.grad is None
-    np.testing.assert_allclose(b.grad.data, g.sum(axis=(0, 2)), rtol=1e-5)
+    np.testing.assert_allclose(b.grad._data, g.sum(axis=(0, 2)), rtol=1e-5)
 
 
 def test_batch_norm_eval_backward_uses_the_statistics_of_its_forward(rng):
@@ -91,8 +91,8 @@ def test_batch_norm_eval_backward_uses_the_statistics_of_its_forward(rng):
     y = batch_norm(x, rm, rv, w, training=False)
     batch_norm(_t(rng.standard_normal((4, 2, 3)) + 5), rm, rv, training=True, momentum=1.0)  # moves rm in place
     y.sum().backward()
-    expected = x.data.sum(axis=(0, 2)) / np.sqrt(1 + 1e-5)  # Σ dy·x̂ with the forward's μ = 0, σ² = 1
-    np.testing.assert_allclose(w.grad.data, expected, rtol=1e-5)
+    expected = x._data.sum(axis=(0, 2)) / np.sqrt(1 + 1e-5)  # Σ dy·x̂ with the forward's μ = 0, σ² = 1
+    np.testing.assert_allclose(w.grad._data, expected, rtol=1e-5)
 
 
 @pytest.mark.parametrize("shape, groups", [((2, 6, 3, 2), 1), ((2, 6, 3, 2), 2), ((2, 6, 3, 2), 3),
@@ -127,7 +127,7 @@ def test_local_response_norm_gradients(size, shape, rng):
 # --------------------------------------------------------------------------------------------- values without torch
 def test_batch_norm_training_matches_the_definition(rng):
     x = rng.standard_normal((7, 3, 4, 5)).astype(np.float32)
-    y = batch_norm(_t(x), None, None, training=True).data
+    y = batch_norm(_t(x), None, None, training=True)._data
     mean = x.astype(np.float64).mean(axis=(0, 2, 3), keepdims=True)
     var = x.astype(np.float64).var(axis=(0, 2, 3), keepdims=True)
     np.testing.assert_allclose(y, (x - mean) / np.sqrt(var + 1e-5), rtol=1e-5, atol=1e-5)
@@ -140,9 +140,9 @@ def test_batch_norm_statistics_are_accurate_for_large_offsets(rng):
     rm, rv = _t(np.zeros(2)), _t(np.ones(2))
     batch_norm(_t(x), rm, rv, training=True, momentum=1.0)
     x64 = x.astype(np.float64)
-    np.testing.assert_allclose(rm.data, x64.mean(axis=(0, 2, 3)), rtol=1e-6)
-    np.testing.assert_allclose(rv.data, x64.var(axis=(0, 2, 3), ddof=1), rtol=1e-3)
-    y = group_norm(_t(x.reshape(64, 2, 64)), 1).data
+    np.testing.assert_allclose(rm._data, x64.mean(axis=(0, 2, 3)), rtol=1e-6)
+    np.testing.assert_allclose(rv._data, x64.var(axis=(0, 2, 3), ddof=1), rtol=1e-3)
+    y = group_norm(_t(x.reshape(64, 2, 64)), 1)._data
     ref = x64.reshape(64, -1)
     ref = (ref - ref.mean(1, keepdims=True)) / np.sqrt(ref.var(1, keepdims=True) + 1e-5)
     np.testing.assert_allclose(y.reshape(64, -1), ref, atol=2e-3)
@@ -152,24 +152,24 @@ def test_batch_norm_running_statistics_update(rng):
     x = rng.standard_normal((6, 3, 5)).astype(np.float32)
     mean0, var0 = _stats(rng, 3, np.float32)
     rm, rv = _t(mean0), _t(var0)
-    rm_data = rm.data
+    rm_data = rm._data
     batch_norm(_t(x), rm, rv, training=True, momentum=0.25)
     x64 = x.astype(np.float64)
-    assert rm.data is rm_data  # updated in place
-    np.testing.assert_allclose(rm.data, 0.75 * mean0 + 0.25 * x64.mean(axis=(0, 2)), rtol=1e-6)
-    np.testing.assert_allclose(rv.data, 0.75 * var0 + 0.25 * x64.var(axis=(0, 2), ddof=1), rtol=1e-5)
+    assert rm._data is rm_data  # updated in place
+    np.testing.assert_allclose(rm._data, 0.75 * mean0 + 0.25 * x64.mean(axis=(0, 2)), rtol=1e-6)
+    np.testing.assert_allclose(rv._data, 0.75 * var0 + 0.25 * x64.var(axis=(0, 2), ddof=1), rtol=1e-5)
     assert rm.dtype == rv.dtype == np.float32
-    before = rm.data.copy(), rv.data.copy()
+    before = rm._data.copy(), rv._data.copy()
     batch_norm(_t(x), rm, rv, training=False)  # eval leaves them alone
-    np.testing.assert_array_equal(rm.data, before[0])
-    np.testing.assert_array_equal(rv.data, before[1])
+    np.testing.assert_array_equal(rm._data, before[0])
+    np.testing.assert_array_equal(rv._data, before[1])
 
 
 def test_batch_norm_eval_uses_running_statistics(rng):
     x = rng.standard_normal((3, 4, 2)).astype(np.float32)
     mean, var = _stats(rng, 4, np.float32)
     w, b = rng.standard_normal(4).astype(np.float32), rng.standard_normal(4).astype(np.float32)
-    y = batch_norm(_t(x), _t(mean), _t(var), _t(w), _t(b)).data
+    y = batch_norm(_t(x), _t(mean), _t(var), _t(w), _t(b))._data
     expected = (x - mean[:, None]) / np.sqrt(var[:, None] + 1e-5) * w[:, None] + b[:, None]
     np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-6)
 
@@ -179,13 +179,13 @@ def test_batch_norm_empty_batch_leaves_statistics_alone():
     x = _t(np.zeros((0, 3, 4)), requires_grad=True)
     y = batch_norm(x, rm, rv, training=True)
     assert y.shape == (0, 3, 4)
-    np.testing.assert_array_equal(rm.data, np.zeros(3))
-    np.testing.assert_array_equal(rv.data, np.ones(3))
+    np.testing.assert_array_equal(rm._data, np.zeros(3))
+    np.testing.assert_array_equal(rv._data, np.ones(3))
 
 
 def test_group_norm_with_one_group_per_channel_is_instance_norm(rng):
     x = rng.standard_normal((2, 3, 4, 4)).astype(np.float32)
-    y = group_norm(_t(x), 3).data
+    y = group_norm(_t(x), 3)._data
     x64 = x.astype(np.float64)
     mean, var = x64.mean(axis=(2, 3), keepdims=True), x64.var(axis=(2, 3), keepdims=True)
     np.testing.assert_allclose(y, (x64 - mean) / np.sqrt(var + 1e-5), rtol=1e-5, atol=1e-5)
@@ -195,15 +195,15 @@ def test_group_norm_single_element_groups_give_the_bias(rng):
     x = _t(rng.standard_normal((3, 4)), requires_grad=True)
     b = rng.standard_normal(4).astype(np.float32)
     y = group_norm(x, 4, _t(np.ones(4)), _t(b))
-    np.testing.assert_array_equal(y.data, np.broadcast_to(b, (3, 4)))
+    np.testing.assert_array_equal(y._data, np.broadcast_to(b, (3, 4)))
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, np.zeros((3, 4)))
+    np.testing.assert_array_equal(x.grad._data, np.zeros((3, 4)))
 
 
 def test_local_response_norm_matches_the_formula(rng):
     x = rng.standard_normal((2, 6, 3)).astype(np.float64)
     for size in (1, 2, 3, 4, 7):
-        y = local_response_norm(_t(x, dtype=np.float64), size, alpha=0.5, beta=0.6, k=2.0).data
+        y = local_response_norm(_t(x, dtype=np.float64), size, alpha=0.5, beta=0.6, k=2.0)._data
         padded = np.pad(x ** 2, ((0, 0), (size // 2, (size - 1) // 2), (0, 0)))
         window = np.stack([padded[:, c:c + size].sum(axis=1) for c in range(6)], axis=1)
         np.testing.assert_allclose(y, x / (2.0 + 0.5 / size * window) ** 0.6, rtol=1e-12)
@@ -335,11 +335,11 @@ def test_batch_norm_running_statistics_match_torch(momentum, rng):
         x = (rng.standard_normal(shape) * 2 + step).astype(np.float32)
         y = batch_norm(_t(x), rm, rv, training=True, momentum=momentum)
         ty = F.batch_norm(torch.tensor(x), trm, trv, training=True, momentum=momentum)
-        np.testing.assert_allclose(y.data, ty.numpy(), rtol=1e-4, atol=1e-5)
-        np.testing.assert_allclose(rm.data, trm.numpy(), rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(rv.data, trv.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(y._data, ty.numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(rm._data, trm.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(rv._data, trv.numpy(), rtol=1e-5, atol=1e-6)
     x = rng.standard_normal((3, c, 2)).astype(np.float32)
-    np.testing.assert_allclose(batch_norm(_t(x), rm, rv).data, F.batch_norm(torch.tensor(x), trm, trv).numpy(),
+    np.testing.assert_allclose(batch_norm(_t(x), rm, rv)._data, F.batch_norm(torch.tensor(x), trm, trv).numpy(),
                                rtol=1e-4, atol=1e-5)
 
 

@@ -59,36 +59,36 @@ def test_pad_random_pads_match_torch(mode):
 
 def test_pad_modes_by_hand():
     row = cnnkit.tensor(np.arange(5, dtype=np.float32)[None])
-    np.testing.assert_array_equal(pad(row, (2, 3), value=9).data, [[9, 9, 0, 1, 2, 3, 4, 9, 9, 9]])
-    np.testing.assert_array_equal(pad(row, (2, 3), "reflect").data, [[2, 1, 0, 1, 2, 3, 4, 3, 2, 1]])
-    np.testing.assert_array_equal(pad(row, (2, 3), "replicate").data, [[0, 0, 0, 1, 2, 3, 4, 4, 4, 4]])
-    np.testing.assert_array_equal(pad(row, (2, 3), "circular").data, [[3, 4, 0, 1, 2, 3, 4, 0, 1, 2]])
+    np.testing.assert_array_equal(pad(row, (2, 3), value=9)._data, [[9, 9, 0, 1, 2, 3, 4, 9, 9, 9]])
+    np.testing.assert_array_equal(pad(row, (2, 3), "reflect")._data, [[2, 1, 0, 1, 2, 3, 4, 3, 2, 1]])
+    np.testing.assert_array_equal(pad(row, (2, 3), "replicate")._data, [[0, 0, 0, 1, 2, 3, 4, 4, 4, 4]])
+    np.testing.assert_array_equal(pad(row, (2, 3), "circular")._data, [[3, 4, 0, 1, 2, 3, 4, 0, 1, 2]])
 
 
 def test_negative_pads_crop_as_pytorch():
     row = cnnkit.tensor(np.arange(5, dtype=np.float32)[None])
-    np.testing.assert_array_equal(pad(row, (-1, 2)).data, [[1, 2, 3, 4, 0, 0]])
-    np.testing.assert_array_equal(pad(row, (-1, 2), "reflect").data, [[1, 2, 3, 4, 3, 2]])  # about the original edge
-    np.testing.assert_array_equal(pad(row, (-4, 4), "reflect").data, [[4, 3, 2, 1, 0]])
-    np.testing.assert_array_equal(pad(row, (2, -1), "replicate").data, [[0, 0, 0, 1, 2, 3]])
-    np.testing.assert_array_equal(pad(row, (-1, 2), "circular").data, [[1, 2, 3, 4, 1, 2]])  # wraps the cropped part
-    np.testing.assert_array_equal(pad(row, (-5, 1), value=7).data, [[7]])
+    np.testing.assert_array_equal(pad(row, (-1, 2))._data, [[1, 2, 3, 4, 0, 0]])
+    np.testing.assert_array_equal(pad(row, (-1, 2), "reflect")._data, [[1, 2, 3, 4, 3, 2]])  # about the original edge
+    np.testing.assert_array_equal(pad(row, (-4, 4), "reflect")._data, [[4, 3, 2, 1, 0]])
+    np.testing.assert_array_equal(pad(row, (2, -1), "replicate")._data, [[0, 0, 0, 1, 2, 3]])
+    np.testing.assert_array_equal(pad(row, (-1, 2), "circular")._data, [[1, 2, 3, 4, 1, 2]])  # wraps the cropped part
+    np.testing.assert_array_equal(pad(row, (-5, 1), value=7)._data, [[7]])
 
 
 def test_pad_backward_folds_border_gradients_onto_sources():
     x = cnnkit.tensor(np.zeros((1, 4)), requires_grad=True)
     pad(x, (2, 2), "reflect").backward(np.arange(1, 9, dtype=np.float64)[None])
     # reflect output [x2 x1 | x0 x1 x2 x3 | x2 x1] carries gradients [1 2 | 3 4 5 6 | 7 8]
-    np.testing.assert_array_equal(x.grad.data, [[3, 2 + 4 + 8, 1 + 5 + 7, 6]])
+    np.testing.assert_array_equal(x.grad._data, [[3, 2 + 4 + 8, 1 + 5 + 7, 6]])
     x.grad = None
     pad(x, (2, 2), "replicate").backward(np.arange(1, 9, dtype=np.float64)[None])
-    np.testing.assert_array_equal(x.grad.data, [[1 + 2 + 3, 4, 5, 6 + 7 + 8]])
+    np.testing.assert_array_equal(x.grad._data, [[1 + 2 + 3, 4, 5, 6 + 7 + 8]])
     x.grad = None
     pad(x, (2, 2), "circular").backward(np.arange(1, 9, dtype=np.float64)[None])
-    np.testing.assert_array_equal(x.grad.data, [[3 + 7, 4 + 8, 5 + 1, 6 + 2]])
+    np.testing.assert_array_equal(x.grad._data, [[3 + 7, 4 + 8, 5 + 1, 6 + 2]])
     x.grad = None
     pad(x, (-1, 1)).backward(np.array([[1.0, 2.0, 3.0, 4.0]]))
-    np.testing.assert_array_equal(x.grad.data, [[0, 1, 2, 3]])  # the cropped cell gets no gradient
+    np.testing.assert_array_equal(x.grad._data, [[0, 1, 2, 3]])  # the cropped cell gets no gradient
 
 
 def test_pad_keeps_dtype_and_copies():
@@ -98,10 +98,10 @@ def test_pad_keeps_dtype_and_copies():
         assert pad(cnnkit.tensor(np.ones((1, 2, 3)), dtype=np.float64), (1, 1), mode).dtype == np.float64
     ints = pad(cnnkit.tensor(np.ones((2, 2), dtype=np.int64)), (1, 0), value=3)
     assert ints.dtype == np.int64
-    np.testing.assert_array_equal(ints.data, [[3, 1, 1], [3, 1, 1]])
+    np.testing.assert_array_equal(ints._data, [[3, 1, 1], [3, 1, 1]])
     out = pad(x32, (0, 0), "reflect")
-    out.data[...] = 5  # the output never aliases the input
-    assert np.all(x32.data == 1)
+    out._data[...] = 5  # the output never aliases the input
+    assert np.all(x32._data == 1)
 
 
 ERRORS = [

@@ -56,7 +56,7 @@ def test_max_pool2d_matches_torch_including_ties(kernel, stride, padding, dilati
     ours = max_pool2d(cnnkit.tensor(x), kernel, stride, padding, dilation, ceil_mode, return_indices=True)[1]
     theirs = F.max_pool2d(torch_tensor(x), kernel, stride, padding, dilation, ceil_mode, return_indices=True)[1]
     assert ours.dtype == np.int64
-    np.testing.assert_array_equal(ours.data, theirs.numpy())
+    np.testing.assert_array_equal(ours._data, theirs.numpy())
 
 
 def torch_tensor(x: np.ndarray):
@@ -70,30 +70,30 @@ def test_max_pool2d_tie_goes_to_first_maximum_in_row_major_order():
                                   [2.0, 2.0, 0.0, 0.0]]]]), requires_grad=True)
     out, index = max_pool2d(x, 2, return_indices=True)
     out.sum().backward()
-    np.testing.assert_array_equal(out.data, [[[[2.0, 0.0]]]])
-    np.testing.assert_array_equal(index.data, [[[[1, 2]]]])  # flat h·W + w of the first maximum
-    np.testing.assert_array_equal(x.grad.data, [[[[0, 1, 1, 0], [0, 0, 0, 0]]]])
+    np.testing.assert_array_equal(out._data, [[[[2.0, 0.0]]]])
+    np.testing.assert_array_equal(index._data, [[[[1, 2]]]])  # flat h·W + w of the first maximum
+    np.testing.assert_array_equal(x.grad._data, [[[[0, 1, 1, 0], [0, 0, 0, 0]]]])
 
 
 def test_max_pool2d_tie_across_rows_prefers_earlier_row_over_earlier_column():
     # The window [[0, 5], [5, 0]]: row-major order meets (0, 1) before (1, 0).
     x = cnnkit.tensor(np.array([[[[0.0, 5.0], [5.0, 0.0]]]]), requires_grad=True)
     max_pool2d(x, 2).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [[[[0, 1], [0, 0]]]])
+    np.testing.assert_array_equal(x.grad._data, [[[[0, 1], [0, 0]]]])
 
 
 def test_max_pool2d_overlapping_windows_accumulate_gradient():
     x = cnnkit.tensor(np.array([[[[0.0, 9.0, 0.0, 1.0]]]]), requires_grad=True)
     out = max_pool2d(x, (1, 2), stride=1)  # windows [0, 9], [9, 0], [0, 1]
     out.backward(np.array([[[[1.0, 10.0, 100.0]]]], dtype=np.float32))
-    np.testing.assert_array_equal(out.data, [[[[9, 9, 1]]]])
-    np.testing.assert_array_equal(x.grad.data, [[[[0, 11, 0, 100]]]])
+    np.testing.assert_array_equal(out._data, [[[[9, 9, 1]]]])
+    np.testing.assert_array_equal(x.grad._data, [[[[0, 11, 0, 100]]]])
 
 
 def test_max_pool2d_padding_is_minus_infinity_and_output_sizes_follow_pytorch():
     x = cnnkit.tensor(-np.ones((1, 1, 6, 6), dtype=np.float32))
     assert max_pool2d(x, 2, 2, 1).shape == (1, 1, 4, 4)
-    assert np.all(max_pool2d(x, 2, 2, 1).data == -1)  # padding never wins over a real −1
+    assert np.all(max_pool2d(x, 2, 2, 1)._data == -1)  # padding never wins over a real −1
     assert max_pool2d(x, 3, 2, 0, ceil_mode=False).shape == (1, 1, 2, 2)
     assert max_pool2d(x, 3, 2, 0, ceil_mode=True).shape == (1, 1, 3, 3)  # last window starts inside
     assert max_pool2d(x, 2, 2, 1, ceil_mode=True).shape == (1, 1, 4, 4)  # would start in right padding
@@ -104,8 +104,8 @@ def test_max_pool2d_all_minus_infinity_window_routes_to_first_real_cell():
     x = cnnkit.tensor(np.full((1, 1, 2, 2), -np.inf, dtype=np.float32), requires_grad=True)
     out, index = max_pool2d(x, 2, 1, 1, return_indices=True)
     out.sum().backward()
-    np.testing.assert_array_equal(index.data[0, 0], [[0, 0, 1], [0, 0, 1], [2, 2, 3]])
-    np.testing.assert_array_equal(x.grad.data[0, 0], [[4, 2], [2, 1]])
+    np.testing.assert_array_equal(index._data[0, 0], [[0, 0, 1], [0, 0, 1], [2, 2, 3]])
+    np.testing.assert_array_equal(x.grad._data[0, 0], [[4, 2], [2, 1]])
 
 
 def test_max_pool2d_unbatched_input_and_dtypes():
@@ -114,7 +114,7 @@ def test_max_pool2d_unbatched_input_and_dtypes():
     batched = max_pool2d(cnnkit.tensor(x[None]), 2)
     unbatched, index = max_pool2d(cnnkit.tensor(x), 2, return_indices=True)
     assert unbatched.shape == (3, 3, 2) and index.shape == (3, 3, 2)
-    np.testing.assert_array_equal(unbatched.data, batched.data[0])
+    np.testing.assert_array_equal(unbatched._data, batched._data[0])
     check_gradients(lambda t: max_pool2d(t, 2, 1, 1), x)
     assert max_pool2d(cnnkit.tensor(x.astype(np.float32)), 2).dtype == np.float32
     assert max_pool2d(cnnkit.tensor(x, dtype=np.float64), 2).dtype == np.float64
@@ -153,14 +153,14 @@ def test_avg_pool2d_matches_torch(kernel, stride, padding, ceil_mode, count_incl
 def test_avg_pool2d_divisor_rules_by_hand():
     x = cnnkit.tensor(np.ones((1, 1, 3, 3), dtype=np.float32))
     # padding 1, kernel 2, stride 2: windows at rows/cols −1..0 and 1..2
-    np.testing.assert_allclose(avg_pool2d(x, 2, 2, 1, count_include_pad=True).data[0, 0], [[0.25, 0.5], [0.5, 1]])
-    np.testing.assert_allclose(avg_pool2d(x, 2, 2, 1, count_include_pad=False).data[0, 0], [[1, 1], [1, 1]])
-    np.testing.assert_allclose(avg_pool2d(x, 2, 2, 1, divisor_override=2).data[0, 0], [[0.5, 1], [1, 2]])
+    np.testing.assert_allclose(avg_pool2d(x, 2, 2, 1, count_include_pad=True)._data[0, 0], [[0.25, 0.5], [0.5, 1]])
+    np.testing.assert_allclose(avg_pool2d(x, 2, 2, 1, count_include_pad=False)._data[0, 0], [[1, 1], [1, 1]])
+    np.testing.assert_allclose(avg_pool2d(x, 2, 2, 1, divisor_override=2)._data[0, 0], [[0.5, 1], [1, 2]])
     # ceil_mode: the window at rows 2..3 of a 3-row input (no padding) is clipped to one row, divisor 2·2 → 1·2
-    np.testing.assert_allclose(avg_pool2d(x, 2, 2, 0, ceil_mode=True).data[0, 0], [[1, 1], [1, 1]])
+    np.testing.assert_allclose(avg_pool2d(x, 2, 2, 0, ceil_mode=True)._data[0, 0], [[1, 1], [1, 1]])
     # ceil_mode with padding: the last window runs past the padded edge; include_pad counts padding, not beyond
     y = cnnkit.tensor(np.ones((1, 1, 4, 4), dtype=np.float32))
-    np.testing.assert_allclose(avg_pool2d(y, 3, 2, 1, ceil_mode=True).data[0, 0, 0], [4 / 9, 6 / 9, 2 / 6])
+    np.testing.assert_allclose(avg_pool2d(y, 3, 2, 1, ceil_mode=True)._data[0, 0, 0], [4 / 9, 6 / 9, 2 / 6])
 
 
 def test_avg_pool2d_keeps_dtype_and_accepts_unbatched():
@@ -168,7 +168,7 @@ def test_avg_pool2d_keeps_dtype_and_accepts_unbatched():
     assert avg_pool2d(cnnkit.tensor(x.astype(np.float32)), 2).dtype == np.float32
     out = avg_pool2d(cnnkit.tensor(x, dtype=np.float64), 2)
     assert out.dtype == np.float64 and out.shape == (2, 2, 2)
-    np.testing.assert_allclose(out.data, x.reshape(2, 2, 2, 2, 2).mean(axis=(2, 4)))
+    np.testing.assert_allclose(out._data, x.reshape(2, 2, 2, 2, 2).mean(axis=(2, 4)))
     check_gradients(lambda t: avg_pool2d(t, 3, 1, 1, count_include_pad=False), x)
 
 
@@ -201,29 +201,29 @@ def test_adaptive_pools_match_torch(h, w, size, values):
     ours = adaptive_max_pool2d(cnnkit.tensor(x), size, return_indices=True)[1]
     theirs = F.adaptive_max_pool2d(torch_tensor(x), size, return_indices=True)[1]
     assert ours.dtype == np.int64
-    np.testing.assert_array_equal(ours.data, theirs.numpy())
+    np.testing.assert_array_equal(ours._data, theirs.numpy())
 
 
 def test_adaptive_bins_by_hand():
     # H = 5 into 3 bins: [0, 2), [1, 4), [3, 5)
     x = cnnkit.tensor(np.arange(5, dtype=np.float32).reshape(1, 1, 5, 1), requires_grad=True)
     avg = adaptive_avg_pool2d(x, (3, 1))
-    np.testing.assert_allclose(avg.data.ravel(), [0.5, 2.0, 3.5])
+    np.testing.assert_allclose(avg._data.ravel(), [0.5, 2.0, 3.5])
     avg.sum().backward()
-    np.testing.assert_allclose(x.grad.data.ravel(), [0.5, 0.5 + 1 / 3, 1 / 3, 1 / 3 + 0.5, 0.5], rtol=1e-6)
+    np.testing.assert_allclose(x.grad._data.ravel(), [0.5, 0.5 + 1 / 3, 1 / 3, 1 / 3 + 0.5, 0.5], rtol=1e-6)
     out, index = adaptive_max_pool2d(cnnkit.tensor(np.array([[[[3.0, 3.0, 1.0, 3.0, 0.0]]]])), (1, 3), True)
-    np.testing.assert_array_equal(out.data.ravel(), [3, 3, 3])
-    np.testing.assert_array_equal(index.data.ravel(), [0, 1, 3])  # first maximum of each bin
+    np.testing.assert_array_equal(out._data.ravel(), [3, 3, 3])
+    np.testing.assert_array_equal(index._data.ravel(), [0, 1, 3])  # first maximum of each bin
 
 
 def test_adaptive_pools_output_size_one_is_plain_mean_and_max():
     x = np.random.default_rng(7).standard_normal((2, 3, 5, 4)).astype(np.float32)
-    np.testing.assert_allclose(adaptive_avg_pool2d(cnnkit.tensor(x), 1).data, x.mean(axis=(2, 3), keepdims=True),
+    np.testing.assert_allclose(adaptive_avg_pool2d(cnnkit.tensor(x), 1)._data, x.mean(axis=(2, 3), keepdims=True),
                                rtol=1e-6)
-    np.testing.assert_array_equal(adaptive_max_pool2d(cnnkit.tensor(x), 1).data, x.max(axis=(2, 3), keepdims=True))
+    np.testing.assert_array_equal(adaptive_max_pool2d(cnnkit.tensor(x), 1)._data, x.max(axis=(2, 3), keepdims=True))
     unbatched, index = adaptive_max_pool2d(cnnkit.tensor(x[0]), (1, 1), return_indices=True)
     assert unbatched.shape == (3, 1, 1)
-    np.testing.assert_array_equal(index.data.ravel(), x[0].reshape(3, -1).argmax(axis=1))
+    np.testing.assert_array_equal(index._data.ravel(), x[0].reshape(3, -1).argmax(axis=1))
 
 
 def test_adaptive_pools_zero_output_size_gives_empty_output():
@@ -285,4 +285,4 @@ def test_pool_gradients_sum_exactly_like_a_window_count(kernel, stride):
     for i in range(0, 6 - kernel + 1, stride):
         for j in range(0, 6 - kernel + 1, stride):
             counts[i:i + kernel, j:j + kernel] += 1
-    np.testing.assert_array_equal(x.grad.data[0, 0], counts)
+    np.testing.assert_array_equal(x.grad._data[0, 0], counts)

@@ -57,30 +57,30 @@ def test_nearest_indices_equal_torch_exactly_over_many_sizes(mode):
             expected = F.interpolate(torch.tensor(x), mode=mode, **kwargs).numpy()
         except RuntimeError:  # an output size of 0: we raise ValueError there (tested below)
             continue
-        np.testing.assert_array_equal(interpolate(cnnkit.tensor(x), mode=mode, **kwargs).data, expected,
+        np.testing.assert_array_equal(interpolate(cnnkit.tensor(x), mode=mode, **kwargs)._data, expected,
                                       err_msg=f"{h}x{w} {kwargs}")
 
 
 def test_nearest_by_hand():
     x = cnnkit.tensor(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]), requires_grad=True)
     up = interpolate(x, scale_factor=2)
-    np.testing.assert_array_equal(up.data[0, 0], [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]])
+    np.testing.assert_array_equal(up._data[0, 0], [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]])
     up.backward(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))
-    np.testing.assert_array_equal(x.grad.data[0, 0], [[0 + 1 + 4 + 5, 2 + 3 + 6 + 7],
+    np.testing.assert_array_equal(x.grad._data[0, 0], [[0 + 1 + 4 + 5, 2 + 3 + 6 + 7],
                                                       [8 + 9 + 12 + 13, 10 + 11 + 14 + 15]])
     row = cnnkit.tensor(np.arange(5, dtype=np.float32).reshape(1, 1, 1, 5), requires_grad=True)
     down = interpolate(row, size=(1, 3))  # source ⌊dst·5/3⌋ = 0, 1, 3
-    np.testing.assert_array_equal(down.data.ravel(), [0, 1, 3])
+    np.testing.assert_array_equal(down._data.ravel(), [0, 1, 3])
     down.backward(np.array([[[[1.0, 2.0, 3.0]]]], dtype=np.float32))
-    np.testing.assert_array_equal(row.grad.data.ravel(), [1, 2, 0, 3, 0])  # unread cells get no gradient
+    np.testing.assert_array_equal(row.grad._data.ravel(), [1, 2, 0, 3, 0])  # unread cells get no gradient
 
 
 def test_bilinear_by_hand():
     x = cnnkit.tensor(np.array([[[[0.0, 4.0]]]]))
     # align_corners=False, 2 → 4: src = (dst + ½)/2 − ½ = −¼ (clamped to 0), ¼, ¾, 1¼ (i0 = 1 at the edge)
-    np.testing.assert_allclose(interpolate(x, size=(1, 4), mode="bilinear").data.ravel(), [0, 1, 3, 4])
+    np.testing.assert_allclose(interpolate(x, size=(1, 4), mode="bilinear")._data.ravel(), [0, 1, 3, 4])
     # align_corners=True, 2 → 5: src = dst·(2−1)/(5−1)
-    np.testing.assert_allclose(interpolate(x, size=(1, 5), mode="bilinear", align_corners=True).data.ravel(),
+    np.testing.assert_allclose(interpolate(x, size=(1, 5), mode="bilinear", align_corners=True)._data.ravel(),
                                [0, 1, 2, 3, 4])
 
 
@@ -90,14 +90,14 @@ def test_interpolate_keeps_dtype_and_integer_upscale_is_exact():
         assert interpolate(cnnkit.tensor(x.astype(np.float32)), scale_factor=2, mode=mode).dtype == np.float32
         assert interpolate(cnnkit.tensor(x, dtype=np.float64), scale_factor=2, mode=mode).dtype == np.float64
     up = interpolate(cnnkit.tensor(x), scale_factor=(3, 2))
-    np.testing.assert_array_equal(up.data, np.repeat(np.repeat(x.astype(np.float32), 3, axis=2), 2, axis=3))
+    np.testing.assert_array_equal(up._data, np.repeat(np.repeat(x.astype(np.float32), 3, axis=2), 2, axis=3))
     check_gradients(lambda t: interpolate(t, scale_factor=(3, 2)), x[:1, :1])
 
 
 def test_bilinear_same_size_is_identity_even_with_a_scale_factor():
     x = np.random.default_rng(4).standard_normal((1, 2, 5, 7)).astype(np.float32)
     out = interpolate(cnnkit.tensor(x), scale_factor=1.1, mode="bilinear")  # ⌊5·1.1⌋ = 5, ⌊7·1.1⌋ = 7
-    np.testing.assert_array_equal(out.data, x)
+    np.testing.assert_array_equal(out._data, x)
 
 
 ERRORS = [

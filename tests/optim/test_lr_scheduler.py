@@ -233,7 +233,7 @@ def test_scheduler_drives_the_optimiser_learning_rate():
         p.grad = cnnkit.tensor([1.0])
         opt.step()
         sched.step()
-    np.testing.assert_allclose(p.data, [1.0 - 1.0 - 0.5 - 0.25])
+    np.testing.assert_allclose(p._data, [1.0 - 1.0 - 0.5 - 0.25])
 
 
 def test_warns_when_stepped_before_the_optimiser():

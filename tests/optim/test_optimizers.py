@@ -86,8 +86,8 @@ def _run_against_torch(name, ck_groups, th_groups, ck_params, th_params, grads, 
         ck_opt.step()
         th_opt.step()
         for i, (p, q) in enumerate(zip(ck_params, th_params, strict=True)):
-            assert p.data.dtype == np.float32
-            np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=RTOL, atol=ATOL,
+            assert p._data.dtype == np.float32
+            np.testing.assert_allclose(p._data, q.detach().numpy(), rtol=RTOL, atol=ATOL,
                                        err_msg=f"{name} {config}: parameter {i} after step {step + 1}")
     return ck_opt, th_opt
 
@@ -147,8 +147,8 @@ def test_parameter_that_never_gets_a_gradient_is_untouched_and_has_no_state():
     for step_grads in grads:
         _set_grads(params, [step_grads[0], None], cnnkit.tensor)
         opt.step()
-    np.testing.assert_array_equal(params[1].data, init[1])
-    assert not np.allclose(params[0].data, init[0])
+    np.testing.assert_array_equal(params[1]._data, init[1])
+    assert not np.allclose(params[0]._data, init[0])
     assert list(opt.state_dict()["state"]) == [0]
 
 
@@ -158,9 +158,9 @@ def test_sgd_first_momentum_buffer_is_the_gradient_not_damped():
     opt = optim.SGD([p], lr=0.1, momentum=0.9, dampening=0.5)
     p.grad = cnnkit.tensor([1.0])
     opt.step()  # b = g = 1 → θ = 1 − 0.1·1
-    np.testing.assert_allclose(p.data, [0.9], rtol=1e-6)
+    np.testing.assert_allclose(p._data, [0.9], rtol=1e-6)
     opt.step()  # b = 0.9·1 + 0.5·1 = 1.4 → θ = 0.9 − 0.14
-    np.testing.assert_allclose(p.data, [0.76], rtol=1e-6)
+    np.testing.assert_allclose(p._data, [0.76], rtol=1e-6)
     np.testing.assert_allclose(opt.state[p]["momentum_buffer"], [1.4], rtol=1e-6)
 
 
@@ -169,7 +169,7 @@ def test_sgd_nesterov_and_weight_decay_by_hand():
     opt = optim.SGD([p], lr=0.1, momentum=0.5, nesterov=True, weight_decay=0.25)
     p.grad = cnnkit.tensor([1.0])
     opt.step()  # g = 1 + 0.25·2 = 1.5; b = 1.5; g + μb = 2.25 → θ = 2 − 0.225
-    np.testing.assert_allclose(p.data, [1.775], rtol=1e-6)
+    np.testing.assert_allclose(p._data, [1.775], rtol=1e-6)
 
 
 def test_adam_first_step_moves_each_weight_by_lr_against_the_gradient_sign():
@@ -178,7 +178,7 @@ def test_adam_first_step_moves_each_weight_by_lr_against_the_gradient_sign():
     opt = optim.Adam([p], lr=0.01)
     p.grad = cnnkit.tensor([3.0, -0.5, 1e-3])
     opt.step()
-    np.testing.assert_allclose(p.data, [0.99, -1.99, 0.49], rtol=1e-5)
+    np.testing.assert_allclose(p._data, [0.99, -1.99, 0.49], rtol=1e-5)
     assert opt.state[p]["step"] == 1
 
 
@@ -187,7 +187,7 @@ def test_adamw_decays_weights_independently_of_the_gradient():
     opt = optim.AdamW([p], lr=0.1, weight_decay=0.5)
     p.grad = cnnkit.tensor([0.0, 0.0])  # zero gradient: only the decay θ(1 − γλ) acts
     opt.step()
-    np.testing.assert_allclose(p.data, [0.95, -0.95], rtol=1e-6)
+    np.testing.assert_allclose(p._data, [0.95, -0.95], rtol=1e-6)
 
 
 def test_rmsprop_first_step_by_hand():
@@ -195,19 +195,19 @@ def test_rmsprop_first_step_by_hand():
     opt = optim.RMSprop([p], lr=0.01, alpha=0.9, eps=0.0)
     p.grad = cnnkit.tensor([2.0])
     opt.step()  # v = 0.1·4 = 0.4 → θ = 1 − 0.01·2/√0.4
-    np.testing.assert_allclose(p.data, [1 - 0.02 / np.sqrt(0.4)], rtol=1e-6)
+    np.testing.assert_allclose(p._data, [1 - 0.02 / np.sqrt(0.4)], rtol=1e-6)
 
 
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_optimisers_minimise_a_quadratic(name):
     target = np.array([1.0, -2.0, 3.0], dtype=np.float32)
-    p = cnnkit.tensor(np.zeros(3), requires_grad=True)
+    p = cnnkit.tensor(np.zeros(3, dtype=np.float32), requires_grad=True)
     opt = getattr(optim, name)([p], lr=0.05)
     for _ in range(400):
         opt.zero_grad()
         ((p - cnnkit.tensor(target)) ** 2).sum().backward()
         opt.step()
-    np.testing.assert_allclose(p.data, target, atol=0.1 if name == "SGD" else 0.15)
+    np.testing.assert_allclose(p._data, target, atol=0.1 if name == "SGD" else 0.15)
 
 
 # ----------------------------------------------------------------- state_dict
@@ -243,20 +243,20 @@ def test_state_dict_round_trip_continues_identically(case):
     stateless = name == "SGD" and not config.get("momentum")  # plain SGD keeps no state, as in torch
     assert sorted(saved["state"]) == ([] if stateless else [0, 1, 2, 3])
 
-    resumed_params, resumed_opt = make([p.data for p in half_params])
+    resumed_params, resumed_opt = make([p._data for p in half_params])
     resumed_opt.load_state_dict(saved)
     assert resumed_opt.param_groups[1]["lr"] == 0.02
     for step_grads in grads[5:]:
         _set_grads(resumed_params, step_grads, cnnkit.tensor)
         resumed_opt.step()
     for p, q in zip(resumed_params, full_params, strict=True):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p._data, q._data)
 
 
 def test_state_dict_is_a_snapshot_and_loading_copies():
-    p = cnnkit.tensor(np.ones(3), requires_grad=True)
+    p = cnnkit.tensor(np.ones(3, dtype=np.float32), requires_grad=True)
     opt = optim.SGD([p], lr=0.1, momentum=0.9)
-    p.grad = cnnkit.tensor(np.ones(3))
+    p.grad = cnnkit.tensor(np.ones(3, dtype=np.float32))
     opt.step()
     saved = opt.state_dict()
     buffer = saved["state"][0]["momentum_buffer"].copy()
@@ -289,10 +289,10 @@ def test_state_dict_layout_matches_torch():
 
 
 def test_load_state_dict_validates_groups_parameters_and_shapes():
-    params = [cnnkit.tensor(np.zeros(s), requires_grad=True) for s in [(2,), (3,)]]
+    params = [cnnkit.tensor(np.zeros(s, dtype=np.float32), requires_grad=True) for s in [(2,), (3,)]]
     opt = optim.SGD(params, lr=0.1, momentum=0.9)
     for p in params:
-        p.grad = cnnkit.tensor(np.ones(p.shape))
+        p.grad = cnnkit.tensor(np.ones(p.shape, dtype=np.float32))
     opt.step()
     saved = opt.state_dict()
 
@@ -324,41 +324,41 @@ def test_float32_stays_float32_and_float64_stays_float64(case):
         for _ in range(2):
             p.grad = cnnkit.tensor(np.full((2, 3), 0.5), dtype=dtype)
             opt.step()
-        assert p.data.dtype == dtype
+        assert p._data.dtype == dtype
         for key, value in opt.state[p].items():
             if isinstance(value, np.ndarray):
                 assert value.dtype == dtype, key
 
 
 def test_hyper_parameters_given_as_numpy_float64_do_not_upcast():
-    p = cnnkit.tensor(np.ones(4), requires_grad=True)
+    p = cnnkit.tensor(np.ones(4, dtype=np.float32), requires_grad=True)
     opt = optim.Adam([p], lr=np.float64(0.1), betas=(np.float64(0.9), np.float64(0.99)), eps=np.float64(1e-8))
-    p.grad = cnnkit.tensor(np.ones(4))
+    p.grad = cnnkit.tensor(np.ones(4, dtype=np.float32))
     opt.step()
-    assert p.data.dtype == np.float32
+    assert p._data.dtype == np.float32
     assert all(v.dtype == np.float32 for v in opt.state[p].values() if isinstance(v, np.ndarray))
 
 
 def test_step_updates_in_place_without_recording_a_graph():
-    p = cnnkit.tensor(np.ones(3), requires_grad=True)
-    array = p.data
+    p = cnnkit.tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    array = p._data
     opt = optim.SGD([p], lr=0.5)
     (p * 2.0).sum().backward()
     opt.step()
-    assert p.data is array and p.is_leaf and p.grad_fn is None
-    np.testing.assert_allclose(p.data, 0.0)
+    assert p._data is array and p.is_leaf and p.grad_fn is None
+    np.testing.assert_allclose(p._data, 0.0)
 
 
 def test_step_does_not_modify_the_gradient():
     for name, configs in CONFIGS.items():
         for config in configs:
-            p = cnnkit.tensor(np.ones(3), requires_grad=True)
+            p = cnnkit.tensor(np.ones(3, dtype=np.float32), requires_grad=True)
             opt = getattr(optim, name)([p], **config)
             grad = np.array([0.5, -1.0, 2.0], dtype=np.float32)
             for _ in range(2):
                 p.grad = cnnkit.tensor(grad)
                 opt.step()
-                np.testing.assert_array_equal(p.grad.data, grad, err_msg=f"{name} {config}")
+                np.testing.assert_array_equal(p.grad._data, grad, err_msg=f"{name} {config}")
 
 
 def test_closure_is_evaluated_and_its_loss_returned():
@@ -373,25 +373,25 @@ def test_closure_is_evaluated_and_its_loss_returned():
 
     loss = opt.step(closure)
     assert float(loss) == 9.0
-    np.testing.assert_allclose(p.data, [1.5])  # 3 − 0.25·6
+    np.testing.assert_allclose(p._data, [1.5])  # 3 − 0.25·6
 
 
 def test_zero_grad_sets_to_none_or_zeros_in_place():
-    p = cnnkit.tensor(np.ones(3), requires_grad=True)
+    p = cnnkit.tensor(np.ones(3, dtype=np.float32), requires_grad=True)
     opt = optim.SGD([p], lr=0.1)
-    p.grad = cnnkit.tensor(np.ones(3))
+    p.grad = cnnkit.tensor(np.ones(3, dtype=np.float32))
     grad = p.grad
     opt.zero_grad(set_to_none=False)
     assert p.grad is grad
-    np.testing.assert_array_equal(p.grad.data, 0.0)
+    np.testing.assert_array_equal(p.grad._data, 0.0)
     opt.zero_grad()
     assert p.grad is None
     opt.step()  # no gradient: nothing happens
-    np.testing.assert_array_equal(p.data, 1.0)
+    np.testing.assert_array_equal(p._data, 1.0)
 
 
 def test_add_param_group_uses_defaults_for_missing_options():
-    a, b = (cnnkit.tensor(np.ones(2), requires_grad=True) for _ in range(2))
+    a, b = (cnnkit.tensor(np.ones(2, dtype=np.float32), requires_grad=True) for _ in range(2))
     opt = optim.SGD([a], lr=0.1, momentum=0.9)
     opt.add_param_group({"params": b, "lr": 0.01})
     assert opt.param_groups[1]["params"] == [b]
@@ -402,7 +402,7 @@ def test_add_param_group_uses_defaults_for_missing_options():
 
 
 def test_named_parameters_are_accepted_and_their_names_kept():
-    w, b = (cnnkit.tensor(np.ones(2), requires_grad=True) for _ in range(2))
+    w, b = (cnnkit.tensor(np.ones(2, dtype=np.float32), requires_grad=True) for _ in range(2))
     opt = optim.SGD([("weight", w), ("bias", b)], lr=0.1)
     assert opt.param_groups[0]["params"] == [w, b]
     saved = opt.state_dict()
@@ -438,7 +438,7 @@ INVALID = [
 
 @pytest.mark.parametrize("name,kwargs,message", INVALID)
 def test_invalid_hyper_parameters_raise_value_error(name, kwargs, message):
-    p = cnnkit.tensor(np.ones(2), requires_grad=True)
+    p = cnnkit.tensor(np.ones(2, dtype=np.float32), requires_grad=True)
     with pytest.raises(ValueError, match=f"{name}: {message}"):
         getattr(optim, name)([p], **kwargs)
 
@@ -453,13 +453,13 @@ def test_torch_rejects_the_same_hyper_parameters(name, kwargs, message):
 
 
 def test_invalid_option_in_a_parameter_group_raises():
-    p = cnnkit.tensor(np.ones(2), requires_grad=True)
+    p = cnnkit.tensor(np.ones(2, dtype=np.float32), requires_grad=True)
     with pytest.raises(ValueError, match="SGD: invalid lr -1"):
         optim.SGD([{"params": [p], "lr": -1}], lr=0.1)
 
 
 def test_bad_params_raise_clear_errors():
-    p = cnnkit.tensor(np.ones(2), requires_grad=True)
+    p = cnnkit.tensor(np.ones(2, dtype=np.float32), requires_grad=True)
     with pytest.raises(ValueError, match="SGD: optimizer got an empty parameter list"):
         optim.SGD([], lr=0.1)
     with pytest.raises(TypeError, match="params should be an iterable of Tensors or dicts, got a Tensor"):
@@ -479,13 +479,13 @@ def test_bad_params_raise_clear_errors():
 
 
 def test_gradient_of_the_wrong_shape_or_dtype_raises():
-    p = cnnkit.tensor(np.ones((2, 3)), requires_grad=True)
+    p = cnnkit.tensor(np.ones((2, 3), dtype=np.float32), requires_grad=True)
     opt = optim.Adam([p])
-    p.grad = cnnkit.tensor(np.ones(3))
+    p.grad = cnnkit.tensor(np.ones(3, dtype=np.float32))
     with pytest.raises(ValueError, match=r"Adam: gradient of shape \(3,\) does not match its parameter of shape "
                                          r"\(2, 3\)"):
         opt.step()
-    p.grad = cnnkit.tensor(np.ones((2, 3)), dtype=np.float64)
+    p.grad = cnnkit.tensor(np.ones((2, 3), dtype=np.float32), dtype=np.float64)
     with pytest.raises(TypeError, match="Adam: gradient of dtype float64 does not match its parameter of dtype "
                                         "float32"):
         opt.step()

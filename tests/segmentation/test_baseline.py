@@ -98,8 +98,8 @@ def test_run_classifier_normalises_as_training_did_and_averages_mirrored_crops(c
     prepared = classifier.prepare(crops)
     np.testing.assert_allclose(prepared[:, 0], (crops - mean) / std, rtol=1e-6, atol=1e-6)
     with cnnkit.no_grad():
-        direct = F.softmax(classifier.model(cnnkit.tensor(prepared)), dim=1).data
-        mirrored = F.softmax(classifier.model(cnnkit.tensor(prepared[..., ::-1].copy())), dim=1).data
+        direct = F.softmax(classifier.model(cnnkit.tensor(prepared)), dim=1)._data
+        mirrored = F.softmax(classifier.model(cnnkit.tensor(prepared[..., ::-1].copy())), dim=1)._data
     np.testing.assert_allclose(classifier.probabilities(crops), (direct + mirrored) / 2, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(classifier(crops, components), ((direct + mirrored) / 2).argmax(axis=1))
     single = RunClassifier(classifier_run, mirror=False)

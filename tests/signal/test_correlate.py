@@ -95,7 +95,7 @@ def test_matches_cnnkit_conv2d(rng):
 
     x, h = rng.standard_normal((9, 8)), rng.standard_normal((3, 2))
     y = conv2d(cnnkit.tensor(x[None, None], dtype=np.float64), cnnkit.tensor(h[None, None], dtype=np.float64))
-    np.testing.assert_allclose(y.data[0, 0], correlate2d(x, h), rtol=1e-12)
+    np.testing.assert_allclose(y._data[0, 0], correlate2d(x, h), rtol=1e-12)
 
 
 @pytest.mark.parametrize("fn", [correlate2d, convolve2d])

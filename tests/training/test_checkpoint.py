@@ -18,7 +18,7 @@ def test_save_and_load_round_trip(tmp_path):
     save(state, tmp_path / "a.safetensors", metadata={"note": "hi"})
     loaded = load(tmp_path / "a.safetensors")
     assert isinstance(loaded["w"], cnnkit.Tensor)
-    np.testing.assert_array_equal(loaded["w"].data, state["w"])
+    np.testing.assert_array_equal(loaded["w"]._data, state["w"])
     assert loaded["n"].dtype == np.int64 and loaded["n"].shape == ()  # 0-d stays 0-d
     assert load_with_metadata(tmp_path / "a.safetensors")[1] == {"note": "hi"}
 

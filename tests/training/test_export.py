@@ -40,7 +40,7 @@ def test_ema_only_export_halves_the_file_and_samples_the_same_images(run_dir, tm
     state = model.state_dict()
     for name, value in best.model_state.items():
         expected = best.model_state["ema.shadow." + name[4:]] if name.startswith("net.") else value
-        np.testing.assert_array_equal(state[name].data, expected, err_msg=name)
+        np.testing.assert_array_equal(state[name]._data, expected, err_msg=name)
 
     grids = []
     for source in (run_dir, target):
@@ -65,7 +65,7 @@ def test_a_classifier_exports_whole_and_predicts_the_same(tmp_path) -> None:
     again, _, _ = load_trained_model(target)
     from cnnkit.tensor import Tensor
 
-    np.testing.assert_array_equal(again(Tensor(x)).data, original(Tensor(x)).data)
+    np.testing.assert_array_equal(again(Tensor(x))._data, original(Tensor(x))._data)
     with pytest.raises(ValueError, match="ema.shadow"):
         export_checkpoint(source, tmp_path / "ema.safetensors", ema_only=True)
 

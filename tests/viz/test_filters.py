@@ -15,7 +15,7 @@ def _grey_model() -> nn.Module:
     weight = np.zeros((6, 1, 5, 5), np.float32)
     weight[:, 0, :2] = 2.0  # top rows at +max (darkest red), bottom rows at −max (darkest blue)
     weight[:, 0, 3:] = -2.0
-    model[0].weight.data[...] = weight
+    model[0].weight._data[...] = weight
     return model
 
 
@@ -29,7 +29,7 @@ def test_rgb_kernels_in_colour(tmp_path):
     weight = np.zeros((4, 3, 3, 3), np.float32)
     weight[:, 0] = 1.0  # every kernel: pure red where the red weights are highest
     weight[:, :, 0, 0] = 0.0
-    model[0].weight.data[...] = weight
+    model[0].weight._data[...] = weight
     pixels = read_png(plot_filters(model, tmp_path / "rgb.png"), (280, 279))
     assert has_colour(pixels, (255, 0, 0))
     np.testing.assert_allclose(filter_images(weight)[0, 1, 1], [1.0, 0.0, 0.0])

@@ -34,17 +34,17 @@ def _bars(n: int = 8) -> tuple[np.ndarray, np.ndarray]:
 def _bar_detector() -> nn.Module:
     """Convolution with a horizontal and a vertical bar kernel, then a global max: translation invariant."""
     model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, bias=False), nn.AdaptiveMaxPool2d(1), nn.Flatten())
-    model[0].weight.data[...] = 0.0
-    model[0].weight.data[0, 0, 1, :] = 1.0
-    model[0].weight.data[1, 0, :, 1] = 1.0
+    model[0].weight._data[...] = 0.0
+    model[0].weight._data[0, 0, 1, :] = 1.0
+    model[0].weight._data[1, 0, :, 1] = 1.0
     return model
 
 
 def _template_matcher(images: np.ndarray, labels: np.ndarray) -> nn.Module:
     """A linear layer whose weights are the centred bars: it only recognises them where they were."""
     model = nn.Sequential(nn.Flatten(), nn.Linear(15 * 15, 2))
-    model[1].weight.data[...] = np.stack([images[labels == k][0].ravel() for k in (0, 1)])
-    model[1].bias.data[...] = 0.0
+    model[1].weight._data[...] = np.stack([images[labels == k][0].ravel() for k in (0, 1)])
+    model[1].bias._data[...] = 0.0
     return model
 
 

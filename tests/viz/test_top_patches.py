@@ -28,8 +28,8 @@ def _dataset(n: int = 23) -> ArrayDataset:
 def _model() -> nn.Module:
     model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.MaxPool2d(2), nn.Conv2d(2, 3, 3))
     cnnkit.manual_seed(1)
-    model[0].weight.data[0] = 1 / 9  # channel 0: local brightness; channel 1: its negative
-    model[0].weight.data[1] = -1 / 9
+    model[0].weight._data[0] = 1 / 9  # channel 0: local brightness; channel 1: its negative
+    model[0].weight._data[1] = -1 / 9
     return model
 
 

@@ -1,7 +1,7 @@
 """Activation layers: ReLU, ReLU6, LeakyReLU, ELU, Hardtanh, Tanh, Sigmoid, GELU, SiLU, Softplus, Softmax, LogSoftmax.
 
-Each is a thin wrapper over its functional. `inplace=True` is accepted for PyTorch compatibility and shown
-in repr, but ignored: cnnkit's ops always return a new array (an in-place ReLU would save memory, not time).
+Each is a thin wrapper over its functional. `inplace=True` writes the result into the input's memory and
+records it as an in-place op, as PyTorch does (a backward that still needs the input then raises).
 Functionals that `cnnkit.nn.functional` does not re-export yet (relu6, elu, hardtanh, softplus) are imported
 from `cnnkit.ops.activation` directly.
 """
@@ -31,7 +31,7 @@ class ReLU(Module):
         return _inplace_repr(self.inplace)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
-        return F.relu(input)
+        return F.relu(input, inplace=self.inplace)
 
 
 class ReLU6(Module):
@@ -45,7 +45,7 @@ class ReLU6(Module):
         return _inplace_repr(self.inplace)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return relu6(input)
+        return relu6(input, inplace=self.inplace)
 
 
 class LeakyReLU(Module):
@@ -60,7 +60,7 @@ class LeakyReLU(Module):
         return _inplace_repr(self.inplace, f"negative_slope={self.negative_slope}, ")
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return F.leaky_relu(input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope, inplace=self.inplace)
 
 
 class ELU(Module):
@@ -75,7 +75,7 @@ class ELU(Module):
         return _inplace_repr(self.inplace, f"alpha={self.alpha}, ")
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return elu(input, self.alpha)
+        return elu(input, self.alpha, inplace=self.inplace)
 
 
 class Hardtanh(Module):
@@ -93,7 +93,7 @@ class Hardtanh(Module):
         return _inplace_repr(self.inplace, f"min_val={self.min_val}, max_val={self.max_val}, ")
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return hardtanh(input, self.min_val, self.max_val)
+        return hardtanh(input, self.min_val, self.max_val, inplace=self.inplace)
 
 
 class Tanh(Module):
@@ -137,7 +137,7 @@ class SiLU(Module):
         return _inplace_repr(self.inplace)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return F.silu(input)
+        return F.silu(input, inplace=self.inplace)
 
 
 class Softplus(Module):

@@ -78,7 +78,7 @@ class _WeightedLoss(_Loss):
                                     f"for input {input.shape}, got {target.shape}")
         if target.dtype.kind not in "iu":
             raise self._input_error(f"expected integer class indices (int64), got target dtype {target.dtype}")
-        self._check_class_range(target.data, classes, ignore_index)
+        self._check_class_range(target._data, classes, ignore_index)
 
     def _check_class_range(self, indices: np.ndarray, classes: int, ignore_index: int) -> None:
         if indices.size == 0 or (indices.min() >= 0 and indices.max() < classes):

@@ -49,9 +49,9 @@ class _BatchNorm(Module):
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean._data[...] = 0
+            self.running_var._data[...] = 1
+            self.num_batches_tracked._data[...] = 0
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
@@ -77,11 +77,11 @@ class _BatchNorm(Module):
         self._check_input(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked._data += 1
             if self.momentum is None:  # cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked.data)
+                factor = 1.0 / float(self.num_batches_tracked._data)
         use_batch_stats = self.training or (self.running_mean is None and self.running_var is None)
-        if use_batch_stats and input.data.size // max(input.shape[1], 1) == 1:  # an empty batch is allowed
+        if use_batch_stats and input._data.size // max(input.shape[1], 1) == 1:  # an empty batch is allowed
             raise self._input_error(f"expected more than 1 value per channel when training, got input {input.shape}")
         tracked = not self.training or self.track_running_stats  # buffers are passed only when used or updated
         running_mean = self.running_mean if tracked else None

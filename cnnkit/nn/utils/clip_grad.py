@@ -3,7 +3,7 @@
 The total norm is the p-norm of the per-parameter gradient norms (as if all gradients were one vector):
     ‖g‖ = (Σᵢ ‖gᵢ‖ₚᵖ)^(1/p),  or maxᵢ ‖gᵢ‖_∞ for p = inf
 and clipping multiplies every gradient in place by min(max_norm / (‖g‖ + 1e-6), 1), computed in the
-gradients' dtype as PyTorch does. Gradients are changed in place on `p.grad.data`; no graph is recorded.
+gradients' dtype as PyTorch does. Gradients are changed in place on `p.grad._data`; no graph is recorded.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def _as_list(parameters: Parameters, op: str) -> list[Tensor]:
 
 
 def _grads(params: list[Tensor]) -> list[np.ndarray]:
-    return [p.grad.data for p in params if p.grad is not None]
+    return [p.grad._data for p in params if p.grad is not None]
 
 
 def _vector_norm(x: np.ndarray, norm_type: float) -> np.ndarray:
@@ -50,7 +50,7 @@ def _vector_norm(x: np.ndarray, norm_type: float) -> np.ndarray:
 
 def get_total_norm(tensors: Parameters, norm_type: float = 2.0, error_if_nonfinite: bool = False) -> Tensor:
     """The norm of the norms of the given tensors (e.g. gradients), as a 0-d Tensor."""
-    arrays = [t.data for t in _as_list(tensors, "get_total_norm")]
+    arrays = [t._data for t in _as_list(tensors, "get_total_norm")]
     return _as_tensor(_total_norm(arrays, _norm_type(norm_type, "get_total_norm"), error_if_nonfinite))
 
 
@@ -82,7 +82,7 @@ def clip_grads_with_norm_(parameters: Parameters, max_norm: float, total_norm: T
     grads = _grads(_as_list(parameters, "clip_grads_with_norm_"))
     if not grads:
         return
-    total = total_norm.data if isinstance(total_norm, Tensor) else np.asarray(total_norm, dtype=grads[0].dtype)
+    total = total_norm._data if isinstance(total_norm, Tensor) else np.asarray(total_norm, dtype=grads[0].dtype)
     coef = np.minimum(float(max_norm) / (total + 1e-6), 1.0)  # stays in the norm's dtype (float32)
     if coef >= 1.0:  # already within max_norm: multiplying by 1 would change nothing
         return

@@ -168,7 +168,7 @@ def evaluate(model: Any, loader: Any, loss_fn: Any) -> TaskEvaluation:
                 loss = float("nan")
                 if loss_fn is not None:  # the training loss on sampled crops; eval and report ask for none
                     crops, crop_targets = sample_crops(
-                        images.data, targets.data, model.proposer, rng, **model.crop_rules()
+                        images._data, targets._data, model.proposer, rng, **model.crop_rules()
                     )
                     loss = loss_fn(model(crops_tensor(crops)), crops_tensor(crop_targets)).item()
                 detections = model.detect(images)  # its own threshold, 0.05: ~400 proposals a scene

@@ -100,7 +100,7 @@ def evaluate(model: Any, loader: Any, loss_fn: Any) -> TaskEvaluation:
     total, count = 0.0, 0
     with no_grad():
         for images, labels in loader:
-            residual = epsilon_residual(model, images, labels, generator=rng, use_ema=True).data
+            residual = epsilon_residual(model, images, labels, generator=rng, use_ema=True)._data
             total += float(np.square(residual, dtype=np.float64).mean()) * len(images)
             count += len(images)
     loss = total / max(count, 1)

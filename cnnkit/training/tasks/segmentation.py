@@ -148,11 +148,11 @@ def evaluate(model: Any, loader: Any, loss_fn: Any) -> TaskEvaluation:
             logits = model(images)
             if confusion is None:
                 confusion = SegmentationConfusion(logits.shape[1], ignore_index=IGNORE_INDEX)
-            counted = int((masks.data != IGNORE_INDEX).sum())
+            counted = int((masks._data != IGNORE_INDEX).sum())
             if loss_fn is not None and counted:
                 total_loss += float(loss_fn(logits, masks).item()) * counted
             pixels += counted
-            confusion.update(logits.data.argmax(axis=1), masks.data)
+            confusion.update(logits._data.argmax(axis=1), masks._data)
     model.train(was_training)
     if confusion is None:
         return TaskEvaluation(float("nan"), 0.0, {"accuracy": 0.0, "miou": 0.0})
