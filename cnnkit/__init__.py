@@ -31,7 +31,7 @@ from cnnkit.ops.elementwise import abs, clamp, exp, log, maximum, sigmoid, sqrt,
 from cnnkit.ops.matmul import matmul
 from cnnkit.ops.reduce import argmax, argmin, max, mean, min, sum, var
 from cnnkit.ops.shape import cat, chunk, flatten, permute, split, stack
-from cnnkit.random import get_rng_state, manual_seed, set_rng_state
+from cnnkit.random import Generator, get_rng_state, manual_seed, set_rng_state
 from cnnkit.tensor import Tensor, tensor
 
 float32 = np.dtype(np.float32)
@@ -48,7 +48,7 @@ double = float64
 __version__ = "0.1.0"
 
 # The packages, importable as attributes after `import cnnkit` (they need only the core above).
-from cnnkit import data, metrics, models, nn, optim, signal  # noqa: E402
+from cnnkit import data, metrics, models, nn, optim, signal, utils  # noqa: E402
 from cnnkit.receptive_field import receptive_field  # noqa: E402
 from cnnkit.serialization import load, save  # noqa: E402
 from cnnkit.summary import summary  # noqa: E402
@@ -59,5 +59,5 @@ __all__ = [
     "empty", "full", "zeros_like", "ones_like", "arange", "linspace", "eye", "rand", "randn", "randint",
     "randperm", "from_numpy", "abs", "clamp", "exp", "log", "sqrt", "sigmoid", "tanh", "maximum", "where",
     "matmul", "sum", "mean", "var", "max", "min", "argmax", "argmin", "data", "metrics", "models", "nn", "optim",
-    "signal", "load", "save", "summary", "receptive_field",
+    "signal", "load", "save", "summary", "receptive_field", "utils", "Generator",
 ]
