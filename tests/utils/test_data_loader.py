@@ -342,21 +342,22 @@ def shm_blocks() -> set[str]:
     return {n for n in os.listdir("/dev/shm") if n.startswith("psm_")} if os.path.isdir("/dev/shm") else set()
 
 
-def test_batches_travel_through_shared_memory_and_none_is_left_behind(monkeypatch):
+def test_batches_travel_through_reused_shared_memory_and_none_is_left_behind(monkeypatch):
     from cnnkit.utils.data import shared
 
-    names = []
-    unpack = shared.unpack
+    answers = []
+    receive = shared.BlockPool.receive
 
-    def spy(skeleton, name):
-        names.append(name)
-        return unpack(skeleton, name)
+    def spy(self, worker, skeleton, name, created, lease):
+        answers.append((name, created))
+        return receive(self, worker, skeleton, name, created, lease)
 
-    monkeypatch.setattr(shared, "unpack", spy)
+    monkeypatch.setattr(shared.BlockPool, "receive", spy)
     before = shm_blocks()
-    loader = DataLoader(Squares(9), batch_size=3, num_workers=2)
-    out = [b for b in loader]
-    assert len(names) == 3 and all(n is not None for n in names)
+    out = list(DataLoader(Squares(60), batch_size=3, num_workers=2))
+    assert len(answers) == 20 and all(name is not None for name, _ in answers)
+    assert sum(created for _, created in answers) < 10  # after the first batches, lent blocks are reused
+    assert len({name for name, created in answers if not created}) <= 2 * 3  # (prefetch_factor + 1) per worker
     np.testing.assert_array_equal(out[2][0].data, [[6, 36], [7, 49], [8, 64]])
     assert out[2][0].dtype == np.float32 and out[2][1].dtype == np.int64
     it = iter(DataLoader(Squares(30), batch_size=2, num_workers=2, prefetch_factor=4))

@@ -23,6 +23,7 @@ import multiprocessing.connection
 import os
 import time
 from collections.abc import Callable, Iterator
+from multiprocessing import resource_tracker
 from typing import Any
 
 import numpy as np
@@ -203,25 +204,27 @@ class MultiProcessIter:
     def __init__(self, loader: DataLoader) -> None:
         self.loader = loader
         self.workers: list[Any] = []
-        self.index_queues: list[Any] = []
+        self.index_pipes: list[Any] = []
         self.shutdown_done = False
         ctx = mp_context(loader.multiprocessing_context)
         self.readers: list[Any] = []
         self.inbox: collections.deque = collections.deque()  # answers read but not yet handled
+        self.pool = shared.BlockPool(per_worker=loader.prefetch_factor + 1)
         base_seed = loader._draw_base_seed()
         collate = loader.collate_fn
+        resource_tracker.ensure_running()  # started before the workers, so they share it (see `shared`)
         for worker_id in range(loader.num_workers):
-            index_queue = ctx.Queue()
-            index_queue.cancel_join_thread()
+            task_reader, task_writer = ctx.Pipe(duplex=False)  # pipes, not Queues: no feeder thread to wake
             setup = WorkerSetup(loader.dataset, loader.is_iterable, loader._auto_collation, collate,
                                 loader.drop_last, base_seed, loader.worker_init_fn, worker_id, loader.num_workers)
             reader, writer = ctx.Pipe(duplex=False)  # one pipe per worker: its sends are synchronous
-            process = ctx.Process(target=worker_loop, args=(setup, index_queue, writer, os.getpid()), daemon=True)
+            process = ctx.Process(target=worker_loop, args=(setup, task_reader, writer, os.getpid()), daemon=True)
             process.start()
             writer.close()  # the worker holds the only writing end: its death reads as EOF
+            task_reader.close()
             self.readers.append(reader)
             self.workers.append(process)
-            self.index_queues.append(index_queue)
+            self.index_pipes.append(task_writer)
         self.start_epoch()
 
     # ----------------------------------------------------------------- epochs
@@ -229,8 +232,8 @@ class MultiProcessIter:
         self.sampler_iter = iter(self.loader._index_sampler)
         self.active = [True] * len(self.workers)
         self.worker_cycle = itertools.cycle(range(len(self.workers)))
-        self.task_info: dict[int, tuple[int, Any]] = {}  # task index -> (worker, indices), until answered
-        self.results: dict[int, tuple[Any, str | None]] = {}
+        self.task_info: dict[int, tuple[int, Any, Any]] = {}  # task -> (worker, indices, lent block) until answered
+        self.results: dict[int, Any] = {}  # batches (already copied out of shared memory) or WorkerErrors
         self.ended: set[int] = set()
         self.send_idx = self.rcvd_idx = 0
         self.sampler_done = False
@@ -240,14 +243,11 @@ class MultiProcessIter:
     def reset(self) -> None:
         """A new epoch on the same (persistent) workers: drop what the last epoch left in flight."""
         while self.task_info:
-            task, payload, name = self.get_result()
-            self.task_info.pop(task, None)
-            shared.discard(name)
-        for _, name in self.results.values():
-            shared.discard(name)
+            self.handle(self.get_result())
+        self.results.clear()
         if self.loader.is_iterable:
-            for index_queue in self.index_queues:
-                index_queue.put(Resume())
+            for index_pipe in self.index_pipes:
+                index_pipe.send(Resume())
         self.start_epoch()
 
     def try_put_index(self) -> None:
@@ -259,12 +259,13 @@ class MultiProcessIter:
             self.sampler_done = True
             return
         worker = next(w for w in self.worker_cycle if self.active[w])
-        self.index_queues[worker].put((self.send_idx, indices))
-        self.task_info[self.send_idx] = (worker, indices)
+        lease = self.pool.lease(worker)
+        self.index_pipes[worker].send((self.send_idx, indices, lease))
+        self.task_info[self.send_idx] = (worker, indices, lease)
         self.send_idx += 1
 
     # ----------------------------------------------------------------- receiving
-    def get_result(self) -> tuple[int, Any, str | None]:
+    def get_result(self) -> tuple[int, Any, str | None, bool]:
         """The next answer from any worker, checking every second that the workers are alive; honours timeout."""
         timeout = self.loader.timeout
         deadline = time.monotonic() + timeout if timeout > 0 else None
@@ -293,7 +294,7 @@ class MultiProcessIter:
             if process.is_alive():
                 continue
             self.collect_ready()  # what it answered before dying is not what it died on
-            pending = [indices for w, indices in self.task_info.values() if w == worker_id]
+            pending = [indices for w, indices, _ in self.task_info.values() if w == worker_id]
             shown = "; ".join(str(list(p)) for p in pending[:4]) + ("; ..." if len(pending) > 4 else "")
             what = ("" if not pending else "while it had a batch of the stream to load" if self.loader.is_iterable
                     else f"while loading dataset indices {shown} (unanswered batches, in order)")
@@ -302,16 +303,25 @@ class MultiProcessIter:
                                f"{process.exitcode} {what}".rstrip())
 
     def collect_ready(self) -> None:
-        """Move every answer already sent into `results`."""
+        """Handle every answer already sent."""
         self.receive(0.1)
         while self.inbox:
-            task, payload, name = self.inbox.popleft()
-            worker, _ = self.task_info.pop(task, (None, None))
-            if isinstance(payload, IterableEnd):
-                self.active[worker] = False
-                self.ended.add(task)
-            else:
-                self.results[task] = (payload, name)
+            self.handle(self.inbox.popleft())
+
+    def handle(self, answer: tuple[int, Any, str | None, bool]) -> None:
+        """File one answer: its batch copied out of shared memory into `results` (its block free again), or the
+        worker's error, or the end of a worker's stream."""
+        task, payload, name, created = answer
+        worker, _, lease = self.task_info.pop(task)
+        if isinstance(payload, IterableEnd):
+            self.active[worker] = False
+            self.ended.add(task)
+            self.pool.give_back(worker, lease)
+        elif isinstance(payload, WorkerError):
+            self.results[task] = payload
+            self.pool.give_back(worker, lease)
+        else:
+            self.results[task] = self.pool.receive(worker, payload, name, created, lease)
 
     def __iter__(self) -> MultiProcessIter:
         return self
@@ -333,20 +343,13 @@ class MultiProcessIter:
             if not self.task_info:
                 self.end_epoch()
                 raise StopIteration
-            task, payload, name = self.get_result()
-            worker, _ = self.task_info.pop(task)
-            if isinstance(payload, IterableEnd):
-                self.active[worker] = False
-                self.ended.add(task)
-                continue
-            self.results[task] = (payload, name)
+            self.handle(self.get_result())
 
-    def deliver(self, payload: tuple[Any, str | None]) -> Any:
-        skeleton, name = payload
+    def deliver(self, result: Any) -> Any:
         self.try_put_index()
-        if isinstance(skeleton, WorkerError):
-            skeleton.reraise()
-        return shared.unpack(skeleton, name)
+        if isinstance(result, WorkerError):
+            result.reraise()
+        return result
 
     def end_epoch(self) -> None:
         if not self.loader.persistent_workers:
@@ -358,9 +361,9 @@ class MultiProcessIter:
         if self.shutdown_done:
             return
         self.shutdown_done = True
-        for index_queue in self.index_queues:
+        for index_pipe in self.index_pipes:
             try:
-                index_queue.put(None)
+                index_pipe.send(None)
             except (OSError, ValueError):
                 pass
         deadline = time.monotonic() + SHUTDOWN_SECONDS
@@ -371,19 +374,20 @@ class MultiProcessIter:
                 process.terminate()
             process.join(timeout=1.0)
         self.drain(0.0)
-        for _, name in self.results.values():
-            shared.discard(name)
         self.results.clear()
+        self.pool.close()
         for reader in self.readers:
             reader.close()
-        for index_queue in self.index_queues:
-            index_queue.close()
+        for index_pipe in self.index_pipes:
+            index_pipe.close()
 
     def drain(self, wait: float) -> None:
-        """Read and discard whatever the workers send within `wait` seconds."""
+        """Read and drop whatever the workers send within `wait` seconds (unlinking the blocks they made)."""
         self.receive(wait)
         while self.inbox:
-            shared.discard(self.inbox.popleft()[2])
+            _, _, name, created = self.inbox.popleft()
+            if created:
+                shared.discard(name)
 
     def __del__(self) -> None:
         try:

@@ -5,8 +5,9 @@ and cnnkit's generator with `base_seed + w`, and NumPy's legacy global generator
 from (w, base_seed) by the hash torch uses (`generate_state`, SeedSequence's mixing), so two workers never
 share a NumPy stream. Then `worker_init_fn(w)` runs.
 
-Each task is (task index, dataset indices); the worker fetches the items, collates them, packs the batch
-into shared memory and answers (task index, skeleton, block name). A failure answers with a `WorkerError`
+Each task is (task index, dataset indices, lent block); the worker fetches the items, collates them, packs
+the batch into shared memory (see `shared`) and answers (task index, skeleton, block name, whether it
+created the block). A failure answers with a `WorkerError`
 carrying the exception's type and a message naming the worker and the indices; an IterableDataset that is
 exhausted answers `IterableEnd`. `None` stops the worker; `Resume` restarts an IterableDataset's iterator
 (persistent workers, new epoch).
@@ -15,7 +16,6 @@ exhausted answers `IterableEnd`. `None` stops the worker; `Resume` restarts an I
 from __future__ import annotations
 
 import os
-import queue
 import random
 import traceback
 from dataclasses import dataclass
@@ -165,7 +165,7 @@ class ItemError(Exception):
         self.index, self.error = index, error
 
 
-def worker_loop(setup: WorkerSetup, index_queue: Any, result_pipe: Any, parent_pid: int) -> None:
+def worker_loop(setup: WorkerSetup, index_pipe: Any, result_pipe: Any, parent_pid: int) -> None:
     """The body of one worker process (see the module docstring)."""
     global _worker_info
     import signal
@@ -180,37 +180,40 @@ def worker_loop(setup: WorkerSetup, index_queue: Any, result_pipe: Any, parent_p
     except Exception as error:
         init_error = WorkerError(error, f"{setup.worker_id} (in worker_init_fn)")
     stream = iter(setup.dataset) if setup.is_iterable and init_error is None else None
+    blocks = shared.WorkerBlocks()
     while True:
         try:
-            task = index_queue.get(timeout=POLL_SECONDS)
-        except queue.Empty:
-            if os.getppid() != parent_pid:  # the main process is gone: nobody will read what we make
-                return
-            continue
+            if not index_pipe.poll(POLL_SECONDS):
+                if os.getppid() != parent_pid:  # the main process is gone: nobody will read what we make
+                    return
+                continue
+            task = index_pipe.recv()
+        except (EOFError, OSError):  # the main process closed its end
+            return
         if task is None:
             return
         if isinstance(task, Resume):
             stream = iter(setup.dataset) if setup.is_iterable and init_error is None else None
             continue
-        task_index, indices = task
+        task_index, indices, lease = task
         if init_error is not None:
-            result_pipe.send((task_index, init_error, None))
+            result_pipe.send((task_index, init_error, None, False))
             continue
         try:
             batch = fetch(setup, stream, indices)
             if isinstance(batch, IterableEnd):
-                result_pipe.send((task_index, batch, None))
+                result_pipe.send((task_index, batch, None, False))
                 continue
-            skeleton, name = shared.pack(batch)
+            skeleton, name, created = blocks.pack(batch, lease)
         except ItemError as failure:
             where = f"{setup.worker_id} (while loading dataset index {failure.index})"
-            result_pipe.send((task_index, WorkerError(failure.error, where), None))
+            result_pipe.send((task_index, WorkerError(failure.error, where), None, False))
             continue
         except Exception as error:
             where = f"{setup.worker_id} (batch of indices {describe_indices(indices, setup.is_iterable)})"
-            result_pipe.send((task_index, WorkerError(error, where), None))
+            result_pipe.send((task_index, WorkerError(error, where), None, False))
             continue
-        result_pipe.send((task_index, skeleton, name))
+        result_pipe.send((task_index, skeleton, name, created))
 
 
 def describe_indices(indices: Any, is_iterable: bool) -> str:

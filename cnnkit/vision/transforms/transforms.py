@@ -174,15 +174,28 @@ class RandomCrop:
         return randint(0, height - th + 1), randint(0, width - tw + 1), th, tw
 
     def __call__(self, img: Any) -> Any:
+        array, kind, meta = F.unpack(img, "RandomCrop")  # one conversion in and one out: this runs per item
         if self.padding is not None:
-            img = F.pad(img, self.padding, self.fill, self.padding_mode)
-        width, height = F.get_image_size(img)
-        if self.pad_if_needed and width < self.size[1]:
-            img = F.pad(img, [self.size[1] - width, 0], self.fill, self.padding_mode)
-        if self.pad_if_needed and height < self.size[0]:
-            img = F.pad(img, [0, self.size[0] - height], self.fill, self.padding_mode)
-        top, left, h, w = self.get_params(img, self.size)
-        return F.crop(img, top, left, h, w)
+            array = F.pad_array(array, kind, F.padding_ltrb(self.padding), self.fill, self.padding_mode)
+        h_axis, w_axis = F.spatial_axes(kind, array)
+        height, width = array.shape[h_axis], array.shape[w_axis]
+        if self.pad_if_needed and (width < self.size[1] or height < self.size[0]):
+            grow = (max(self.size[1] - width, 0), max(self.size[0] - height, 0))
+            array = F.pad_array(array, kind, (*grow, *grow), self.fill, self.padding_mode)
+        top, left, h, w = self.window(array, kind)
+        return F.repack(F.crop_array(array, kind, top, left, h, w), kind, meta)
+
+    def window(self, array: np.ndarray, kind: str) -> tuple[int, int, int, int]:
+        """get_params on a pixel array already unpacked."""
+        h_axis, w_axis = F.spatial_axes(kind, array)
+        height, width = array.shape[h_axis], array.shape[w_axis]
+        th, tw = self.size
+        if height < th or width < tw:
+            raise ValueError(f"RandomCrop: required crop size {(th, tw)} is larger than the input image size "
+                             f"{(height, width)}")
+        if width == tw and height == th:
+            return 0, 0, height, width
+        return randint(0, height - th + 1), randint(0, width - tw + 1), th, tw
 
     def __repr__(self) -> str:
         return f"RandomCrop(size={self.size}, padding={self.padding})"
