@@ -78,7 +78,7 @@ def save(obj: Any, f: str | os.PathLike | Any, metadata: Mapping[str, Any] | Non
     header = {} if metadata is None else {METADATA_KEY: json.dumps(metadata)}
     if is_state_dict(obj):
         # order="C" rather than np.ascontiguousarray, which would turn a 0-d array (num_batches_tracked) into 1-d
-        arrays = {name: np.asarray(value.data if isinstance(value, Tensor) else value, order="C")
+        arrays = {name: np.asarray(value.numpy() if isinstance(value, Tensor) else value, order="C")
                   for name, value in obj.items()}
     else:
         arrays = {}
@@ -108,7 +108,7 @@ def encode(obj: Any, path: str, arrays: dict[str, np.ndarray], seen: dict[int, s
         value = float(obj)
         return value if np.isfinite(value) else {"@": "float", "value": repr(value)}
     if isinstance(obj, Tensor | np.ndarray):
-        array = obj.data if isinstance(obj, Tensor) else obj
+        array = obj.numpy() if isinstance(obj, Tensor) else obj
         if array.dtype.kind not in "biuf":
             raise TypeError(f"cnnkit.save: cannot store the {array.dtype} array at {path or 'the top'}")
         if id(obj) not in seen:

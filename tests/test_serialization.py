@@ -45,7 +45,7 @@ def test_checkpoint_round_trip_keeps_every_value_and_type(tmp_path):
     for name, value in model.state_dict().items():
         assert isinstance(back["model"][name], cnnkit.Tensor)
         assert back["model"][name].dtype == value.dtype
-        np.testing.assert_array_equal(back["model"][name].data, value.data)
+        np.testing.assert_array_equal(back["model"][name].numpy(), value.numpy())
     state = back["optimizer"]["state"]
     assert sorted(state) == sorted(opt.state_dict()["state"])  # int keys stay ints
     assert back["optimizer"]["param_groups"][0]["betas"] == (0.9, 0.999)
@@ -107,19 +107,19 @@ def test_torch_save_checkpoint_is_read_without_unpickling_anything_else(tmp_path
     back = cnnkit.load(tmp_path / "torch.pth")
     assert back["epoch"] == 4
     for name, value in net.state_dict().items():
-        np.testing.assert_array_equal(back["model_state_dict"][name].data, value.numpy())
+        np.testing.assert_array_equal(back["model_state_dict"][name].numpy(), value.numpy())
         assert back["model_state_dict"][name].dtype == value.numpy().dtype
-    np.testing.assert_array_equal(back["strided"].data, torch.arange(20.0).reshape(4, 5)[:, 1:4].t().numpy())
-    np.testing.assert_array_equal(back["half"].data, (torch.ones(3, dtype=torch.bfloat16) / 3).float().numpy())
-    assert back["labels"].dtype == np.int64 and back["mask"].data.tolist() == [True, False]
+    np.testing.assert_array_equal(back["strided"].numpy(), torch.arange(20.0).reshape(4, 5)[:, 1:4].t().numpy())
+    np.testing.assert_array_equal(back["half"].numpy(), (torch.ones(3, dtype=torch.bfloat16) / 3).float().numpy())
+    assert back["labels"].dtype == np.int64 and back["mask"].numpy().tolist() == [True, False]
     buffer = back["optimizer_state_dict"]["state"][0]["momentum_buffer"]
-    np.testing.assert_array_equal(buffer.data, opt.state_dict()["state"][0]["momentum_buffer"].numpy())
+    np.testing.assert_array_equal(buffer.numpy(), opt.state_dict()["state"][0]["momentum_buffer"].numpy())
     model = small_model()
     model.load_state_dict(back["model_state_dict"])  # same architecture, PyTorch's names
     x = np.random.default_rng(0).standard_normal((2, 1, 5, 5)).astype(np.float32)
     net.eval()
     model.eval()
-    np.testing.assert_allclose(model(cnnkit.tensor(x)).data, net(torch.from_numpy(x)).detach().numpy(), atol=1e-6)
+    np.testing.assert_allclose(model(cnnkit.tensor(x)).numpy(), net(torch.from_numpy(x)).detach().numpy(), atol=1e-6)
 
 
 class Exploit:

@@ -389,13 +389,15 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var
     out = group_norm(input, input.shape[1], weight, bias, eps)
     if running_mean is not None or running_var is not None:
         n, c = input.shape[:2]
-        x = input.data.reshape(n, c, -1)
+        x = input.numpy().reshape(n, c, -1)
         m = float(momentum)
         if running_mean is not None:
-            running_mean.data *= 1 - m
-            running_mean.data += (m * x.mean(axis=2).mean(axis=0)).astype(running_mean.dtype)
+            mean_buffer = running_mean.numpy()  # updated in place, as the buffer
+            mean_buffer *= 1 - m
+            mean_buffer += (m * x.mean(axis=2).mean(axis=0)).astype(running_mean.dtype)
         if running_var is not None:
             unbiased = x.var(axis=2, ddof=1) if x.shape[2] > 1 else np.full((n, c), np.nan, x.dtype)
-            running_var.data *= 1 - m
-            running_var.data += (m * unbiased.mean(axis=0)).astype(running_var.dtype)
+            var_buffer = running_var.numpy()
+            var_buffer *= 1 - m
+            var_buffer += (m * unbiased.mean(axis=0)).astype(running_var.dtype)
     return out

@@ -9,7 +9,7 @@ from cnnkit.tensor import Tensor
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """int64 (*, num_classes); num_classes=-1 means max(tensor) + 1, as torch.nn.functional.one_hot."""
-    x = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    x = tensor.numpy() if isinstance(tensor, Tensor) else np.asarray(tensor)
     if x.dtype.kind not in "iu":
         raise RuntimeError(f"one_hot is only applicable to index tensor of type LongTensor, got dtype {x.dtype}")
     if x.size and x.min() < 0:

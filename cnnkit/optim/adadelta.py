@@ -39,13 +39,14 @@ class Adadelta(Optimizer):
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, rho, eps, weight_decay = (float(group[k]) for k in ("lr", "rho", "eps", "weight_decay"))
         for p, grad in self._params_with_grad(group):
+            theta = p.numpy()  # the parameter's own array, updated in place
             state = self.state[p]
             if not state:
-                state.update(step=0.0, square_avg=np.zeros_like(p.data), acc_delta=np.zeros_like(p.data))
+                state.update(step=0.0, square_avg=np.zeros_like(theta), acc_delta=np.zeros_like(theta))
             state["step"] += 1
             g = -grad if group["maximize"] else grad
             if weight_decay != 0:
-                g = g + weight_decay * p.data
+                g = g + weight_decay * theta
             square_avg, acc_delta = state["square_avg"], state["acc_delta"]
             square_avg *= rho  # v ← ρv + (1 − ρ)g²
             square_avg += (1 - rho) * g * g
@@ -55,4 +56,4 @@ class Adadelta(Optimizer):
             delta *= g
             acc_delta *= rho  # u ← ρu + (1 − ρ)δ²
             acc_delta += (1 - rho) * delta * delta
-            p.data -= lr * delta
+            theta -= lr * delta

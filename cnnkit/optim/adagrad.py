@@ -29,7 +29,7 @@ class Adagrad(Optimizer):
         super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:
-                self.state[p].update(step=0.0, sum=np.full_like(p.data, group["initial_accumulator_value"]))
+                self.state[p].update(step=0.0, sum=np.full_like(p.numpy(), group["initial_accumulator_value"]))
 
     def _check_options(self, options: dict[str, Any]) -> None:
         for name in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
@@ -42,17 +42,18 @@ class Adagrad(Optimizer):
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, lr_decay, eps, weight_decay = (float(group[k]) for k in ("lr", "lr_decay", "eps", "weight_decay"))
         for p, grad in self._params_with_grad(group):
+            theta = p.numpy()  # the parameter's own array, updated in place
             state = self.state[p]
             if not state:  # a parameter added after construction
-                state.update(step=0.0, sum=np.full_like(p.data, group["initial_accumulator_value"]))
+                state.update(step=0.0, sum=np.full_like(theta, group["initial_accumulator_value"]))
             state["step"] = step = state["step"] + 1
             g = -grad if group["maximize"] else grad
             if weight_decay != 0:
-                g = g + weight_decay * p.data
+                g = g + weight_decay * theta
             clr = lr / (1 + (step - 1) * lr_decay)
             state["sum"] += g * g  # s ← s + g²
             std = np.sqrt(state["sum"])
             std += eps
             update = g * -clr  # θ ← θ + (−γₜ g) / (√s + ε), as torch's addcdiv
             update /= std
-            p.data += update
+            theta += update

@@ -47,17 +47,18 @@ class NAdam(Adam):
         beta1, beta2 = (float(b) for b in group["betas"])
         psi = float(group["momentum_decay"])
         for p, grad in self._params_with_grad(group):
+            theta = p.numpy()  # the parameter's own array, updated in place
             state = self.state[p]
             if not state:
-                state.update(step=0.0, mu_product=1.0, exp_avg=np.zeros_like(p.data),
-                             exp_avg_sq=np.zeros_like(p.data))
+                state.update(step=0.0, mu_product=1.0, exp_avg=np.zeros_like(theta),
+                             exp_avg_sq=np.zeros_like(theta))
             state["step"] = step = state["step"] + 1
             g = -grad if group["maximize"] else grad
             if weight_decay != 0:
                 if group["decoupled_weight_decay"]:
-                    p.data *= 1 - lr * weight_decay
+                    theta *= 1 - lr * weight_decay
                 else:
-                    g = g + weight_decay * p.data
+                    g = g + weight_decay * theta
             mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * psi)))
             mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * psi)))
             mu_product = float(np.float32(state["mu_product"]) * np.float32(mu))
@@ -70,7 +71,7 @@ class NAdam(Adam):
             denom += eps
             update = g * (-lr * (1.0 - mu) / (1.0 - mu_product))
             update /= denom
-            p.data += update
+            theta += update
             update = exp_avg * ((-lr * mu_next) / (1.0 - mu_product * mu_next))
             update /= denom
-            p.data += update
+            theta += update

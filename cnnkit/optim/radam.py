@@ -42,16 +42,17 @@ class RAdam(Adam):
         beta1, beta2 = (float(b) for b in group["betas"])
         rho_inf = 2 / (1 - beta2) - 1
         for p, grad in self._params_with_grad(group):
+            theta = p.numpy()  # the parameter's own array, updated in place
             state = self.state[p]
             if not state:
-                state.update(step=0.0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
+                state.update(step=0.0, exp_avg=np.zeros_like(theta), exp_avg_sq=np.zeros_like(theta))
             state["step"] = step = state["step"] + 1
             g = -grad if group["maximize"] else grad
             if weight_decay != 0:
                 if group["decoupled_weight_decay"]:
-                    p.data *= 1 - lr * weight_decay
+                    theta *= 1 - lr * weight_decay
                 else:
-                    g = g + weight_decay * p.data
+                    g = g + weight_decay * theta
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
             lerp_(exp_avg, g, 1 - beta1)
             exp_avg_sq *= beta2
@@ -63,6 +64,6 @@ class RAdam(Adam):
             if rho_t > 5.0:
                 rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
                 adaptive = (bias_correction2**0.5) / (np.sqrt(exp_avg_sq) + eps)
-                p.data -= corrected * lr * adaptive * rect
+                theta -= corrected * lr * adaptive * rect
             else:
-                p.data -= corrected * lr
+                theta -= corrected * lr

@@ -19,8 +19,8 @@ from cnnkit.tensor import Tensor
 
 def as_batch(tensor: Any) -> np.ndarray:
     if isinstance(tensor, list | tuple):
-        tensor = np.stack([t.data if isinstance(t, Tensor) else np.asarray(t) for t in tensor])
-    array = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+        tensor = np.stack([t.numpy() if isinstance(t, Tensor) else np.asarray(t) for t in tensor])
+    array = tensor.numpy() if isinstance(tensor, Tensor) else np.asarray(tensor)
     array = array.astype(np.float32) if array.dtype.kind != "f" else array.copy()
     if array.ndim == 2:
         array = array[None]
@@ -70,7 +70,7 @@ def save_image(tensor: Any, fp: str | os.PathLike | Any, format: str | None = No
     """make_grid(tensor, **kwargs) written as an 8-bit image (the format from the file name, or `format`)."""
     from PIL import Image
 
-    grid = make_grid(tensor, **kwargs).data
+    grid = make_grid(tensor, **kwargs).numpy()
     pixels = np.clip(grid * 255 + 0.5, 0, 255).astype(np.uint8).transpose(1, 2, 0)
     image = Image.fromarray(np.ascontiguousarray(pixels[:, :, 0] if pixels.shape[2] == 1 else pixels))
     image.save(fp, format=format)

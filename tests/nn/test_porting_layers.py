@@ -44,7 +44,7 @@ def test_instance_norm_layer_matches_torch_in_train_and_eval(x, kwargs):
         batch = x * (step + 1)
         compare_with_torch(ours, theirs, batch, rtol=1e-4, atol=1e-5)
     for name, value in theirs.state_dict().items():
-        np.testing.assert_allclose(ours.state_dict()[name].data, value.numpy(), rtol=1e-5, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(ours.state_dict()[name].numpy(), value.numpy(), rtol=1e-5, atol=1e-6, err_msg=name)
     ours.eval()
     theirs.eval()
     compare_with_torch(ours, theirs, x, rtol=1e-4, atol=1e-5)
@@ -66,7 +66,7 @@ def test_pixel_shuffle_and_unshuffle_match_torch(rng, shape):
     compare_with_torch(lambda t: F.pixel_shuffle(t, 2), lambda t: torch.nn.functional.pixel_shuffle(t, 2), a)
     b = rng.standard_normal((2, 3, 4, 6)).astype(np.float32)
     compare_with_torch(nn.PixelUnshuffle(2), torch.nn.PixelUnshuffle(2), b)
-    np.testing.assert_array_equal(F.pixel_shuffle(F.pixel_unshuffle(cnnkit.tensor(b), 2), 2).data, b)
+    np.testing.assert_array_equal(F.pixel_shuffle(F.pixel_unshuffle(cnnkit.tensor(b), 2), 2).numpy(), b)
 
 
 def test_pixel_shuffle_refuses_channels_not_divisible():
@@ -84,7 +84,7 @@ def test_one_hot_matches_torch():
         ours = F.one_hot(cnnkit.tensor(labels), k)
         theirs = torch.nn.functional.one_hot(torch.from_numpy(labels), k)
         assert ours.dtype == np.int64
-        np.testing.assert_array_equal(ours.data, theirs.numpy())
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
     with pytest.raises(RuntimeError, match="smaller than num_classes"):
         F.one_hot(cnnkit.tensor(labels), 3)
     with pytest.raises(RuntimeError, match="index tensor"):
@@ -96,7 +96,7 @@ def test_data_parallel_is_the_module_with_torch_state_dict_names(rng):
     inner = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU())
     wrapped = nn.DataParallel(inner, device_ids=[0, 1])
     a = cnnkit.tensor(rng.standard_normal((2, 1, 5, 5)).astype(np.float32))
-    np.testing.assert_array_equal(wrapped(a).data, inner(a).data)
+    np.testing.assert_array_equal(wrapped(a).numpy(), inner(a).numpy())
     assert wrapped.module is inner and list(wrapped.state_dict()) == ["module.0.weight", "module.0.bias"]
     assert list(wrapped.parameters()) == list(inner.parameters())
     assert nn.parallel.DistributedDataParallel is cnnkit.distributed.DistributedDataParallel
@@ -105,5 +105,5 @@ def test_data_parallel_is_the_module_with_torch_state_dict_names(rng):
 def test_padding_layers_resolve_under_torch_names():
     a = cnnkit.tensor(np.arange(4, dtype=np.float32).reshape(1, 1, 2, 2))
     assert nn.ZeroPad2d(1)(a).shape == (1, 1, 4, 4)
-    assert nn.ConstantPad2d((1, 0, 0, 0), 3.0)(a).data[0, 0, 0, 0] == 3.0
+    assert nn.ConstantPad2d((1, 0, 0, 0), 3.0)(a).numpy()[0, 0, 0, 0] == 3.0
     assert nn.ReflectionPad2d(1)(a).shape == nn.ReplicationPad2d(1)(a).shape == (1, 1, 4, 4)

@@ -36,7 +36,7 @@ def as_numpy(obj):
     if hasattr(obj, "numpy") and not isinstance(obj, np.ndarray):
         return obj.numpy()
     if isinstance(obj, cnnkit.Tensor):
-        return obj.data
+        return obj.numpy()
     if isinstance(obj, dict):
         return {k: as_numpy(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
@@ -91,7 +91,7 @@ class SeedProbe(Dataset):
     def __getitem__(self, i: int):
         info = get_worker_info()
         return np.array([info.id if info else -1, info.seed if info else -1, random.getrandbits(31),
-                         np.random.randint(2**31), cnnkit.randint(0, 2**31, (1,)).data[0]], dtype=np.int64)
+                         np.random.randint(2**31), cnnkit.randint(0, 2**31, (1,)).numpy()[0]], dtype=np.int64)
 
 
 class Stream(IterableDataset):
@@ -129,7 +129,7 @@ def test_default_collate_matches_torch(case):
 
 def test_default_collate_stacks_tensors_and_refuses_ragged_and_unknown():
     out = default_collate([cnnkit.tensor([1.0, 2.0]), cnnkit.tensor([3.0, 4.0])])
-    np.testing.assert_array_equal(out.data, [[1, 2], [3, 4]])
+    np.testing.assert_array_equal(out.numpy(), [[1, 2], [3, 4]])
     with pytest.raises(RuntimeError, match=r"equal size.*\(2,\) at entry 0 and \(3,\) at entry 1"):
         default_collate([np.zeros(2), np.zeros(3)])
     with pytest.raises(TypeError, match="batch must contain tensors"):
@@ -193,10 +193,10 @@ def test_random_samplers_visit_what_they_should():
 def test_shuffle_is_repeatable_under_manual_seed_and_differs_between_epochs():
     loader = DataLoader(Squares(12), batch_size=4, shuffle=True)
     cnnkit.manual_seed(5)
-    first = [b[1].data.tolist() for b in loader]
-    second = [b[1].data.tolist() for b in loader]
+    first = [b[1].numpy().tolist() for b in loader]
+    second = [b[1].numpy().tolist() for b in loader]
     cnnkit.manual_seed(5)
-    assert [b[1].data.tolist() for b in loader] == first
+    assert [b[1].numpy().tolist() for b in loader] == first
     assert first != second and sorted(sum(first, [])) == list(range(12))
 
 
@@ -254,13 +254,13 @@ def test_workers_give_the_same_batches_in_the_same_order_as_the_main_process():
 
 def test_out_of_order_delivery_keeps_every_batch():
     batches = DataLoader(Squares(20), batch_size=3, num_workers=2, in_order=False, prefetch_factor=3)
-    assert sorted(i for b in batches for i in b[1].data.tolist()) == list(range(20))
+    assert sorted(i for b in batches for i in b[1].numpy().tolist()) == list(range(20))
 
 
 def test_worker_seeds_follow_torch_rule():
     loader = DataLoader(SeedProbe(), batch_size=2, num_workers=2, generator=cnnkit.Generator().manual_seed(4),
                         worker_init_fn=None)
-    rows = np.concatenate([b.data for b in loader])
+    rows = np.concatenate([b.numpy() for b in loader])
     ids, seeds = rows[:, 0], rows[:, 1]
     assert ids.tolist() == [0, 0, 1, 1, 0, 0, 1, 1]
     base = int(seeds[0])
@@ -270,9 +270,9 @@ def test_worker_seeds_follow_torch_rule():
     assert rows[2, 2] == random.getrandbits(31)
     np.testing.assert_array_equal(rows[2, 3], np.random.RandomState(generate_state(base, 1)).randint(2**31))
     cnnkit.manual_seed(base)
-    assert rows[0, 4] == cnnkit.randint(0, 2**31, (1,)).data[0]
+    assert rows[0, 4] == cnnkit.randint(0, 2**31, (1,)).numpy()[0]
     # a generator seeded the same way gives the same base seed, hence the same worker streams
-    again = np.concatenate([b.data for b in DataLoader(SeedProbe(), batch_size=2, num_workers=2,
+    again = np.concatenate([b.numpy() for b in DataLoader(SeedProbe(), batch_size=2, num_workers=2,
                                                        generator=cnnkit.Generator().manual_seed(4))])
     np.testing.assert_array_equal(again, rows)
 
@@ -289,12 +289,12 @@ def set_env(worker_id: int) -> None:
 def test_worker_init_fn_and_persistent_workers():
     loader = DataLoader(InitRecorder(8), batch_size=2, num_workers=2, worker_init_fn=set_env,
                         persistent_workers=True)
-    epochs = [np.concatenate([b[0].data for b in loader]) for _ in range(2)]
+    epochs = [np.concatenate([b[0].numpy() for b in loader]) for _ in range(2)]
     assert sorted(set(epochs[0][:, 1].tolist())) == [100, 101]
     assert set(epochs[0][:, 0].tolist()) == set(epochs[1][:, 0].tolist())  # same processes
     assert os.getpid() not in epochs[0][:, 0]
     fresh = DataLoader(InitRecorder(8), batch_size=2, num_workers=2)
-    pids = [set(np.concatenate([b[0].data for b in fresh])[:, 0].tolist()) for _ in range(2)]
+    pids = [set(np.concatenate([b[0].numpy() for b in fresh])[:, 0].tolist()) for _ in range(2)]
     assert not pids[0] & pids[1]  # non-persistent: new processes each epoch
 
 
@@ -306,7 +306,7 @@ def test_iterable_dataset_with_workers_matches_torch_interleaving():
             info = tud.get_worker_info()
             return iter(range(info.id, 11, info.num_workers))
 
-    ours = [b.data.tolist() for b in DataLoader(Stream(11), batch_size=2, num_workers=2)]
+    ours = [b.numpy().tolist() for b in DataLoader(Stream(11), batch_size=2, num_workers=2)]
     theirs = [b.tolist() for b in tud.DataLoader(TorchStream(), batch_size=2, num_workers=2)]
     assert ours == theirs
 
@@ -358,7 +358,7 @@ def test_batches_travel_through_reused_shared_memory_and_none_is_left_behind(mon
     assert len(answers) == 20 and all(name is not None for name, _ in answers)
     assert sum(created for _, created in answers) < 10  # after the first batches, lent blocks are reused
     assert len({name for name, created in answers if not created}) <= 2 * 3  # (prefetch_factor + 1) per worker
-    np.testing.assert_array_equal(out[2][0].data, [[6, 36], [7, 49], [8, 64]])
+    np.testing.assert_array_equal(out[2][0].numpy(), [[6, 36], [7, 49], [8, 64]])
     assert out[2][0].dtype == np.float32 and out[2][1].dtype == np.int64
     it = iter(DataLoader(Squares(30), batch_size=2, num_workers=2, prefetch_factor=4))
     next(it)
@@ -369,4 +369,4 @@ def test_batches_travel_through_reused_shared_memory_and_none_is_left_behind(mon
 def test_pin_memory_and_other_arguments_are_accepted():
     loader = DataLoader(Squares(4), batch_size=2, pin_memory=True, pin_memory_device="", num_workers=1,
                         multiprocessing_context="fork", prefetch_factor=1, timeout=30, in_order=True)
-    assert [b[1].data.tolist() for b in loader] == [[0, 1], [2, 3]]
+    assert [b[1].numpy().tolist() for b in loader] == [[0, 1], [2, 3]]

@@ -52,10 +52,10 @@ def test_transforms_and_target_transform_apply_and_batch(idx_root):
     tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
     train = datasets.FashionMNIST(root, train=True, transform=tf, target_transform=lambda t: t + 100)
     x, y = train[0]
-    np.testing.assert_allclose(x.data[0], (images[0] / 255 - 0.5) / 0.5, atol=1e-6)
+    np.testing.assert_allclose(x.numpy()[0], (images[0] / 255 - 0.5) / 0.5, atol=1e-6)
     assert y == 103
     xb, yb = next(iter(DataLoader(train, batch_size=4)))
-    assert xb.shape == (4, 1, 28, 28) and yb.data.tolist() == [103, 101, 104, 101]
+    assert xb.shape == (4, 1, 28, 28) and yb.numpy().tolist() == [103, 101, 104, 101]
 
 
 def test_missing_files_without_download_say_where_they_were_looked_for(tmp_path, monkeypatch):
@@ -159,7 +159,7 @@ def test_image_folder_gives_rgb_pil_images_in_sorted_class_order(tmp_path, rng):
     assert len(folder) == 4 and folder.targets == [0, 0, 1, 1]
     x, y = folder[2]
     assert y == 1 and x.shape == (3, 5, 7)
-    np.testing.assert_allclose(x.data[1], pictures[("dog", 0)] / 255, atol=1e-6)  # gray → RGB: all planes equal
+    np.testing.assert_allclose(x.numpy()[1], pictures[("dog", 0)] / 255, atol=1e-6)  # gray → RGB: all planes equal
     raw, _ = datasets.ImageFolder(tmp_path)[0]
     assert isinstance(raw, Image.Image) and raw.mode == "RGB"
     only_first = datasets.ImageFolder(tmp_path, is_valid_file=lambda p: p.endswith("0.PNG"))

@@ -26,7 +26,7 @@ def kinds(pixels: np.ndarray):
 
 def as_hwc_float(img) -> np.ndarray:
     if isinstance(img, cnnkit.Tensor):
-        return img.data.transpose(1, 2, 0)
+        return img.numpy().transpose(1, 2, 0)
     return np.asarray(img).astype(np.float32).reshape(np.asarray(img).shape[:2] + (-1,)) / 255
 
 
@@ -40,12 +40,12 @@ def test_to_tensor_scales_uint8_and_keeps_float(rgb):
     for img in (Image.fromarray(rgb), rgb):
         x = T.ToTensor()(img)
         assert x.dtype == np.float32 and x.shape == (3, 6, 9)
-        np.testing.assert_array_equal(x.data, rgb.transpose(2, 0, 1).astype(np.float32) / 255)
+        np.testing.assert_array_equal(x.numpy(), rgb.transpose(2, 0, 1).astype(np.float32) / 255)
     gray = T.ToTensor()(Image.fromarray(rgb[:, :, 0]))
     assert gray.shape == (1, 6, 9)
     as_float = T.ToTensor()(rgb.astype(np.float64) / 7)
     assert as_float.dtype == np.float64  # torchvision only scales uint8
-    np.testing.assert_array_equal(T.PILToTensor()(Image.fromarray(rgb)).data, rgb.transpose(2, 0, 1))
+    np.testing.assert_array_equal(T.PILToTensor()(Image.fromarray(rgb)).numpy(), rgb.transpose(2, 0, 1))
     back = T.ToPILImage()(T.ToTensor()(Image.fromarray(rgb)))
     assert np.abs(np.asarray(back).astype(int) - rgb).max() <= 1
 
@@ -56,9 +56,9 @@ def test_normalize_matches_torch_arithmetic(rgb):
     x = T.ToTensor()(rgb)
     mean, std = (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)
     ours = T.Normalize(mean, std)(x)
-    t = torch.from_numpy(x.data.copy())
+    t = torch.from_numpy(x.numpy().copy())
     theirs = (t - torch.tensor(mean).view(-1, 1, 1)) / torch.tensor(std).view(-1, 1, 1)
-    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
     with pytest.raises(TypeError, match="float tensor"):
         T.Normalize(mean, std)(cnnkit.tensor(rgb.transpose(2, 0, 1), dtype=np.uint8))
 
@@ -115,9 +115,9 @@ def test_resize_uses_pillow_and_torchvision_size_rule(rgb):
     np.testing.assert_array_equal(T.Resize((3, 5))(rgb), np.asarray(pil.resize((5, 3), Image.BILINEAR)))
     x = T.Resize((3, 5))(F.to_tensor(rgb))
     assert x.shape == (3, 3, 5)
-    np.testing.assert_allclose(x.data[0] * 255, np.asarray(pil.resize((5, 3), Image.BILINEAR))[:, :, 0], atol=1.0)
+    np.testing.assert_allclose(x.numpy()[0] * 255, np.asarray(pil.resize((5, 3), Image.BILINEAR))[:, :, 0], atol=1.0)
     flat = T.Resize(7)(cnnkit.tensor(np.full((1, 4, 4), 0.25, np.float32)))
-    np.testing.assert_allclose(flat.data, 0.25, atol=1e-6)
+    np.testing.assert_allclose(flat.numpy(), 0.25, atol=1e-6)
 
 
 def test_random_resized_crop_output_size_and_window(rgb):
@@ -129,12 +129,12 @@ def test_random_resized_crop_output_size_and_window(rgb):
 
 
 def test_brightness_contrast_saturation_on_tensors_follow_the_formulas(rgb):
-    x = F.to_tensor(rgb).data
+    x = F.to_tensor(rgb).numpy()
     gray = 0.2989 * x[0] + 0.587 * x[1] + 0.114 * x[2]
-    np.testing.assert_allclose(F.adjust_brightness(cnnkit.tensor(x), 1.5).data, np.clip(1.5 * x, 0, 1), atol=1e-6)
-    np.testing.assert_allclose(F.adjust_contrast(cnnkit.tensor(x), 0.5).data,
+    np.testing.assert_allclose(F.adjust_brightness(cnnkit.tensor(x), 1.5).numpy(), np.clip(1.5 * x, 0, 1), atol=1e-6)
+    np.testing.assert_allclose(F.adjust_contrast(cnnkit.tensor(x), 0.5).numpy(),
                                np.clip(0.5 * x + 0.5 * gray.mean(), 0, 1), atol=1e-6)
-    np.testing.assert_allclose(F.adjust_saturation(cnnkit.tensor(x), 0.0).data, np.broadcast_to(gray, x.shape),
+    np.testing.assert_allclose(F.adjust_saturation(cnnkit.tensor(x), 0.0).numpy(), np.broadcast_to(gray, x.shape),
                                atol=1e-6)
 
 
@@ -147,13 +147,13 @@ def test_colour_ops_on_pil_are_pillows(rgb):
 
 
 def test_hue_shift_on_tensors_matches_colorsys(rgb):
-    x = F.to_tensor(rgb).data
-    out = F.adjust_hue(cnnkit.tensor(x), 0.2).data
+    x = F.to_tensor(rgb).numpy()
+    out = F.adjust_hue(cnnkit.tensor(x), 0.2).numpy()
     for (i, j) in [(0, 0), (2, 5), (5, 8)]:
         h, s, v = colorsys.rgb_to_hsv(*x[:, i, j])
         expected = colorsys.hsv_to_rgb((h + 0.2) % 1.0, s, v)
         np.testing.assert_allclose(out[:, i, j], expected, atol=1e-5)
-    np.testing.assert_allclose(F.adjust_hue(cnnkit.tensor(x), 0.0).data, x, atol=1e-5)
+    np.testing.assert_allclose(F.adjust_hue(cnnkit.tensor(x), 0.0).numpy(), x, atol=1e-5)
     with pytest.raises(ValueError, match="hue_factor"):
         F.adjust_hue(cnnkit.tensor(x), 0.7)
 
@@ -170,7 +170,7 @@ def test_color_jitter_draws_order_then_factors(rgb):
     for index in order:
         expected = [lambda im: F.adjust_brightness(im, b), lambda im: F.adjust_contrast(im, c),
                     lambda im: F.adjust_saturation(im, s), lambda im: F.adjust_hue(im, h)][index](expected)
-    np.testing.assert_allclose(out.data, expected.data, atol=1e-6)
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), atol=1e-6)
     assert isinstance(jitter(Image.fromarray(rgb)), Image.Image)
     with pytest.raises(ValueError, match="brightness"):
         T.ColorJitter(brightness=-1)
@@ -178,15 +178,15 @@ def test_color_jitter_draws_order_then_factors(rgb):
 
 def test_grayscale_three_channels_and_random_erasing(rgb):
     g = T.Grayscale(3)(F.to_tensor(rgb))
-    np.testing.assert_array_equal(g.data[0], g.data[2])
+    np.testing.assert_array_equal(g.numpy()[0], g.numpy()[2])
     x = cnnkit.tensor(np.ones((3, 20, 20), np.float32))
     cnnkit.manual_seed(1)
-    erased = T.RandomErasing(p=1.0, value=0.0)(x).data
+    erased = T.RandomErasing(p=1.0, value=0.0)(x).numpy()
     zeros = erased[0] == 0
     rows, cols = np.flatnonzero(zeros.any(1)), np.flatnonzero(zeros.any(0))
     assert zeros.sum() == len(rows) * len(cols)  # one rectangle
     assert 0.02 * 400 * 0.5 <= zeros.sum() <= 0.33 * 400 * 1.5 and (erased[1] == 0).sum() == zeros.sum()
-    assert np.all(x.data == 1)  # not in place by default
+    assert np.all(x.numpy() == 1)  # not in place by default
     with pytest.raises(TypeError, match="Tensor image"):
         T.RandomErasing(p=1.0)(rgb)
 
@@ -196,4 +196,4 @@ def test_compose_lambda_and_a_full_cifar_pipeline(rgb):
                           T.ToTensor(), T.Normalize((0.5,) * 3, (0.5,) * 3), T.RandomErasing(),
                           T.Lambda(lambda t: t * 2)])
     out = pipeline(Image.fromarray(rgb))
-    assert out.shape == (3, 6, 6) and out.dtype == np.float32 and np.abs(out.data).max() <= 2.0 + 1e-6
+    assert out.shape == (3, 6, 6) and out.dtype == np.float32 and np.abs(out.numpy()).max() <= 2.0 + 1e-6

@@ -14,7 +14,7 @@ from cnnkit.vision.utils import make_grid, save_image
 
 def test_make_grid_places_each_image_with_padding():
     batch = np.stack([np.full((1, 2, 3), k, np.float32) for k in range(5)])
-    grid = make_grid(cnnkit.tensor(batch), nrow=2, padding=1, pad_value=-1).data
+    grid = make_grid(cnnkit.tensor(batch), nrow=2, padding=1, pad_value=-1).numpy()
     assert grid.shape == (3, 3 * 3 + 1, 2 * 4 + 1)  # 3 rows of 2, one-channel images made three
     np.testing.assert_array_equal(grid[:, 1:3, 1:4], 0)
     np.testing.assert_array_equal(grid[:, 1:3, 5:8], 1)
@@ -25,9 +25,9 @@ def test_make_grid_places_each_image_with_padding():
 
 def test_make_grid_normalize_and_single_image():
     x = cnnkit.tensor(np.array([[[[-2.0, 0.0], [2.0, 6.0]]]], np.float32))
-    out = make_grid(x, normalize=True).data
+    out = make_grid(x, normalize=True).numpy()
     np.testing.assert_allclose(out[0], [[0.0, 0.25], [0.5, 1.0]])
-    clipped = make_grid(x, normalize=True, value_range=(0, 2)).data
+    clipped = make_grid(x, normalize=True, value_range=(0, 2)).numpy()
     np.testing.assert_allclose(clipped[0], [[0.0, 0.0], [1.0, 1.0]])
 
 
@@ -56,15 +56,15 @@ def test_box_iou_and_nms_return_tensors_with_torch_values(rng):
     boxes = np.concatenate([xy, xy + rng.uniform(5, 30, (12, 2)).astype(np.float32)], axis=1)
     iou = ops.box_iou(cnnkit.tensor(boxes), cnnkit.tensor(boxes[:5]))
     assert isinstance(iou, cnnkit.Tensor) and iou.shape == (12, 5)
-    np.testing.assert_allclose(iou.data, torch_iou(boxes, boxes[:5]), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(iou.numpy(), torch_iou(boxes, boxes[:5]), rtol=1e-5, atol=1e-6)
     scores = cnnkit.tensor(rng.uniform(0, 1, 12).astype(np.float32))
     keep = ops.nms(cnnkit.tensor(boxes), scores, 0.3)
     assert keep.dtype == np.int64
-    kept = boxes[keep.data]
+    kept = boxes[keep.numpy()]
     pairwise = torch_iou(kept, kept) - np.eye(len(kept))
-    assert pairwise.max() <= 0.3 and np.all(np.diff(scores.data[keep.data]) <= 0)
+    assert pairwise.max() <= 0.3 and np.all(np.diff(scores.numpy()[keep.numpy()]) <= 0)
     per_class = ops.batched_nms(cnnkit.tensor(boxes), scores, cnnkit.tensor(np.arange(12) % 2), 0.3)
-    assert set(keep.data.tolist()) <= set(per_class.data.tolist())
+    assert set(keep.numpy().tolist()) <= set(per_class.numpy().tolist())
 
 
 def test_models_have_torchvision_constructors_and_names():

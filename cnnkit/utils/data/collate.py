@@ -36,7 +36,7 @@ def collate_tensors(batch: Sequence[Tensor]) -> Tensor:
         from cnnkit.ops.shape import stack
 
         return stack(list(batch), 0)
-    stacked = stack_arrays([t.data for t in batch], "tensor")
+    stacked = stack_arrays([t.numpy() for t in batch], "tensor")
     return Tensor(stacked, dtype=stacked.dtype)
 
 

@@ -107,8 +107,7 @@ class WeightedRandomSampler(Sampler):
                  generator: Generator | np.random.Generator | None = None) -> None:
         check_positive_int("WeightedRandomSampler", "num_samples", num_samples)
         check_bool("WeightedRandomSampler", "replacement", replacement)
-        array = np.asarray(weights.data if hasattr(weights, "data") and not isinstance(weights, np.ndarray)
-                           else weights, dtype=np.float64)
+        array = np.asarray(weights, dtype=np.float64)  # a Tensor converts through __array__
         if array.ndim != 1:
             raise ValueError(f"WeightedRandomSampler: weights should be a 1-D sequence, got shape {array.shape}")
         if not np.all(np.isfinite(array)) or np.any(array < 0) or array.sum() <= 0:

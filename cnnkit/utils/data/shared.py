@@ -38,7 +38,7 @@ class Slot(NamedTuple):
 def collect(obj: Any, arrays: list[np.ndarray]) -> Any:
     """The skeleton of obj; its arrays appended to `arrays` in walk order."""
     if isinstance(obj, Tensor) or (isinstance(obj, np.ndarray) and obj.dtype.kind not in "OV"):
-        array = obj.data if isinstance(obj, Tensor) else obj
+        array = obj.numpy() if isinstance(obj, Tensor) else obj
         arrays.append(array)
         return Slot(-1, array.dtype.str, array.shape, isinstance(obj, Tensor))
     if isinstance(obj, tuple) and hasattr(obj, "_fields"):

@@ -65,7 +65,7 @@ def unpack(img: Any, op: str) -> tuple[np.ndarray, str, Any]:
     if isinstance(img, Tensor):
         if img.ndim < 2:
             raise ValueError(f"{op}: expected a Tensor image (…, C, H, W), got shape {img.shape}")
-        return img.data, "tensor", None
+        return img.numpy(), "tensor", None
     if isinstance(img, np.ndarray):
         if img.ndim not in (2, 3):
             raise ValueError(f"{op}: expected an array image (H, W) or (H, W, C), got shape {img.shape}")
@@ -142,7 +142,7 @@ def to_pil_image(pic: Any, mode: str | None = None) -> Any:
     from PIL import Image
 
     if isinstance(pic, Tensor):
-        array = pic.data
+        array = pic.numpy()
         if array.ndim == 2:
             array = array[None]
         if array.ndim != 3:
@@ -163,7 +163,7 @@ def normalize(tensor: Any, mean: Sequence[float], std: Sequence[float], inplace:
     """(x − mean[c]) / std[c] per channel of a float Tensor (…, C, H, W)."""
     if not isinstance(tensor, Tensor | np.ndarray):
         raise TypeError(f"normalize: img should be a Tensor image, got {type(tensor).__name__}")
-    array = tensor.data if isinstance(tensor, Tensor) else tensor
+    array = tensor.numpy() if isinstance(tensor, Tensor) else tensor
     if array.dtype.kind != "f":
         raise TypeError(f"normalize: input tensor should be a float tensor, got {array.dtype}")
     if array.ndim < 3:
@@ -367,7 +367,7 @@ def blend(a: np.ndarray, b: np.ndarray, ratio: float) -> np.ndarray:
 
 def tensor_color(img: Any, op: str, fn: Any) -> Any:
     """Apply fn to a float (…, C, H, W) view of a Tensor image (uint8 Tensors round-trip through [0, 1])."""
-    array, dtype = float_image(img.data)
+    array, dtype = float_image(img.numpy())
     return Tensor(back_to(fn(array), dtype), dtype=dtype)
 
 
@@ -487,9 +487,9 @@ def rgb_to_grayscale(img: Any, num_output_channels: int = 1) -> Any:
         raise ValueError(f"rgb_to_grayscale: num_output_channels should be either 1 or 3, got {num_output_channels}")
     if isinstance(img, Tensor):
         if img.shape[-3] == 1:
-            gray = img.data
+            gray = img.numpy()
         else:
-            array, dtype = float_image(img.data)
+            array, dtype = float_image(img.numpy())
             gray = back_to(gray_of(array), dtype)
         if num_output_channels == 3:
             gray = np.repeat(gray, 3, axis=-3)
@@ -510,8 +510,8 @@ def erase(img: Tensor, i: int, j: int, h: int, w: int, v: Any, inplace: bool = F
     """Tensor image with the (h, w) window at (i, j) set to v (a number or a (C, h, w) array)."""
     if not isinstance(img, Tensor):
         raise TypeError(f"erase: img should be a Tensor image, got {type(img).__name__}")
-    array = img.data if inplace else img.data.copy()
-    value = v.data if isinstance(v, Tensor) else v
+    array = img.numpy() if inplace else img.numpy().copy()
+    value = v.numpy() if isinstance(v, Tensor) else v
     array[..., i:i + h, j:j + w] = value
     return img if inplace else Tensor(array, dtype=array.dtype)
 
