@@ -370,3 +370,12 @@ def test_pin_memory_and_other_arguments_are_accepted():
     loader = DataLoader(Squares(4), batch_size=2, pin_memory=True, pin_memory_device="", num_workers=1,
                         multiprocessing_context="fork", prefetch_factor=1, timeout=30, in_order=True)
     assert [b[1].numpy().tolist() for b in loader] == [[0, 1], [2, 3]]
+
+
+def test_persistent_workers_are_restarted_after_one_died():
+    data = Dies(6, fail_at=3)
+    loader = DataLoader(data, batch_size=2, num_workers=2, persistent_workers=True)
+    with pytest.raises(RuntimeError, match="exited unexpectedly"):
+        list(loader)
+    data.fail_at = None  # new workers, started after the failure, copy the repaired dataset
+    assert [b[1].numpy().tolist() for b in loader] == [[0, 1], [2, 3], [4, 5]]

@@ -136,7 +136,7 @@ class DataLoader:
             return SingleProcessIter(self)
         if not self.persistent_workers:
             return MultiProcessIter(self)
-        if self._iterator is None:
+        if self._iterator is None or self._iterator.shutdown_done:  # first epoch, or after a worker failed
             self._iterator = MultiProcessIter(self)
         else:
             self._iterator.reset()
