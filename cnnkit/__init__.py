@@ -34,7 +34,7 @@ from cnnkit.ops.elementwise import abs, clamp, exp, log, maximum, minimum, sigmo
 from cnnkit.ops.matmul import matmul
 from cnnkit.ops.reduce import argmax, argmin, max, mean, min, sum, var
 from cnnkit.ops.shape import cat, chunk, flatten, permute, split, stack
-from cnnkit.random import get_rng_state, manual_seed, set_rng_state
+from cnnkit.random import Generator, get_rng_state, manual_seed, set_rng_state
 from cnnkit.tensor import Tensor, tensor
 
 float32 = np.dtype(np.float32)
@@ -53,7 +53,7 @@ __version__ = "0.1.0"
 keep_freed_memory()  # a training step re-allocates what the last one freed: keep it (see cnnkit/allocator.py)
 
 # The packages, importable as attributes after `import cnnkit` (they need only the core above).
-from cnnkit import accelerator, autograd, backends, cuda, data, metrics, models, nn, optim, signal  # noqa: E402
+from cnnkit import accelerator, autograd, backends, cuda, data, metrics, models, nn, optim, signal, utils  # noqa: E402
 from cnnkit.receptive_field import receptive_field  # noqa: E402
 from cnnkit.serialization import load, save  # noqa: E402
 from cnnkit.summary import summary  # noqa: E402
@@ -65,5 +65,5 @@ __all__ = [
     "randperm", "from_numpy", "abs", "clamp", "exp", "log", "sqrt", "sigmoid", "tanh", "maximum", "where",
     "matmul", "sum", "mean", "var", "max", "min", "argmax", "argmin", "data", "metrics", "models", "nn", "optim",
     "signal", "load", "save", "summary", "receptive_field", "device", "cuda", "accelerator", "backends",
-    "autograd", "minimum", "sign",
+    "autograd", "minimum", "sign", "utils", "Generator",
 ]

@@ -25,3 +25,46 @@ def get_rng_state() -> dict:
 
 def set_rng_state(state: dict) -> None:
     _generator.bit_generator.state = state
+
+
+class Generator:
+    """torch.Generator's CPU surface over a NumPy generator: `manual_seed` (returns self), `initial_seed`, `seed`,
+    `get_state` / `set_state`; samplers, `random_split` and the DataLoader draw from `.rng`."""
+
+    def __init__(self, device: str = "cpu") -> None:
+        if str(device) != "cpu":
+            raise RuntimeError(f"Generator: cnnkit runs on the CPU only, got device {device!r}")
+        self.device = "cpu"
+        self.manual_seed(int(np.random.SeedSequence().entropy % 2**63))
+
+    def manual_seed(self, seed: int) -> Generator:
+        self._seed = int(seed)
+        self.rng = np.random.default_rng(self._seed)
+        return self
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def seed(self) -> int:
+        """Re-seed from fresh entropy and return the new seed."""
+        self.manual_seed(int(np.random.SeedSequence().entropy % 2**63))
+        return self._seed
+
+    def get_state(self) -> dict:
+        return self.rng.bit_generator.state
+
+    def set_state(self, state: dict) -> Generator:
+        self.rng.bit_generator.state = state
+        return self
+
+
+def numpy_generator(generator: Generator | np.random.Generator | None) -> np.random.Generator:
+    """The NumPy generator behind a `generator=` argument; None means cnnkit's global one."""
+    if generator is None:
+        return _generator
+    if isinstance(generator, Generator):
+        return generator.rng
+    if isinstance(generator, np.random.Generator):
+        return generator
+    raise TypeError(f"expected generator to be a cnnkit.Generator, a numpy Generator or None, "
+                    f"got {type(generator).__name__}")

@@ -17,15 +17,14 @@ import numpy as np
 
 from cnnkit.data.transforms import image_to_float
 from cnnkit.random import default_generator
+from cnnkit.utils.data.dataset import Dataset as BaseDataset
+from cnnkit.utils.data.dataset import Subset as BaseSubset
 
 
-class Dataset:
-    """Base class: subclasses define `__len__` and `__getitem__(i) -> (image, label)`, as torch.utils.data.Dataset."""
+class Dataset(BaseDataset):
+    """Base class: subclasses define `__len__` and `__getitem__(i) -> (image, label)` (torch.utils.data.Dataset)."""
 
     def __len__(self) -> int:
-        raise NotImplementedError
-
-    def __getitem__(self, index: int) -> tuple[Any, Any]:
         raise NotImplementedError
 
 
@@ -97,12 +96,12 @@ class SplitDataset(ArrayDataset):
         return f"{type(self).__name__}(split={self.split!r}, n={len(self)}, folder={str(self.folder)!r})"
 
 
-class Subset(Dataset):
-    """The items of `dataset` at `indices`, in that order (torch.utils.data.Subset)."""
+class Subset(BaseSubset):
+    """The items of `dataset` at `indices`, in that order (torch.utils.data.Subset), indices kept as an int64 array
+    so the DataLoader can map a whole batch of them at once."""
 
     def __init__(self, dataset: Any, indices: Sequence[int] | np.ndarray) -> None:
-        self.dataset = dataset
-        self.indices = np.asarray(indices, dtype=np.int64)
+        super().__init__(dataset, np.asarray(indices, dtype=np.int64))
         if self.indices.ndim != 1:
             raise ValueError(f"Subset: expected a 1-D sequence of indices, got shape {self.indices.shape}")
         n = len(dataset)

@@ -3,7 +3,7 @@
 Names, constructor signatures, parameter names and default initialisation follow `torch.nn`.
 """
 
-from cnnkit.nn import functional, init, utils
+from cnnkit.nn import functional, init, parallel, utils
 from cnnkit.nn.containers import ModuleDict, ModuleList, Sequential
 from cnnkit.nn.layers import (
     ELU,
@@ -26,6 +26,7 @@ from cnnkit.nn.layers import (
     GroupNorm,
     Hardtanh,
     Identity,
+    InstanceNorm2d,
     L1Loss,
     LayerNorm,
     LeakyReLU,
@@ -35,6 +36,8 @@ from cnnkit.nn.layers import (
     MaxPool2d,
     MSELoss,
     NLLLoss,
+    PixelShuffle,
+    PixelUnshuffle,
     ReflectionPad2d,
     ReLU,
     ReLU6,
@@ -50,9 +53,11 @@ from cnnkit.nn.layers import (
     ZeroPad2d,
 )
 from cnnkit.nn.module import Module, RemovableHandle
+from cnnkit.nn.parallel import DataParallel
 from cnnkit.nn.parameter import Parameter
 
 __all__ = [
+    "InstanceNorm2d", "PixelShuffle", "PixelUnshuffle", "DataParallel", "parallel",
     "functional", "init", "utils", "Module", "Parameter", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict",
     "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d",
     "BatchNorm2d", "ConstantPad2d", "Conv2d", "ConvTranspose2d", "CrossEntropyLoss", "DiceLoss", "Dropout",

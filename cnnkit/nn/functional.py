@@ -32,8 +32,10 @@ from cnnkit.ops.loss import (
     smooth_l1_loss,
 )
 from cnnkit.ops.matmul import linear
-from cnnkit.ops.norm import batch_norm, group_norm, layer_norm, local_response_norm
+from cnnkit.ops.norm import batch_norm, group_norm, instance_norm, layer_norm, local_response_norm
+from cnnkit.ops.one_hot import one_hot
 from cnnkit.ops.pad import pad
+from cnnkit.ops.pixel_shuffle import pixel_shuffle, pixel_unshuffle
 from cnnkit.ops.pool import adaptive_avg_pool2d, adaptive_max_pool2d, avg_pool2d, max_pool2d
 from cnnkit.ops.resample import interpolate
 from cnnkit.ops.shape import flatten
@@ -43,5 +45,6 @@ __all__ = [
     "conv2d", "conv_transpose2d", "cross_entropy", "dice_loss", "dropout", "dropout2d", "flatten", "gelu", "group_norm",
     "interpolate", "l1_loss", "layer_norm", "leaky_relu", "linear", "local_response_norm", "log_softmax",
     "max_pool2d", "mse_loss", "nll_loss", "pad", "relu", "sigmoid", "silu", "softmax", "tanh",
-    "binary_cross_entropy", "elu", "hardtanh", "relu6", "smooth_l1_loss", "softplus",
+    "binary_cross_entropy", "elu", "hardtanh", "relu6", "smooth_l1_loss", "softplus", "instance_norm", "one_hot",
+    "pixel_shuffle", "pixel_unshuffle",
 ]

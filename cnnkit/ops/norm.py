@@ -386,3 +386,35 @@ def _channel_window_sum(v: np.ndarray, before: int, after: int) -> np.ndarray:
     for offset in range(1, min(after, c - 1) + 1):
         total[:, :-offset] += v[:, offset:]  # the channel `offset` above
     return total
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,  # noqa: A002
+                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Instance normalisation of (N, C, *) input: each sample's each channel over its spatial positions.
+
+    It is group norm with one channel per group. With running buffers and `use_input_stats`, they are updated
+    in place as PyTorch's: r ← (1 − momentum)·r + momentum·mean over the batch of the per-instance mean (and
+    unbiased variance). Without `use_input_stats` (eval with tracked statistics) the running ones normalise,
+    as batch norm's inference.
+    """
+    _check_float_input("instance_norm", input, 3, "(N, C, *)")
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise ValueError("instance_norm: expected running_mean and running_var when use_input_stats=False")
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    out = group_norm(input, input.shape[1], weight, bias, eps)
+    if running_mean is not None or running_var is not None:
+        n, c = input.shape[:2]
+        x = input.numpy().reshape(n, c, -1)
+        m = float(momentum)
+        if running_mean is not None:
+            mean_buffer = running_mean.numpy()  # updated in place, as the buffer
+            mean_buffer *= 1 - m
+            mean_buffer += (m * x.mean(axis=2).mean(axis=0)).astype(running_mean.dtype)
+        if running_var is not None:
+            unbiased = x.var(axis=2, ddof=1) if x.shape[2] > 1 else np.full((n, c), np.nan, x.dtype)
+            var_buffer = running_var.numpy()
+            var_buffer *= 1 - m
+            var_buffer += (m * unbiased.mean(axis=0)).astype(running_var.dtype)
+    return out

@@ -40,6 +40,21 @@ def check_non_negative(optimizer: str, name: str, value: float) -> None:
         raise ValueError(f"{optimizer}: invalid {name} {value} (expected {name} >= 0)")
 
 
+def check_implementation(optimizer: str, foreach: bool | None = None, fused: bool | None = None,
+                         capturable: bool = False, differentiable: bool = False) -> None:
+    """PyTorch's implementation switches, accepted: `foreach` and `fused` choose among kernels that compute the
+    same update (cnnkit has one, vectorised per tensor); `capturable` (CUDA graphs) and `differentiable` (a step
+    that autograd records) have no CPU counterpart here and are refused rather than silently ignored."""
+    for name, value in (("foreach", foreach), ("fused", fused)):
+        if value is not None and not isinstance(value, bool):
+            raise TypeError(f"{optimizer}: {name} must be None or a bool, got {value!r}")
+    if capturable:
+        raise ValueError(f"{optimizer}: capturable=True is for CUDA graphs; cnnkit runs on the CPU, leave it False")
+    if differentiable:
+        raise NotImplementedError(f"{optimizer}: differentiable=True (an optimizer step autograd can differentiate "
+                                  "through) is not supported; cnnkit's steps update the parameters outside the graph")
+
+
 class Optimizer:
     """Base class of all optimisers: holds `param_groups` (list of dicts) and `state` (dict keyed by parameter)."""
 

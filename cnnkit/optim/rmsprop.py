@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from cnnkit.optim.adam import lerp_
-from cnnkit.optim.optimizer import Optimizer, check_non_negative
+from cnnkit.optim.optimizer import Optimizer, check_implementation, check_non_negative
 from cnnkit.tensor import Tensor
 
 
@@ -23,8 +23,10 @@ class RMSprop(Optimizer):
     """torch.optim.RMSprop(params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False)."""
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-2, alpha: float = 0.99,
-                 eps: float = 1e-8, weight_decay: float = 0, momentum: float = 0, centered: bool = False, *,
-                 maximize: bool = False) -> None:
+                 eps: float = 1e-8, weight_decay: float = 0, momentum: float = 0, centered: bool = False,
+                 capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False) -> None:
+        check_implementation("RMSprop", foreach, None, capturable, differentiable)
         defaults = {"lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps, "centered": centered,
                     "weight_decay": weight_decay, "maximize": maximize}
         self._check_options(defaults)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnkit.optim.optimizer import Optimizer, check_non_negative
+from cnnkit.optim.optimizer import Optimizer, check_implementation, check_non_negative
 from cnnkit.tensor import Tensor
 
 
@@ -22,7 +22,9 @@ class SGD(Optimizer):
 
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-3, momentum: float = 0,
                  dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
-                 maximize: bool = False) -> None:
+                 maximize: bool = False, foreach: bool | None = None, differentiable: bool = False,
+                 fused: bool | None = None) -> None:
+        check_implementation("SGD", foreach, fused, False, differentiable)
         defaults = {"lr": lr, "momentum": momentum, "dampening": dampening, "weight_decay": weight_decay,
                     "nesterov": nesterov, "maximize": maximize}
         self._check_options(defaults)

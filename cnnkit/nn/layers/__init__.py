@@ -27,12 +27,21 @@ from cnnkit.nn.layers.loss import (
     NLLLoss,
     SmoothL1Loss,
 )
-from cnnkit.nn.layers.normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm, LocalResponseNorm
+from cnnkit.nn.layers.normalization import (
+    BatchNorm1d,
+    BatchNorm2d,
+    GroupNorm,
+    InstanceNorm2d,
+    LayerNorm,
+    LocalResponseNorm,
+)
 from cnnkit.nn.layers.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, MaxPool2d
 from cnnkit.nn.layers.shape import (
     ConstantPad2d,
     Flatten,
     Identity,
+    PixelShuffle,
+    PixelUnshuffle,
     ReflectionPad2d,
     ReplicationPad2d,
     Unflatten,
@@ -41,6 +50,7 @@ from cnnkit.nn.layers.shape import (
 )
 
 __all__ = [
+    "InstanceNorm2d", "PixelShuffle", "PixelUnshuffle",
     "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "BCELoss", "BCEWithLogitsLoss", "BatchNorm1d",
     "BatchNorm2d", "ConstantPad2d", "Conv2d", "ConvTranspose2d", "CrossEntropyLoss", "DiceLoss", "Dropout",
     "Dropout2d", "ELU", "Flatten", "GELU", "GroupNorm", "Hardtanh", "Identity", "L1Loss", "LayerNorm", "LeakyReLU",

@@ -1,4 +1,4 @@
-"""Normalisation layers: `BatchNorm1d`, `BatchNorm2d`, `GroupNorm`, `LayerNorm`, `LocalResponseNorm`.
+"""Normalisation layers: `BatchNorm1d`, `BatchNorm2d`, `InstanceNorm2d`, `GroupNorm`, `LayerNorm`, `LocalResponseNorm`.
 
 BatchNorm keeps PyTorch's state: weight (1s), bias (0s), running_mean (0s), running_var (1s) and an int64
 `num_batches_tracked` buffer, incremented on every training forward. With momentum=None the running
@@ -102,6 +102,49 @@ class BatchNorm2d(_BatchNorm):
 
     _ranks = (4,)
     _layout = "(N, {C}, H, W)"
+
+
+class InstanceNorm2d(Module):
+    """Normalise each sample's each channel over H and W; (N, C, H, W) or unbatched (C, H, W) input.
+
+    PyTorch's defaults: no affine weights and no running statistics. With `track_running_stats`, training
+    updates running_mean / running_var and eval normalises with them (num_batches_tracked is kept for state-dict
+    compatibility and, as in PyTorch, not counted).
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = False,
+                 track_running_stats: bool = False, device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        self.num_features = num_features
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        register_weight_and_bias(self, creation.ones(num_features) if affine else None,
+                                 creation.zeros(num_features) if affine else None)
+        if track_running_stats:
+            self.register_buffer("running_mean", creation.zeros(num_features))
+            self.register_buffer("running_var", creation.ones(num_features))
+            self.register_buffer("num_batches_tracked", Tensor(np.array(0, dtype=np.int64), dtype=np.int64))
+        else:
+            self.running_mean = self.running_var = self.num_batches_tracked = None
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        if input.ndim not in (3, 4):
+            raise self._input_error(f"expected input of shape (N, C, H, W) or (C, H, W), got {input.shape}")
+        if input.ndim == 3:
+            return self.forward(input.reshape(1, *input.shape)).reshape(*input.shape)
+        if self.affine and input.shape[1] != self.num_features:
+            raise self._input_error(f"expected input of shape (N, {self.num_features}, H, W), got {input.shape}")
+        use_input_stats = self.training or not self.track_running_stats
+        # as torch's: momentum=None means 0 (no update) and num_batches_tracked is kept but never counted
+        momentum = self.momentum if self.momentum is not None else 0.0
+        return F.instance_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
+                               use_input_stats, momentum, self.eps)
 
 
 class GroupNorm(Module):

@@ -1,5 +1,5 @@
-"""Layers that only move or resample values: `Flatten`, `Unflatten`, `Identity`, `Upsample` and the 2-D pads
-(`ZeroPad2d`, `ConstantPad2d`, `ReflectionPad2d`, `ReplicationPad2d`).
+"""Layers that only move or resample values: `Flatten`, `Unflatten`, `Identity`, `Upsample`, the 2-D pads
+(`ZeroPad2d`, `ConstantPad2d`, `ReflectionPad2d`, `ReplicationPad2d`) and `PixelShuffle` / `PixelUnshuffle`.
 
 Pads take PyTorch's order: an int, or (left, right, top, bottom).
 """
@@ -174,3 +174,31 @@ class ReplicationPad2d(_Pad2d):
     """Pad by repeating the edge values: [1 2 3] → [1 1 1 2 3 3 3]."""
 
     _mode = "replicate"
+
+
+class PixelShuffle(Module):
+    """(N, C·r², H, W) → (N, C, H·r, W·r): rearranges channels into r×r spatial blocks (sub-pixel convolution)."""
+
+    def __init__(self, upscale_factor: int) -> None:
+        super().__init__()
+        self.upscale_factor = upscale_factor
+
+    def extra_repr(self) -> str:
+        return f"upscale_factor={self.upscale_factor}"
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.pixel_shuffle(input, self.upscale_factor)
+
+
+class PixelUnshuffle(Module):
+    """(N, C, H·r, W·r) → (N, C·r², H, W): the inverse of PixelShuffle."""
+
+    def __init__(self, downscale_factor: int) -> None:
+        super().__init__()
+        self.downscale_factor = downscale_factor
+
+    def extra_repr(self) -> str:
+        return f"downscale_factor={self.downscale_factor}"
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.pixel_unshuffle(input, self.downscale_factor)
