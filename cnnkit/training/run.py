@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from cnnkit.tensor import Tensor
 from cnnkit.training.checkpoint import load_checkpoint, save_checkpoint
 from cnnkit.training.datasets import DataInfo
 from cnnkit.training.history import write_history
+from cnnkit.training.lock import lock_run_dir
 from cnnkit.training.loop import train_epoch
 from cnnkit.training.parallel import Parallel
 from cnnkit.training.tasks import TASKS, get_task
@@ -205,12 +207,20 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, log=pr
     """Run (or resume) the training described by config; returns the history and the scores.
 
     `parallel` (default: one process) makes this process one rank of a data-parallel job (`training.parallel`).
+    The run folder is locked (`training.lock`) from before anything in it is read or written until the end.
     """
+    with ExitStack() as held:
+        return _train(config, resume, progress, log, parallel or Parallel(), held)
+
+
+def _train(config: RunConfig, resume: bool, progress: bool, log, parallel: Parallel, held: ExitStack) -> RunResult:
     import cnnkit
 
-    parallel = parallel or Parallel()
     if not parallel.is_main:
         progress, log = False, _silent
+    locked = parallel.is_main and Path(config.out).is_dir()
+    if locked:
+        held.enter_context(lock_run_dir(config.out))
     run_dir = check_run_dir(config, resume)
     if resume:
         config = settings_for_resume(config, run_dir, log)
@@ -239,6 +249,9 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, log=pr
             else f"{run_dir} is already complete ({config.epochs} of {config.epochs} epochs); nothing to train")
     elif parallel.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)  # only now: a bad option or missing data leaves no folder
+        if not locked:  # a new folder: lock it, then check again that no other run finished in it meanwhile
+            held.enter_context(lock_run_dir(run_dir))
+            check_run_dir(config, resume)
         atomic_write_text(run_dir / "config.json", json.dumps(asdict(config), indent=2))
     eval_loader = evaluation_loader(task, config, info, eval_set, config.eval_batch_size)
     trained = parallel.wrap(model)  # the model itself, or DistributedDataParallel(model) in a parallel run
