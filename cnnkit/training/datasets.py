@@ -49,8 +49,11 @@ def _channel_stats(dataset) -> tuple[tuple[float, ...], tuple[float, ...]]:
 def load_classification_data(name: str, data_dir: str | None = None, download: bool = True):
     """(train_set, test_set, DataInfo) for a dataset name; 'folder' reads DATA_DIR/train and DATA_DIR/test."""
     from cnnkit import data
+    from cnnkit.data.locate import check_root_used
 
     name = name.lower()
+    if data_dir is not None and not Path(data_dir).expanduser().is_dir():
+        raise FileNotFoundError(f"--data-dir {data_dir} does not exist or is not a folder")
     if name == "folder":
         if data_dir is None:
             raise ValueError("--dataset folder needs --data-dir DIR with DIR/train/<class>/ and DIR/test/<class>/ "
@@ -66,6 +69,8 @@ def load_classification_data(name: str, data_dir: str | None = None, download: b
             raise ValueError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
         train = builders[name](root=data_dir, train=True, download=download)
         test = builders[name](root=data_dir, train=False, download=download)
+        if data_dir is not None:  # an explicit folder is used or refused, never silently skipped
+            check_root_used(data_dir, train.spec.title, train.folder, test.folder)
         mean, std = NORMALISATION[name]
     sample = train[0][0]
     info = DataInfo(name, list(train.classes), tuple(int(n) for n in sample.shape), mean, std)

@@ -26,11 +26,22 @@ def resolve_checkpoint(path: str | os.PathLike) -> Path:
     return path
 
 
+def refuse_non_finite(state: dict[str, np.ndarray], source: Path) -> None:
+    """A model with NaN or infinite weights can only give NaN answers: refuse it, naming the first such tensor."""
+    for name, array in state.items():
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            count = int(array.size - np.isfinite(array).sum())
+            raise ValueError(f"{source}: weight {name!r} holds {count} non-finite value(s) (NaN or infinity); "
+                             "the model cannot be used (the training diverged, or the file was altered)")
+
+
 def load_trained_model(path: str | os.PathLike) -> tuple[Any, dict[str, Any], DataInfo]:
     """(model in eval mode, checkpoint metadata, DataInfo) from a run folder or checkpoint."""
     from cnnkit.models import get_model
 
-    checkpoint = load_checkpoint(resolve_checkpoint(path))
+    source = resolve_checkpoint(path)
+    checkpoint = load_checkpoint(source)
+    refuse_non_finite(checkpoint.model_state, source)
     meta = checkpoint.meta
     info = DataInfo.from_dict(meta["data"])
     config = meta["config"]

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cnnkit.data.locate import dataset_folder
 from cnnkit.serialization import atomic_write_text
 from cnnkit.tensor import Tensor
 from cnnkit.training.checkpoint import load_checkpoint, save_checkpoint
@@ -57,6 +58,7 @@ class RunConfig:
     eval_batch_size: int = 1000
     data_args: dict[str, Any] = field(default_factory=dict)
     loss_args: dict[str, Any] = field(default_factory=dict)  # --task segment: class_weights, dice
+    data_source: str | None = None  # recorded, not an option: the folder the training data was read from
 
     @classmethod
     def for_task(cls, task: str = "classify", **given: Any) -> RunConfig:
@@ -71,6 +73,7 @@ class RunConfig:
 
     def validate(self) -> None:
         from cnnkit.models import model_info
+        from cnnkit.models.registry import check_model_args
 
         checks = [("task", self.task in TASKS, f"one of {', '.join(TASKS)}"),
                   ("optimizer", self.optimizer in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
@@ -85,6 +88,7 @@ class RunConfig:
             if not ok:
                 raise ValueError(f"--{name.replace('_', '-')} must be {wanted}, got {getattr(self, name)!r}")
         model_info(self.model)  # an unknown model name is refused here, before any folder is made
+        check_model_args(self.model, self.model_args, reserved=("num_classes", "in_channels"), option="--model-args")
 
 
 def epoch_seed(seed: int, epoch: int, stream: int) -> int:
@@ -228,6 +232,7 @@ def _train(config: RunConfig, resume: bool, progress: bool, log, parallel: Paral
     local_batch_size = parallel.local_batch_size(config.batch_size)
     task = get_task(config.task)
     train_set, eval_set, info = parallel.main_first(lambda: task.load_data(config))
+    config.data_source = dataset_folder(train_set)
     cnnkit.manual_seed(config.seed)
     model = parallel.prepare(build_model(config, info))
     optimizer = build_optimizer(config, model)
