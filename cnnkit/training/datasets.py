@@ -60,7 +60,9 @@ def load_classification_data(name: str, data_dir: str | None = None, download: b
                              "image folders")
         root = Path(data_dir)
         test_dir = root / "test" if (root / "test").is_dir() else root / "val"
-        train, test = data.ImageFolder(root / "train"), data.ImageFolder(test_dir)
+        train = data.ImageFolder(root / "train")
+        test = data.ImageFolder(test_dir, mode=train.mode)  # one colour mode for both: the training set's
+        test.check_same_size(train.check_same_size())  # no resizing here: one size, or the file that differs
         mean, std = _channel_stats(train)
     else:
         builders = {"fashion-mnist": data.FashionMNIST, "mnist": data.MNIST, "kmnist": data.KMNIST,

@@ -57,23 +57,15 @@ def prepare_image(path: str | os.PathLike, info: DataInfo) -> np.ndarray:
 
     Returns a float32 array (1, C, H, W). A file that is not an image raises ValueError naming it.
     """
-    from PIL import Image, UnidentifiedImageError
+    from cnnkit.data.pixels import read_pixels
 
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"{path} is a directory; give image files")
     if not path.is_file():
         raise FileNotFoundError(f"no such image file: {path}")
-    try:
-        with Image.open(path) as image:
-            channels, height, width = info.input_shape
-            image = image.convert("L" if channels == 1 else "RGB")
-            if image.size != (width, height):
-                image = image.resize((width, height), Image.BILINEAR)
-            array = np.asarray(image, dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, OSError) as err:
-        raise ValueError(f"{path} is not an image cnnkit can read ({err})") from None
-    array = array.reshape(height, width, channels).transpose(2, 0, 1)
+    channels, height, width = info.input_shape
+    array = read_pixels(path, "L" if channels == 1 else "RGB", (width, height), reader="predict")
     mean = np.asarray(info.mean, dtype=np.float32).reshape(-1, 1, 1)
     std = np.asarray(info.std, dtype=np.float32).reshape(-1, 1, 1)
     return ((array - mean) / std)[None].astype(np.float32)
