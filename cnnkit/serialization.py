@@ -83,7 +83,17 @@ def _read(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any
     header_len = int.from_bytes(payload[:8], "little")
     header = json.loads(payload[8 : 8 + header_len])
     raw = (header.get("__metadata__") or {}).get(METADATA_KEY)
-    return arrays, (json.loads(raw) if raw else None)
+    if not raw:
+        return arrays, None
+    try:
+        metadata = json.loads(raw)
+    except (ValueError, RecursionError) as error:
+        raise CheckpointError(f"{path}: the cnnkit metadata in its header is not valid JSON ({error}); the file "
+                              "is corrupt or was not written by cnnkit") from None
+    if not isinstance(metadata, dict):
+        raise CheckpointError(f"{path}: the cnnkit metadata in its header is a JSON {type(metadata).__name__}, "
+                              "not an object; the file is corrupt or was not written by cnnkit")
+    return arrays, metadata
 
 
 def load(path: str | os.PathLike) -> dict[str, Tensor]:

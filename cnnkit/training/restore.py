@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from cnnkit.serialization import CheckpointError
 from cnnkit.training.checkpoint import load_checkpoint
 from cnnkit.training.datasets import DataInfo
 from cnnkit.training.export import full_state
@@ -35,6 +36,20 @@ def refuse_non_finite(state: dict[str, np.ndarray], source: Path) -> None:
                              "the model cannot be used (the training diverged, or the file was altered)")
 
 
+def described_model(meta: dict[str, Any], source: Path) -> tuple[DataInfo, dict[str, Any]]:
+    """(DataInfo, config) from a checkpoint's metadata; a part that is missing or malformed is named."""
+    for key in ("data", "config"):
+        if not isinstance(meta.get(key), dict):
+            raise CheckpointError(f"{source}: its metadata lacks {key!r} (an object describing the "
+                                  f"{'training data' if key == 'data' else 'model and run'})")
+    if not isinstance(meta["config"].get("model"), str):
+        raise CheckpointError(f"{source}: its metadata's config lacks 'model' (the model's name)")
+    try:
+        return DataInfo.from_dict(meta["data"]), meta["config"]
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{source}: its metadata's 'data' is incomplete or malformed ({error!r})") from None
+
+
 def load_trained_model(path: str | os.PathLike) -> tuple[Any, dict[str, Any], DataInfo]:
     """(model in eval mode, checkpoint metadata, DataInfo) from a run folder or checkpoint."""
     from cnnkit.models import get_model
@@ -43,8 +58,7 @@ def load_trained_model(path: str | os.PathLike) -> tuple[Any, dict[str, Any], Da
     checkpoint = load_checkpoint(source)
     refuse_non_finite(checkpoint.model_state, source)
     meta = checkpoint.meta
-    info = DataInfo.from_dict(meta["data"])
-    config = meta["config"]
+    info, config = described_model(meta, source)
     model = get_model(config["model"], num_classes=len(info.classes), in_channels=info.input_shape[0],
                       **config.get("model_args", {}))
     model.load_state_dict(full_state(checkpoint.model_state, meta))

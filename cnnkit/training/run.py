@@ -14,14 +14,14 @@ from __future__ import annotations
 import json
 import os
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from cnnkit.data.locate import dataset_folder
 from cnnkit.serialization import atomic_write_text
 from cnnkit.tensor import Tensor
-from cnnkit.training.checkpoint import load_checkpoint, save_checkpoint
+from cnnkit.training.checkpoint import load_checkpoint, require_resumable, save_checkpoint
 from cnnkit.training.datasets import DataInfo
 from cnnkit.training.history import write_history
 from cnnkit.training.lock import lock_run_dir
@@ -189,12 +189,29 @@ def check_run_dir(config: RunConfig, resume: bool) -> Path:
     return run_dir
 
 
+def read_config(path: Path) -> RunConfig:
+    """A run's config.json; a missing, corrupt or foreign file is refused naming it and what it lacks."""
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"cannot resume: {path} is missing (every run folder holds its settings there)"
+                                ) from None
+    except (ValueError, RecursionError) as error:
+        raise ValueError(f"cannot resume: {path} is not valid JSON ({error})") from None
+    known = {f.name for f in fields(RunConfig)}
+    if not isinstance(stored, dict) or set(stored) - known:
+        unknown = sorted(set(stored) - known) if isinstance(stored, dict) else None
+        raise ValueError(f"cannot resume: {path} is not a cnnkit run configuration "
+                         + (f"(unknown settings {', '.join(unknown)})" if unknown else "(not a JSON object)"))
+    return RunConfig(**stored)
+
+
 def settings_for_resume(given: RunConfig, run_dir: Path, log) -> RunConfig:
     """A resumed run keeps the settings in its config.json; options given that differ from them are named.
 
     Only the run folder and, when given, the data folder come from the new command line.
     """
-    stored = RunConfig(**json.loads((run_dir / "config.json").read_text()))
+    stored = read_config(run_dir / "config.json")
     defaults = RunConfig.for_task(given.task)
     ignored = [name for name in asdict(given) if name not in ("out", "data_dir")
                and getattr(given, name) != getattr(stored, name) and getattr(given, name) != getattr(defaults, name)]
@@ -243,6 +260,7 @@ def _train(config: RunConfig, resume: bool, progress: bool, log, parallel: Paral
     best, start_epoch = float("-inf"), 1
     if resume:
         checkpoint = load_checkpoint(run_dir / "last.safetensors")
+        require_resumable(checkpoint, run_dir / "last.safetensors")
         model.load_state_dict(checkpoint.model_state)
         optimizer.load_state_dict(checkpoint.optimizer_state)
         if scheduler is not None and checkpoint.meta.get("scheduler"):
