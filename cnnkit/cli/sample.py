@@ -98,8 +98,10 @@ def plan(args: argparse.Namespace, model, classes: list[str]):
         raise ValueError(f"--guidance needs class-conditional samples and a finite weight >= 0, got {args.guidance}")
     if not 0 <= args.eta < math.inf:
         raise ValueError(f"--eta must be a finite number >= 0, got {args.eta}")
-    if args.n < 1 or args.cols < 1 or args.steps < 1:
-        raise ValueError(f"--n, --steps and --cols must be positive, got {args.n}, {args.steps} and {args.cols}")
+    if args.n < 1 or args.cols < 1:
+        raise ValueError(f"--n and --cols must be positive, got {args.n} and {args.cols}")
+    if args.steps < 1:
+        raise ValueError(f"--steps must be positive, got {args.steps}")
     if args.n > MAX_SAMPLES:  # all samples are held at once and drawn in one grid
         raise ValueError(f"--n {args.n} is more than the {MAX_SAMPLES:,} samples one grid holds; run several "
                          "times with different --seed and --out")

@@ -23,9 +23,12 @@ SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
 GREY_MODES = {"1", "L", "LA", "F", *SIXTEEN_BIT_MODES}
 
 
-def open_image(path: str | os.PathLike, reader: str = "image"):
-    """A Pillow image with only its header read; bombs and unreadable files refused naming the file."""
+def open_image(path: str | os.PathLike, reader: str = "image", unreadable: str = "is not a readable image"):
+    """A Pillow image with only its header read; bombs and unreadable files refused naming the file (after
+    `reader: ` unless `reader` is empty; `unreadable` says what a file Pillow cannot identify is)."""
     from PIL import Image, UnidentifiedImageError
+
+    prefix = f"{reader}: " if reader else ""
 
     with warnings.catch_warnings():
         # Pillow warns above MAX_IMAGE_PIXELS and raises only above twice that: refuse from the first bound
@@ -33,12 +36,12 @@ def open_image(path: str | os.PathLike, reader: str = "image"):
         try:
             return Image.open(path)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            raise DatasetFormatError(f"{reader}: {path} is refused as a possible decompression bomb ({error})"
+            raise DatasetFormatError(f"{prefix}{path} is refused as a possible decompression bomb ({error})"
                                      ) from None
         except FileNotFoundError:
-            raise DatasetFormatError(f"{reader}: {path}: file not found") from None
+            raise DatasetFormatError(f"{prefix}{path}: file not found") from None
         except (UnidentifiedImageError, OSError, ValueError) as error:
-            raise DatasetFormatError(f"{reader}: {path} is not a readable image ({error})") from None
+            raise DatasetFormatError(f"{prefix}{path} {unreadable} ({error})") from None
 
 
 def unit_pixels(picture, mode: str, size: tuple[int, int] | None = None) -> np.ndarray:
@@ -60,14 +63,14 @@ def unit_pixels(picture, mode: str, size: tuple[int, int] | None = None) -> np.n
 
 
 def read_pixels(path: str | os.PathLike, mode: str, size: tuple[int, int] | None = None,
-                reader: str = "image") -> np.ndarray:
+                reader: str = "image", unreadable: str = "is not a readable image") -> np.ndarray:
     """float32 (C, H, W) in [0, 1] of an image file (see `unit_pixels`); a file that fails to decode is named."""
     path = Path(path)
     try:
-        with open_image(path, reader) as picture:
+        with open_image(path, reader, unreadable) as picture:
             values = unit_pixels(picture, mode, size)
     except (OSError, ValueError, SyntaxError) as error:
         if isinstance(error, DatasetFormatError):
             raise
-        raise DatasetFormatError(f"{reader}: cannot decode {path} ({error})") from None
+        raise DatasetFormatError(f"{f'{reader}: ' if reader else ''}cannot decode {path} ({error})") from None
     return np.ascontiguousarray(values.transpose(2, 0, 1))

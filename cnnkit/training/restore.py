@@ -79,7 +79,8 @@ def prepare_image(path: str | os.PathLike, info: DataInfo) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(f"no such image file: {path}")
     channels, height, width = info.input_shape
-    array = read_pixels(path, "L" if channels == 1 else "RGB", (width, height), reader="predict")
+    array = read_pixels(path, "L" if channels == 1 else "RGB", (width, height), reader="",
+                        unreadable="is not an image cnnkit can read")
     mean = np.asarray(info.mean, dtype=np.float32).reshape(-1, 1, 1)
     std = np.asarray(info.std, dtype=np.float32).reshape(-1, 1, 1)
     return ((array - mean) / std)[None].astype(np.float32)
