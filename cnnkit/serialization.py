@@ -158,7 +158,17 @@ def decode(node: Any, arrays: dict[str, np.ndarray], made: dict[str, Any]) -> An
 def _read(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, Any] | None]:
     arrays, header = _read_safetensors(path)
     raw = header.get(METADATA_KEY)
-    return arrays, (json.loads(raw) if raw else None)
+    if not raw:
+        return arrays, None
+    try:
+        metadata = json.loads(raw)
+    except (ValueError, RecursionError) as error:
+        raise CheckpointError(f"{path}: the cnnkit metadata in its header is not valid JSON ({error}); the file "
+                              "is corrupt or was not written by cnnkit") from None
+    if not isinstance(metadata, dict):
+        raise CheckpointError(f"{path}: the cnnkit metadata in its header is a JSON {type(metadata).__name__}, "
+                              "not an object; the file is corrupt or was not written by cnnkit")
+    return arrays, metadata
 
 
 def _read_safetensors(path: str | os.PathLike | Any,

@@ -54,8 +54,12 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # the command line, for `train --nprocs` to re-run
+    import numpy as np
+
     try:
-        return int(args.run(args) or 0)
+        # NumPy's overflow warnings would precede the one-line error that a non-finite loss, weight or output gets
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return int(args.run(args) or 0)
     except KeyboardInterrupt:
         print("\ncnnkit: interrupted", file=sys.stderr)
         return 130

@@ -5,7 +5,8 @@ PyTorch is imported only here (the optional `torch` extra) and only to read the 
 may be a bare state dict or a dict holding one under "state_dict" or "model" (as training scripts save
 them); a "module." prefix left by DataParallel is removed. The tensors are written with
 `safetensors.numpy` under their PyTorch names, so `model.load_state_dict(cnnkit.load(OUT))` loads them
-into the cnnkit model of the same architecture.
+into the cnnkit model of the same architecture. Floating tensors NumPy cannot hold (bfloat16, float8) are
+written as float32, and the output says so.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 CONTAINER_KEYS = ("state_dict", "model")
+NUMPY_FLOATS = ("float16", "float32", "float64")  # other floating dtypes are widened to float32
 
 
 def add_parser(sub) -> None:
@@ -80,16 +82,27 @@ def state_dict_arrays(checkpoint: Any, source: Path) -> dict[str, np.ndarray]:
             f"{source}: expected a state dict (name → tensor), or a dict holding one under "
             f"{' or '.join(repr(k) for k in CONTAINER_KEYS)}, got {type(checkpoint).__name__}"
         )
-    arrays, skipped = {}, []
+    arrays, skipped, widened = {}, [], {}
     for name, value in state.items():
         if hasattr(value, "detach") and hasattr(value, "numpy"):
-            arrays[_strip(str(name))] = value.detach().cpu().contiguous().numpy()
+            tensor = value.detach().cpu().contiguous()
+            kind = str(tensor.dtype).replace("torch.", "")
+            if tensor.is_floating_point() and kind not in NUMPY_FLOATS:  # bfloat16, float8...: NumPy has none
+                widened.setdefault(kind, []).append(str(name))
+                tensor = tensor.float()
+            try:
+                arrays[_strip(str(name))] = tensor.numpy()
+            except (TypeError, RuntimeError):
+                raise UserError(f"{source}: tensor {name!r} has dtype {kind}, which NumPy cannot hold") from None
         else:
             skipped.append(str(name))
     if not arrays:
         raise UserError(f"{source}: no tensors found (entries: {', '.join(skipped[:5])})")
     if skipped:
         print(f"note: skipped {len(skipped)} entries that are not tensors: {', '.join(skipped[:5])}")
+    for kind, names in widened.items():
+        print(f"note: converted {len(names)} {kind} tensors to float32 (NumPy has no {kind}; exact for bfloat16): "
+              f"{', '.join(names[:5])}")
     return arrays
 
 

@@ -61,13 +61,17 @@ def run(args: argparse.Namespace) -> int:
         logits = model(cnnkit.tensor(batch))._data
     z = np.exp(logits - logits.max(axis=1, keepdims=True))
     probs = z / z.sum(axis=1, keepdims=True)
+    bad = [path for path, row in zip(args.images, probs, strict=True) if not np.isfinite(row).all()]
+    if bad:
+        raise ValueError(f"{args.checkpoint} gives non-finite scores (NaN or infinity) for {', '.join(bad)}; "
+                         "nothing to report")
     results = []
     for path, p in zip(args.images, probs, strict=True):
         order = np.argsort(-p)[:k]
         results.append({"image": path, "top": [{"class": info.classes[i], "index": int(i),
                                                 "probability": round(float(p[i]), 6)} for i in order]})
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps(results, indent=2, allow_nan=False))
         return 0
     for r in results:
         print(r["image"])

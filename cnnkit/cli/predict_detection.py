@@ -85,7 +85,7 @@ def run_detection(
         ]
         rows.append({"image": result["image"], "drawn": str(picture), "boxes": boxes})
     if as_json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(rows, indent=2, allow_nan=False))
         return 0
     for row in rows:
         print(f"{row['image']} -> {row['drawn']}: {len(row['boxes'])} boxes (score ≥ {score_threshold:g})")

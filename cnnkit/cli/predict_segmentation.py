@@ -61,7 +61,7 @@ def run_segmentation(model: Any, info: Any, paths: list[str], out_dir: str | Non
         shares = {info.classes[i]: round(float(c) / mask.size, 4) for i, c in zip(ids, counts, strict=True)}
         results.append({"image": path, "mask": str(mask_path), "overlay": str(overlay_path), "classes": shares})
     if as_json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps(results, indent=2, allow_nan=False))
         return 0
     for r in results:
         print(f"{r['image']} -> {r['mask']}, {r['overlay']}")

@@ -9,8 +9,11 @@ images. `--trajectory STRIP.png` also draws x_T … x_0 of a few samples.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
+
+MAX_SAMPLES = 10_000  # one grid: 100 × 100 images (a 2,800-pixel square at 28 × 28)
 
 
 def add_parser(sub) -> None:
@@ -91,10 +94,17 @@ def plan(args: argparse.Namespace, model, classes: list[str]):
     conditional = model.num_classes is not None and not args.unconditional
     if args.class_name is not None and not conditional:
         raise ValueError("--class needs a class-conditional model and no --unconditional")
-    if args.guidance is not None and (not conditional or args.guidance < 0):
-        raise ValueError("--guidance needs class-conditional samples and a weight >= 0")
+    if args.guidance is not None and (not conditional or not 0 <= args.guidance < math.inf):
+        raise ValueError(f"--guidance needs class-conditional samples and a finite weight >= 0, got {args.guidance}")
+    if not 0 <= args.eta < math.inf:
+        raise ValueError(f"--eta must be a finite number >= 0, got {args.eta}")
     if args.n < 1 or args.cols < 1:
         raise ValueError(f"--n and --cols must be positive, got {args.n} and {args.cols}")
+    if args.steps < 1:
+        raise ValueError(f"--steps must be positive, got {args.steps}")
+    if args.n > MAX_SAMPLES:  # all samples are held at once and drawn in one grid
+        raise ValueError(f"--n {args.n} is more than the {MAX_SAMPLES:,} samples one grid holds; run several "
+                         "times with different --seed and --out")
     guidance = 2.0 if args.guidance is None else args.guidance
     if not conditional:
         return None, 0.0, args.cols, None
@@ -105,6 +115,8 @@ def plan(args: argparse.Namespace, model, classes: list[str]):
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from cnnkit.diffusion.generate import generate
     from cnnkit.diffusion.pictures import save_sample_grid, save_trajectory
     from cnnkit.training.export import is_ema_only
@@ -130,6 +142,9 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet and sys.stderr.isatty(),
         image_shape=tuple(info.input_shape),
     )
+    if not np.isfinite(result.images).all():
+        raise ValueError(f"the samples of {args.checkpoint} are not finite numbers (NaN or infinity); nothing was "
+                         f"written to {args.out}")
     how = f"DDIM-{args.steps}, η {args.eta:g}" if args.sampler == "ddim" else f"DDPM-{model.schedule.timesteps}"
     how += f", guidance {guidance:g}" if labels is not None else ", unconditional"
     if args.class_name is not None:

@@ -2,7 +2,8 @@
 
 As torchvision: classes are the sorted sub-folder names, `samples` the sorted (path, class index) pairs, files
 filtered by extension (case-insensitive). Every image is converted to 'L' when all the folder's images are
-grayscale, else to 'RGB', so items are float32 (1 or 3, H, W) in [0, 1]. Images of different sizes need a
+grayscale, else to 'RGB' (or to the `mode` given), so items are float32 (1 or 3, H, W) in [0, 1], 16-bit
+images scaled by 65535 (`pixels`). Images of different sizes need a
 transform that resizes (e.g. `Resize((32, 32))`); otherwise the DataLoader refuses to stack them, naming the files.
 """
 
@@ -17,10 +18,10 @@ import numpy as np
 
 from cnnkit.data.dataset import Dataset
 from cnnkit.data.errors import DatasetFormatError
-from cnnkit.data.transforms import image_to_float
+from cnnkit.data.pixels import GREY_MODES, open_image, read_pixels
 
 IMG_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
-GRAYSCALE_MODES = {"1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
+GRAYSCALE_MODES = GREY_MODES
 
 
 def find_classes(root: Path) -> tuple[list[str], dict[str, int]]:
@@ -54,22 +55,23 @@ def make_samples(root: Path, class_to_idx: dict[str, int], extensions: Sequence[
     return samples
 
 
+def image_header(path: str) -> tuple[str, tuple[int, int]]:
+    """The file's Pillow mode and (width, height), from its header only; a bomb or an unreadable file is refused."""
+    with open_image(path, "ImageFolder") as image:
+        return image.mode, image.size
+
+
 def image_mode(path: str) -> str:
     """The file's Pillow mode, from its header only; a file Pillow cannot read is refused, by name."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            return image.mode
-    except (UnidentifiedImageError, OSError) as error:
-        raise DatasetFormatError(f"ImageFolder: {path} is not a readable image ({error})") from None
+    return image_header(path)[0]
 
 
 class ImageFolder(Dataset):
     """A classification dataset from a folder tree; items are (float32 (C, H, W) after `transform`, int)."""
 
     def __init__(self, root: str | os.PathLike, transform: Callable | None = None,
-                 extensions: Sequence[str] = IMG_EXTENSIONS, target_transform: Callable | None = None) -> None:
+                 extensions: Sequence[str] = IMG_EXTENSIONS, target_transform: Callable | None = None,
+                 mode: str | None = None) -> None:
         self.root = Path(root).expanduser()
         self.transform = transform
         self.target_transform = target_transform
@@ -78,22 +80,27 @@ class ImageFolder(Dataset):
         self.samples = make_samples(self.root, self.class_to_idx, self.extensions)
         self.imgs = self.samples  # torchvision's alias
         self.targets = np.array([target for _, target in self.samples], dtype=np.int64)
-        modes = {image_mode(path) for path, _ in self.samples}
-        self.mode = "L" if modes <= GRAYSCALE_MODES else "RGB"
+        self.headers = [image_header(path) for path, _ in self.samples]  # (mode, (width, height)) per file
+        if mode not in (None, "L", "RGB"):
+            raise ValueError(f"ImageFolder: mode must be None, 'L' or 'RGB', got {mode!r}")
+        self.mode = mode or ("L" if {m for m, _ in self.headers} <= GRAYSCALE_MODES else "RGB")
+
+    def check_same_size(self, size: tuple[int, int] | None = None) -> tuple[int, int]:
+        """The (width, height) all images share (or must share: `size`); the first that differs is named."""
+        size = size or self.headers[0][1]
+        for (path, _), (_, found) in zip(self.samples, self.headers, strict=True):
+            if found != size:
+                raise DatasetFormatError(f"ImageFolder: {path} is {found[0]}×{found[1]} pixels but the images are "
+                                         f"{size[0]}×{size[1]}; resize the images to one size (or give a transform "
+                                         "that resizes)")
+        return size
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def load_image(self, path: str) -> np.ndarray:
-        """float32 (C, H, W) in [0, 1]; a file that fails to decode is refused, by name."""
-        from PIL import Image
-
-        try:
-            with Image.open(path) as image:
-                pixels = np.asarray(image.convert(self.mode))
-        except OSError as error:
-            raise DatasetFormatError(f"ImageFolder: cannot decode {path} ({error})") from None
-        return image_to_float(pixels, batched=False)
+        """float32 (C, H, W) in [0, 1] (16-bit images scaled by 65535); a file that fails to decode is named."""
+        return read_pixels(path, self.mode, reader="ImageFolder")
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
         path, target = self.samples[index]

@@ -206,3 +206,26 @@ def not_found_message(spec: DatasetSpec, wanted: str, files: Sequence[str], plac
     how.append(f"put the files in a folder and pass it as root= (or --data-dir), or set ${ENV_VAR}")
     return (f"{spec.title} not found: looked for {wanted} in {looked}{env_note}. {dl} "
             f"To get it: {'; or '.join(how)}.")
+
+
+def dataset_folder(dataset: object) -> str | None:
+    """The folder a dataset's files were read from (`folder`, else `root`), looking through wrappers (`.dataset`)."""
+    for _ in range(8):  # a Subset of a Subset of ...: a few levels at most
+        found = getattr(dataset, "folder", None) or getattr(dataset, "root", None)
+        if found is not None:
+            return str(Path(found).resolve())
+        dataset = getattr(dataset, "dataset", None)
+        if dataset is None:
+            break
+    return None
+
+
+def check_root_used(root: str | os.PathLike, title: str, *folders: str | os.PathLike) -> None:
+    """Refuse data found outside an explicitly given data folder: an explicit folder is used, never skipped."""
+    base = Path(root).expanduser().resolve()
+    for folder in folders:
+        found = Path(folder).resolve()
+        if found != base and base not in found.parents:
+            raise DatasetNotFoundError(f"--data-dir {root} holds no {title} files (a copy was found in {found}, "
+                                       "which is not used when --data-dir is given); point --data-dir at the "
+                                       "folder with the files, or leave it out to search the usual places")

@@ -45,6 +45,8 @@ def load_idx_pair(images_path: Path, labels_path: Path, title: str) -> tuple[np.
     """Images (N, H, W) uint8 and labels (N,) int64, checked against each other and the label range."""
     images = read_idx_images(images_path)
     labels = read_idx_labels(labels_path)
+    if len(images) == 0:
+        raise DatasetFormatError(f"{title}: {images_path} holds 0 images; a dataset split needs at least one")
     if len(images) != len(labels):
         raise DatasetFormatError(f"{title}: {images_path} holds {len(images)} images but {labels_path} holds "
                                  f"{len(labels)} labels; the two files must have the same count")

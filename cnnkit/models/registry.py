@@ -91,9 +91,36 @@ def model_info(name: str) -> ModelInfo:
     return _REGISTRY[key]
 
 
+def model_arguments(name: str) -> list[str] | None:
+    """The keyword arguments the builder of `name` accepts (None when it takes any, through **kwargs)."""
+    import inspect
+
+    parameters = inspect.signature(model_info(name).builder).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    return [p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def check_model_args(name: str, kwargs: dict[str, Any], reserved: tuple[str, ...] = (), option: str = "get_model"
+                     ) -> None:
+    """Refuse arguments that `name`'s builder does not take, or that the caller sets itself (`reserved`),
+    listing the ones it does take."""
+    accepted = model_arguments(name)
+    own = [key for key in kwargs if key in reserved]
+    unknown = [] if accepted is None else [key for key in kwargs if key not in accepted and key not in reserved]
+    if not own and not unknown:
+        return
+    free = ", ".join(a for a in accepted if a not in reserved) if accepted is not None else "any keyword"
+    problem = (f"sets {', '.join(map(repr, own))}, which the run sets itself from the data" if own
+               else f"has {', '.join(map(repr, unknown))}, which model {name!r} does not take")
+    note = f" ({' and '.join(reserved)} come from the data)" if reserved else ""
+    raise ValueError(f"{option} {problem}; {name}'s arguments{note}: {free or 'none'}")
+
+
 def get_model(name: str, **kwargs: Any) -> nn.Module:
     """Build the model called `name`, passing kwargs (num_classes, in_channels, ...) to its builder."""
     info = model_info(name)
+    check_model_args(name, kwargs)
     for key in ("num_classes", "in_channels"):
         value = kwargs.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):

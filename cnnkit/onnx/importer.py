@@ -32,6 +32,7 @@ from cnnkit.onnx.tensors import numpy_dtype, to_array, type_name
 from cnnkit.tensor import Tensor
 
 DEFAULT_DOMAINS = ("", "ai.onnx")
+MIN_OPSET = 6  # the oldest default-domain opset whose op versions the op table implements
 
 
 class OnnxModel(Module):
@@ -164,7 +165,12 @@ class OnnxModel(Module):
 
 def build_model(proto: Any, source: str = "") -> OnnxModel:
     """An OnnxModel from a loaded ModelProto; `source` (a file name) prefixes error messages."""
-    return OnnxModel(proto.graph, default_opset(proto, source), source)
+    opset = default_opset(proto, source)
+    newest = require_onnx().defs.onnx_opset_version()
+    if not MIN_OPSET <= opset <= newest:
+        raise UnsupportedOnnxError(f"{_where(source)}the model uses opset {opset}; cnnkit imports opsets "
+                                   f"{MIN_OPSET} to {newest} (the newest the installed onnx package defines)")
+    return OnnxModel(proto.graph, opset, source)
 
 
 def default_opset(proto: Any, source: str = "") -> int:

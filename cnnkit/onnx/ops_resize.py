@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from cnnkit.onnx.registry import NodeContext, register, values
+from cnnkit.onnx.registry import NodeContext, check_output_shape, register, values
 from cnnkit.ops import elementwise as E
 from cnnkit.ops import matmul as M
 from cnnkit.ops import shape as S
@@ -177,6 +177,7 @@ def _sizes_and_scales(ctx: NodeContext, x: Tensor, inputs: list) -> tuple[list[i
 def _resize(ctx: NodeContext, inputs: list) -> Tensor:
     x = inputs[0]
     sizes, scales, roi = _sizes_and_scales(ctx, x, inputs)
+    check_output_shape(ctx, sizes, x.dtype.itemsize)
     y = x
     for axis in range(x.ndim):
         if sizes[axis] != x.shape[axis] or scales[axis] != 1.0 or roi is not None:

@@ -9,10 +9,12 @@ cnnkit's shape ops, so a graph built from them still back-propagates.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 import cnnkit.nn.functional as F
-from cnnkit.onnx.registry import NodeContext, int_list, register, values
+from cnnkit.onnx.registry import NodeContext, check_output_shape, int_list, register, values
 from cnnkit.ops import shape as S
 from cnnkit.tensor import Tensor
 
@@ -25,6 +27,12 @@ def reshape(ctx: NodeContext, inputs: list) -> Tensor:
     shape = [int(v) for v in ctx.attr("shape", [])] if ctx.opset < 5 else int_list(inputs[1])
     if not ctx.attr("allowzero", 0):  # 0 copies the input's dim (unless allowzero says 0 means 0)
         shape = [x.shape[i] if v == 0 else v for i, v in enumerate(shape)]
+    if any(v < -1 for v in shape) or shape.count(-1) > 1:
+        raise ctx.error(f"shape {shape} has a size below -1 or more than one -1")
+    known, count = math.prod(v for v in shape if v != -1), math.prod(x.shape)  # Python ints: no wrapping
+    fits = (known > 0 and count % known == 0) if -1 in shape else known == count
+    if not fits:
+        raise ctx.error(f"cannot reshape an input of shape {list(x.shape)} ({count} values) to {shape}")
     return S.reshape(x, tuple(shape))
 
 
@@ -170,20 +178,29 @@ def constant(ctx: NodeContext, inputs: list) -> Tensor:
 def constant_of_shape(ctx: NodeContext, inputs: list) -> Tensor:
     fill = ctx.attr("value")
     fill = np.zeros(1, dtype=np.float32) if fill is None else np.asarray(fill)
-    dims = tuple(int_list(inputs[0]))
+    dims = check_output_shape(ctx, int_list(inputs[0]), fill.dtype.itemsize)
     return Tensor(np.full(dims, fill.reshape(-1)[0], dtype=fill.dtype), dtype=fill.dtype)
 
 
 @register("Tile", static=(1,))
 def tile(ctx: NodeContext, inputs: list) -> Tensor:
-    return S.repeat(inputs[0], tuple(int_list(inputs[1])))
+    x, repeats = inputs[0], int_list(inputs[1])
+    if len(repeats) != x.ndim:
+        raise ctx.error(f"{len(repeats)} repeats for an input of {x.ndim} dims")
+    check_output_shape(ctx, [n * r for n, r in zip(x.shape, repeats, strict=True)], x.dtype.itemsize)
+    return S.repeat(x, tuple(repeats))
 
 
 @register("Expand", static=(1,))
 def expand(ctx: NodeContext, inputs: list) -> Tensor:
     x = inputs[0]
-    target = np.broadcast_shapes(x.shape, tuple(int_list(inputs[1])))  # bidirectional, as ONNX broadcasts
-    return S.expand(x, tuple(int(n) for n in target))
+    wanted = check_output_shape(ctx, int_list(inputs[1]), 1)  # negative sizes refused before broadcasting
+    try:
+        target = np.broadcast_shapes(x.shape, wanted)  # bidirectional, as ONNX broadcasts
+    except ValueError:
+        raise ctx.error(f"cannot expand an input of shape {list(x.shape)} to {list(wanted)}") from None
+    # the result is written out (a gradient needs it), so its size is checked before it is made
+    return S.expand(x, check_output_shape(ctx, target, x.dtype.itemsize))
 
 
 def _check_pad(ctx: NodeContext) -> None:
@@ -205,6 +222,7 @@ def pad(ctx: NodeContext, inputs: list) -> Tensor:
     begin, end = [0] * x.ndim, [0] * x.ndim
     for k, axis in enumerate(axes):
         begin[axis], end[axis] = int(pads[k]), int(pads[len(axes) + k])
+    check_output_shape(ctx, [n + b + e for n, b, e in zip(x.shape, begin, end, strict=True)], x.dtype.itemsize)
     padded_dims = [i for i in range(x.ndim) if begin[i] or end[i]]
     if not padded_dims:
         return S.clone(x) if x.dtype.kind == "f" else x

@@ -8,11 +8,14 @@ with cnnkit's own differentiable ops, so an imported graph back-propagates.
 Input slots listed in `static` carry values that shape the computation (a Reshape's shape, a Pad's pads, a
 Resize's scales); an initializer there is stored as a buffer, never as a trainable Parameter. `buffers` lists
 slots that hold state rather than weights (BatchNormalization's running statistics). `names` gives readable
-names to the slots whose initializers a node owns (Conv's W and B become `weight` and `bias`).
+names to the slots whose initializers a node owns (Conv's W and B become `weight` and `bias`). Ops whose output
+shape comes from the file (ConstantOfShape, Expand, Tile, Reshape, Pad, Resize) check it with
+`check_output_shape` before allocating.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +25,7 @@ import numpy as np
 from cnnkit.tensor import Tensor
 
 OpFunction = Callable[["NodeContext", list], Any]
+MAX_OUTPUT_BYTES = 4 << 30  # one op's output; far beyond a CNN's activations, far below a hostile file's claims
 
 
 class UnsupportedOnnxError(ValueError):
@@ -98,6 +102,19 @@ class NodeContext:
     def error(self, message: str) -> UnsupportedOnnxError:
         """An error naming the op, the node and the opset, then the problem."""
         return UnsupportedOnnxError(f"ONNX node {self.name!r} ({self.op_type}, opset {self.opset}): {message}")
+
+
+def check_output_shape(ctx: NodeContext, shape: Sequence[int], itemsize: int) -> tuple[int, ...]:
+    """The shape an op is about to allocate, refused (naming the node) when a dim is negative or the array would
+    exceed MAX_OUTPUT_BYTES: a file's shape values are checked before NumPy is asked for the memory."""
+    shape = tuple(int(n) for n in shape)
+    if any(n < 0 for n in shape):
+        raise ctx.error(f"output shape {list(shape)} has a negative size")
+    size = math.prod(shape) * itemsize  # Python integers: no overflow
+    if size > MAX_OUTPUT_BYTES:
+        raise ctx.error(f"output shape {list(shape)} would take {size:,} bytes, more than the {MAX_OUTPUT_BYTES:,} "
+                        "bytes one imported op may allocate")
+    return shape
 
 
 def values(t: Tensor | None, default: Any = None) -> np.ndarray | None:

@@ -88,3 +88,17 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     opt_arrays = {k: v for k, v in arrays.items() if k.startswith("optimizer.")}
     optimizer_state = _join_optimizer_state(opt_arrays, meta.pop("optimizer")) if "optimizer" in meta else None
     return Checkpoint(model_state, optimizer_state, meta)
+
+
+RESUME_KEYS = {"epoch": int, "history": list, "config": dict}
+
+
+def require_resumable(checkpoint: Checkpoint, path: str | os.PathLike) -> None:
+    """Refuse a checkpoint that cannot continue a run, naming the file and what it lacks."""
+    for key, kind in RESUME_KEYS.items():
+        if not isinstance(checkpoint.meta.get(key), kind):
+            raise CheckpointError(f"{path}: cannot resume from it: its metadata lacks {key!r} (a {kind.__name__}); "
+                                  "it is not the last.safetensors a training wrote")
+    if checkpoint.optimizer_state is None:
+        raise CheckpointError(f"{path}: cannot resume from it: it holds no optimiser state (best.safetensors and "
+                              "exported weights do not); resume from the run's own last.safetensors")

@@ -49,15 +49,20 @@ def _channel_stats(dataset) -> tuple[tuple[float, ...], tuple[float, ...]]:
 def load_classification_data(name: str, data_dir: str | None = None, download: bool = True):
     """(train_set, test_set, DataInfo) for a dataset name; 'folder' reads DATA_DIR/train and DATA_DIR/test."""
     from cnnkit import data
+    from cnnkit.data.locate import check_root_used
 
     name = name.lower()
+    if data_dir is not None and not Path(data_dir).expanduser().is_dir():
+        raise FileNotFoundError(f"--data-dir {data_dir} does not exist or is not a folder")
     if name == "folder":
         if data_dir is None:
             raise ValueError("--dataset folder needs --data-dir DIR with DIR/train/<class>/ and DIR/test/<class>/ "
                              "image folders")
         root = Path(data_dir)
         test_dir = root / "test" if (root / "test").is_dir() else root / "val"
-        train, test = data.ImageFolder(root / "train"), data.ImageFolder(test_dir)
+        train = data.ImageFolder(root / "train")
+        test = data.ImageFolder(test_dir, mode=train.mode)  # one colour mode for both: the training set's
+        test.check_same_size(train.check_same_size())  # no resizing here: one size, or the file that differs
         mean, std = _channel_stats(train)
     else:
         builders = {"fashion-mnist": data.FashionMNIST, "mnist": data.MNIST, "kmnist": data.KMNIST,
@@ -66,6 +71,8 @@ def load_classification_data(name: str, data_dir: str | None = None, download: b
             raise ValueError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
         train = builders[name](root=data_dir, train=True, download=download)
         test = builders[name](root=data_dir, train=False, download=download)
+        if data_dir is not None:  # an explicit folder is used or refused, never silently skipped
+            check_root_used(data_dir, train.spec.title, train.folder, test.folder)
         mean, std = NORMALISATION[name]
     sample = train[0][0]
     info = DataInfo(name, list(train.classes), tuple(int(n) for n in sample.shape), mean, std)

@@ -76,8 +76,10 @@ def train_epoch(model, loader, optimizer, loss_fn: Callable, *, epoch: int, sche
         loss = loss_fn(logits, labels)
         value = float(loss.item())
         if not math.isfinite(value):
+            kept = (f"the last good checkpoint (epoch {epoch - 1}) was kept" if epoch > 1  # epoch e - 1 saved it
+                    else "no checkpoint was written (none exists before the first epoch ends)")
             raise TrainingDiverged(f"the loss became {value} at epoch {epoch}, step {step}; training stopped and "
-                                   "the last good checkpoint was kept (try a lower --lr)")
+                                   f"{kept} (try a lower --lr)")
         optimizer.zero_grad()
         loss.backward()
         finish = getattr(model, "finish_gradient_synchronization", None)  # data-parallel: averaged gradients

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from cnnkit.serialization import CheckpointError
 from cnnkit.training.checkpoint import load_checkpoint
 from cnnkit.training.datasets import DataInfo
 from cnnkit.training.export import full_state
@@ -26,14 +27,38 @@ def resolve_checkpoint(path: str | os.PathLike) -> Path:
     return path
 
 
+def refuse_non_finite(state: dict[str, np.ndarray], source: Path) -> None:
+    """A model with NaN or infinite weights can only give NaN answers: refuse it, naming the first such tensor."""
+    for name, array in state.items():
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            count = int(array.size - np.isfinite(array).sum())
+            raise ValueError(f"{source}: weight {name!r} holds {count} non-finite value(s) (NaN or infinity); "
+                             "the model cannot be used (the training diverged, or the file was altered)")
+
+
+def described_model(meta: dict[str, Any], source: Path) -> tuple[DataInfo, dict[str, Any]]:
+    """(DataInfo, config) from a checkpoint's metadata; a part that is missing or malformed is named."""
+    for key in ("data", "config"):
+        if not isinstance(meta.get(key), dict):
+            raise CheckpointError(f"{source}: its metadata lacks {key!r} (an object describing the "
+                                  f"{'training data' if key == 'data' else 'model and run'})")
+    if not isinstance(meta["config"].get("model"), str):
+        raise CheckpointError(f"{source}: its metadata's config lacks 'model' (the model's name)")
+    try:
+        return DataInfo.from_dict(meta["data"]), meta["config"]
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{source}: its metadata's 'data' is incomplete or malformed ({error!r})") from None
+
+
 def load_trained_model(path: str | os.PathLike) -> tuple[Any, dict[str, Any], DataInfo]:
     """(model in eval mode, checkpoint metadata, DataInfo) from a run folder or checkpoint."""
     from cnnkit.models import get_model
 
-    checkpoint = load_checkpoint(resolve_checkpoint(path))
+    source = resolve_checkpoint(path)
+    checkpoint = load_checkpoint(source)
+    refuse_non_finite(checkpoint.model_state, source)
     meta = checkpoint.meta
-    info = DataInfo.from_dict(meta["data"])
-    config = meta["config"]
+    info, config = described_model(meta, source)
     model = get_model(config["model"], num_classes=len(info.classes), in_channels=info.input_shape[0],
                       **config.get("model_args", {}))
     model.load_state_dict(full_state(checkpoint.model_state, meta))
@@ -46,23 +71,16 @@ def prepare_image(path: str | os.PathLike, info: DataInfo) -> np.ndarray:
 
     Returns a float32 array (1, C, H, W). A file that is not an image raises ValueError naming it.
     """
-    from PIL import Image, UnidentifiedImageError
+    from cnnkit.data.pixels import read_pixels
 
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"{path} is a directory; give image files")
     if not path.is_file():
         raise FileNotFoundError(f"no such image file: {path}")
-    try:
-        with Image.open(path) as image:
-            channels, height, width = info.input_shape
-            image = image.convert("L" if channels == 1 else "RGB")
-            if image.size != (width, height):
-                image = image.resize((width, height), Image.BILINEAR)
-            array = np.asarray(image, dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, OSError) as err:
-        raise ValueError(f"{path} is not an image cnnkit can read ({err})") from None
-    array = array.reshape(height, width, channels).transpose(2, 0, 1)
+    channels, height, width = info.input_shape
+    array = read_pixels(path, "L" if channels == 1 else "RGB", (width, height), reader="",
+                        unreadable="is not an image cnnkit can read")
     mean = np.asarray(info.mean, dtype=np.float32).reshape(-1, 1, 1)
     std = np.asarray(info.std, dtype=np.float32).reshape(-1, 1, 1)
     return ((array - mean) / std)[None].astype(np.float32)

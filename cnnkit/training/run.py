@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from cnnkit.data.locate import dataset_folder
 from cnnkit.serialization import atomic_write_text
 from cnnkit.tensor import Tensor
-from cnnkit.training.checkpoint import load_checkpoint, save_checkpoint
+from cnnkit.training.checkpoint import load_checkpoint, require_resumable, save_checkpoint
 from cnnkit.training.datasets import DataInfo
 from cnnkit.training.history import write_history
+from cnnkit.training.lock import lock_run_dir
 from cnnkit.training.loop import train_epoch
 from cnnkit.training.parallel import Parallel
 from cnnkit.training.tasks import TASKS, get_task
@@ -55,6 +58,7 @@ class RunConfig:
     eval_batch_size: int = 1000
     data_args: dict[str, Any] = field(default_factory=dict)
     loss_args: dict[str, Any] = field(default_factory=dict)  # --task segment: class_weights, dice
+    data_source: str | None = None  # recorded, not an option: the folder the training data was read from
 
     @classmethod
     def for_task(cls, task: str = "classify", **given: Any) -> RunConfig:
@@ -69,6 +73,7 @@ class RunConfig:
 
     def validate(self) -> None:
         from cnnkit.models import model_info
+        from cnnkit.models.registry import check_model_args
 
         checks = [("task", self.task in TASKS, f"one of {', '.join(TASKS)}"),
                   ("optimizer", self.optimizer in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
@@ -83,6 +88,7 @@ class RunConfig:
             if not ok:
                 raise ValueError(f"--{name.replace('_', '-')} must be {wanted}, got {getattr(self, name)!r}")
         model_info(self.model)  # an unknown model name is refused here, before any folder is made
+        check_model_args(self.model, self.model_args, reserved=("num_classes", "in_channels"), option="--model-args")
 
 
 def epoch_seed(seed: int, epoch: int, stream: int) -> int:
@@ -183,12 +189,29 @@ def check_run_dir(config: RunConfig, resume: bool) -> Path:
     return run_dir
 
 
+def read_config(path: Path) -> RunConfig:
+    """A run's config.json; a missing, corrupt or foreign file is refused naming it and what it lacks."""
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"cannot resume: {path} is missing (every run folder holds its settings there)"
+                                ) from None
+    except (ValueError, RecursionError) as error:
+        raise ValueError(f"cannot resume: {path} is not valid JSON ({error})") from None
+    known = {f.name for f in fields(RunConfig)}
+    if not isinstance(stored, dict) or set(stored) - known:
+        unknown = sorted(set(stored) - known) if isinstance(stored, dict) else None
+        raise ValueError(f"cannot resume: {path} is not a cnnkit run configuration "
+                         + (f"(unknown settings {', '.join(unknown)})" if unknown else "(not a JSON object)"))
+    return RunConfig(**stored)
+
+
 def settings_for_resume(given: RunConfig, run_dir: Path, log) -> RunConfig:
     """A resumed run keeps the settings in its config.json; options given that differ from them are named.
 
     Only the run folder and, when given, the data folder come from the new command line.
     """
-    stored = RunConfig(**json.loads((run_dir / "config.json").read_text()))
+    stored = read_config(run_dir / "config.json")
     defaults = RunConfig.for_task(given.task)
     ignored = [name for name in asdict(given) if name not in ("out", "data_dir")
                and getattr(given, name) != getattr(stored, name) and getattr(given, name) != getattr(defaults, name)]
@@ -205,12 +228,20 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, log=pr
     """Run (or resume) the training described by config; returns the history and the scores.
 
     `parallel` (default: one process) makes this process one rank of a data-parallel job (`training.parallel`).
+    The run folder is locked (`training.lock`) from before anything in it is read or written until the end.
     """
+    with ExitStack() as held:
+        return _train(config, resume, progress, log, parallel or Parallel(), held)
+
+
+def _train(config: RunConfig, resume: bool, progress: bool, log, parallel: Parallel, held: ExitStack) -> RunResult:
     import cnnkit
 
-    parallel = parallel or Parallel()
     if not parallel.is_main:
         progress, log = False, _silent
+    locked = parallel.is_main and Path(config.out).is_dir()
+    if locked:
+        held.enter_context(lock_run_dir(config.out))
     run_dir = check_run_dir(config, resume)
     if resume:
         config = settings_for_resume(config, run_dir, log)
@@ -218,6 +249,7 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, log=pr
     local_batch_size = parallel.local_batch_size(config.batch_size)
     task = get_task(config.task)
     train_set, eval_set, info = parallel.main_first(lambda: task.load_data(config))
+    config.data_source = dataset_folder(train_set)
     cnnkit.manual_seed(config.seed)
     model = parallel.prepare(build_model(config, info))
     optimizer = build_optimizer(config, model)
@@ -228,6 +260,7 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, log=pr
     best, start_epoch = float("-inf"), 1
     if resume:
         checkpoint = load_checkpoint(run_dir / "last.safetensors")
+        require_resumable(checkpoint, run_dir / "last.safetensors")
         model.load_state_dict(checkpoint.model_state)
         optimizer.load_state_dict(checkpoint.optimizer_state)
         if scheduler is not None and checkpoint.meta.get("scheduler"):
@@ -239,6 +272,9 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, log=pr
             else f"{run_dir} is already complete ({config.epochs} of {config.epochs} epochs); nothing to train")
     elif parallel.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)  # only now: a bad option or missing data leaves no folder
+        if not locked:  # a new folder: lock it, then check again that no other run finished in it meanwhile
+            held.enter_context(lock_run_dir(run_dir))
+            check_run_dir(config, resume)
         atomic_write_text(run_dir / "config.json", json.dumps(asdict(config), indent=2))
     eval_loader = evaluation_loader(task, config, info, eval_set, config.eval_batch_size)
     trained = parallel.wrap(model)  # the model itself, or DistributedDataParallel(model) in a parallel run

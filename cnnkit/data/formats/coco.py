@@ -15,6 +15,7 @@ Targets: {"boxes" float32 (n, 4) xyxy, "labels" int64, "area" float32, "iscrowd"
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -97,13 +98,19 @@ def field(entry: Any, key: str, where: str, file: Path) -> Any:
     return entry[key]
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def load_document(file: Path) -> dict[str, Any]:
     try:
-        document = json.loads(file.read_text())
+        document = json.loads(file.read_bytes().decode("utf-8-sig"), parse_constant=_no_constant)
     except FileNotFoundError:
         raise DatasetFormatError(f"{file}: file not found") from None
     except (ValueError, UnicodeDecodeError) as error:
         raise DatasetFormatError(f"{file}: not valid JSON ({error})") from None
+    except RecursionError:  # Python's parser recurses once per nesting level
+        raise DatasetFormatError(f"{file}: JSON nested too deeply to be a COCO file") from None
     if not isinstance(document, dict):
         raise DatasetFormatError(f"{file}: expected a JSON object with images, annotations and categories")
     for key in ("images", "annotations", "categories"):
@@ -112,12 +119,17 @@ def load_document(file: Path) -> dict[str, Any]:
     return document
 
 
+def is_finite_number(value: Any) -> bool:
+    """A JSON number that is finite: not a string such as "nan", not a bool."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def check_bbox(bbox: Any, image: dict[str, Any], where: str, file: Path) -> list[float]:
     """[x, y, w, h] as floats, inside the image (when its size is given) with positive width and height."""
-    try:
-        x, y, w, h = (float(v) for v in bbox)
-    except (TypeError, ValueError):
-        raise DatasetFormatError(f"{file}: {where} has bbox {bbox!r}, expected four numbers [x, y, w, h]") from None
+    if not isinstance(bbox, list) or len(bbox) != 4 or not all(is_finite_number(v) for v in bbox):
+        raise DatasetFormatError(f"{file}: {where} has bbox {bbox!r}, expected four numbers [x, y, w, h] "
+                                 "(finite JSON numbers)")
+    x, y, w, h = (float(v) for v in bbox)
     if w <= 0 or h <= 0:
         raise DatasetFormatError(f"{file}: {where} has bbox {bbox!r} with a non-positive width or height")
     width, height = image.get("width"), image.get("height")
@@ -183,6 +195,10 @@ class CocoDetection(Dataset):
         for n, image in enumerate(images):
             image_id = field(image, "id", f"image {n}", self.file)
             field(image, "file_name", f"image {image_id}", self.file)
+            for key in ("width", "height"):
+                if key in image and not (is_finite_number(image[key]) and image[key] > 0):
+                    raise DatasetFormatError(f"{self.file}: image {image_id!r} has {key} {image[key]!r}, expected a "
+                                             "positive number")
             if image_id in out:
                 raise DatasetFormatError(f"{self.file}: image id {image_id!r} is listed twice")
             out[image_id] = image

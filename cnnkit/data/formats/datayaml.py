@@ -1,7 +1,6 @@
 """YOLO's `data.yaml`, written as plain text and read by a small parser of just its keys (no PyYAML needed).
 
-Written:
-    path: /abs/dataset/root
+Written (no `path:`: the split folders are relative to the file, so a copied dataset stays whole):
     train: images/train
     val: images/val
     nc: 10
@@ -27,8 +26,11 @@ from cnnkit.data.errors import DatasetFormatError
 KEY_LINE = re.compile(r"^([A-Za-z_][\w-]*)\s*:\s*(.*)$")
 
 
-def data_yaml_text(path: str, splits: dict[str, str], names: Sequence[str]) -> str:
-    lines = ["# written by cnnkit (YOLO data.yaml)", f"path: {json.dumps(path)}"]
+def data_yaml_text(path: str | None, splits: dict[str, str], names: Sequence[str]) -> str:
+    """The file's text; `path` None writes no `path:`, so the split folders are relative to the file's own folder
+    (for cnnkit and ultralytics alike) and a copied dataset reads its own files."""
+    lines = ["# written by cnnkit (YOLO data.yaml)"]
+    lines += [f"path: {json.dumps(path)}"] if path is not None else ["# no path: the splits are relative to this file"]
     lines += [f"{split}: {folder}" for split, folder in splits.items()]
     lines += [f"nc: {len(names)}", "names:"]
     lines += [f"  {i}: {json.dumps(name)}" for i, name in enumerate(names)]
@@ -124,9 +126,11 @@ def parse_data_yaml(file: str | os.PathLike) -> dict[str, Any]:
     """{"path", "train", "val", "test", "nc", "names", ...} as written by YOLO tools (only what cnnkit needs)."""
     file = Path(file)
     try:
-        raw = file.read_text().splitlines()
+        raw = file.read_bytes().decode("utf-8-sig").splitlines()  # a byte-order mark is dropped
     except FileNotFoundError:
         raise DatasetFormatError(f"{file}: file not found") from None
+    except UnicodeDecodeError as error:
+        raise DatasetFormatError(f"{file}: not UTF-8 text (byte {error.start}: {error.reason})") from None
     data: dict[str, Any] = {}
     pending: list[tuple[int, str]] = []
     block_key = None

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from cnnkit.data.errors import DatasetFormatError
+from cnnkit.data.pixels import GREY_MODES, open_image, unit_pixels
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
-GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"}
 JPEG_QUALITY = 95
 
 
@@ -45,24 +45,20 @@ def save_index_png(path: str | os.PathLike, indices: np.ndarray, palette: np.nda
 
 
 def open_picture(path: Path):
-    from PIL import Image, UnidentifiedImageError
-
+    """A decoded Pillow image; bombs and unreadable files are refused naming the file (`pixels.open_image`)."""
+    picture = open_image(path, "image")
     try:
-        picture = Image.open(path)
         picture.load()
-    except FileNotFoundError:
-        raise DatasetFormatError(f"{path}: file not found") from None
-    except (UnidentifiedImageError, OSError, ValueError) as error:
+    except (OSError, ValueError, SyntaxError) as error:
         raise DatasetFormatError(f"{path}: cannot be read as an image ({error})") from None
     return picture
 
 
 def load_image(path: str | os.PathLike) -> np.ndarray:
-    """float32 (1 or 3, H, W) in [0, 1]."""
+    """float32 (1 or 3, H, W) in [0, 1]; 16-bit grey images scaled by 65535."""
     picture = open_picture(Path(path))
-    picture = picture.convert("L") if picture.mode in GREY_MODES else picture.convert("RGB")
-    array = np.asarray(picture, dtype=np.float32) / np.float32(255)
-    return array[None] if array.ndim == 2 else np.ascontiguousarray(array.transpose(2, 0, 1))
+    values = unit_pixels(picture, "L" if picture.mode in GREY_MODES else "RGB")
+    return np.ascontiguousarray(values.transpose(2, 0, 1))
 
 
 def load_index_png(path: str | os.PathLike) -> np.ndarray:

@@ -20,6 +20,7 @@ same folder name, and the readers accept either. Masks are always lossless PNGs.
 
 from __future__ import annotations
 
+import math
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
@@ -202,9 +203,12 @@ def required(element: ET.Element, path: str, where: str, file: Path) -> str:
 def required_number(element: ET.Element, path: str, where: str, file: Path) -> float:
     text = required(element, path, where, file)
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise DatasetFormatError(f"{file}: {where} has <{path}> {text!r}, not a number") from None
+    if not math.isfinite(value):
+        raise DatasetFormatError(f"{file}: {where} has <{path}> {text!r}, not a finite number")
+    return value
 
 
 def parse_object(
@@ -247,6 +251,8 @@ def parse_voc_xml(file: str | os.PathLike, classes: Sequence[str]) -> dict[str, 
         int(required_number(root, "size/width", "the annotation", file)),
         int(required_number(root, "size/height", "the annotation", file)),
     )
+    if min(size) < 1:
+        raise DatasetFormatError(f"{file}: the annotation has <size> {size[0]}×{size[1]}, expected positive sizes")
     parsed = [parse_object(obj, i, size, classes, file) for i, obj in enumerate(root.findall("object"))]
     return {
         "boxes": np.array([p[0] for p in parsed], dtype=np.float32).reshape(-1, 4),

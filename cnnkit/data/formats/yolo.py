@@ -5,12 +5,13 @@ A label file has one line per object, `class cx cy w h`: the class 0-based (YOLO
 box centre and size divided by the image's width and height. An image without objects gets an empty file when
 written; a missing file reads as no objects. cnnkit labels are YOLO class + 1 (`classes[0]` is the background,
 as in every cnnkit detection dataset). Coordinates are written with 6 decimals (at most 3·10⁻⁵ px off at 64 px).
-A label line that is not five numbers, a class beyond `names`, or a box reaching outside [0, 1] (beyond 10⁻⁵)
-is refused, naming the file and line.
+A label line that is not five finite numbers, a class beyond `names`, or a box reaching outside [0, 1] (beyond
+10⁻⁵) is refused, naming the file and line; label files are UTF-8 (a byte-order mark is dropped).
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -27,6 +28,7 @@ from cnnkit.data.joint_transforms import apply_to_sample, check_transform_args
 
 DATA_YAML = "data.yaml"
 TOLERANCE = 1e-5
+MAX_LABEL_BYTES = 16 << 20  # ~300,000 boxes in one image: far beyond any real label file
 
 
 # ----------------------------------------------------------------------------------------------- writing
@@ -60,7 +62,7 @@ def write_yolo(
     present = sorted(p.name for p in (root / "images").iterdir() if p.is_dir())
     order = {"train": 0, "val": 1, "test": 2}
     splits = {s: f"images/{s}" for s in sorted(present, key=lambda s: (order.get(s, 3), s))}
-    (root / DATA_YAML).write_text(data_yaml_text(str(root.resolve()), splits, list(classes[1:])))
+    (root / DATA_YAML).write_text(data_yaml_text(None, splits, list(classes[1:])))  # relative: copies stay whole
     return root
 
 
@@ -87,6 +89,8 @@ def parse_line(line: str, where: str, classes: int) -> tuple[int, list[float]]:
         cx, cy, w, h = (float(v) for v in fields[1:])
     except ValueError:
         raise DatasetFormatError(f"{where}: expected an integer class and four numbers, got {line.strip()!r}") from None
+    if not all(math.isfinite(v) for v in (cx, cy, w, h)):
+        raise DatasetFormatError(f"{where}: box cx={cx} cy={cy} w={w} h={h} is not finite (NaN or infinity)")
     if not 0 <= cls < classes:
         raise DatasetFormatError(f"{where}: class id {cls} is out of range 0..{classes - 1} ({classes} names)")
     if w <= 0 or h <= 0:
@@ -100,13 +104,25 @@ def parse_line(line: str, where: str, classes: int) -> tuple[int, list[float]]:
     return cls, [min(max(e, 0.0), 1.0) for e in edges]
 
 
+def read_label_text(path: Path) -> str:
+    """A label file's text: UTF-8, a leading byte-order mark dropped; too large or not UTF-8 is refused."""
+    size = path.stat().st_size
+    if size > MAX_LABEL_BYTES:
+        raise DatasetFormatError(f"{path}: {size:,} bytes, more than the {MAX_LABEL_BYTES:,} a label file may hold")
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DatasetFormatError(f"{path}: not UTF-8 text (byte {error.start}: {error.reason}); a YOLO label file "
+                                 "holds lines of numbers") from None
+
+
 def read_labels(path: Path, classes: int, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
     """(boxes float32 (n, 4) in pixel edges, YOLO classes int64 (n,)) of one label file; none if it is missing."""
     if not path.is_file():
         return np.zeros((0, 4), dtype=np.float32), np.zeros(0, dtype=np.int64)
     parsed = [
         parse_line(line, f"{path}:{n}", classes)
-        for n, line in enumerate(path.read_text().splitlines(), start=1)
+        for n, line in enumerate(read_label_text(path).splitlines(), start=1)
         if line.strip()
     ]
     scale = np.array([width, height, width, height], dtype=np.float64)
