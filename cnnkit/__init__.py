@@ -2,8 +2,8 @@
 
 The public surface mirrors PyTorch's: `cnnkit.tensor`, `cnnkit.Tensor`, `cnnkit.no_grad`,
 `cnnkit.manual_seed`, `cnnkit.cat`/`stack`, the constructors, and the `nn`, `optim`, `data`
-and `models` packages; `cnnkit.receptive_field(model, layer)`. Figures live in `cnnkit.viz` (imported on
-demand: it loads matplotlib).
+and `models` packages; `cnnkit.receptive_field(model, layer)`; `cnnkit.gradcheck(model_or_fn, inputs)`. Figures live
+in `cnnkit.viz` (imported on demand: it loads matplotlib).
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ __version__ = "0.1.0"
 
 # The packages, importable as attributes after `import cnnkit` (they need only the core above).
 from cnnkit import data, metrics, models, nn, optim, signal  # noqa: E402
+from cnnkit.gradient_check import gradcheck  # noqa: E402
 from cnnkit.receptive_field import receptive_field  # noqa: E402
 from cnnkit.serialization import load, save  # noqa: E402
 from cnnkit.summary import summary  # noqa: E402
@@ -59,5 +60,5 @@ __all__ = [
     "empty", "full", "zeros_like", "ones_like", "arange", "linspace", "eye", "rand", "randn", "randint",
     "randperm", "from_numpy", "abs", "clamp", "exp", "log", "sqrt", "sigmoid", "tanh", "maximum", "where",
     "matmul", "sum", "mean", "var", "max", "min", "argmax", "argmin", "data", "metrics", "models", "nn", "optim",
-    "signal", "load", "save", "summary", "receptive_field",
+    "signal", "load", "save", "summary", "receptive_field", "gradcheck",
 ]
