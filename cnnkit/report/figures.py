@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from cnnkit.receptive_field import receptive_field
+from cnnkit.report.explain_figures import explanation_figures
 from cnnkit.report.run_data import RunData
 from cnnkit.viz.confusion import plot_confusion_matrix
 from cnnkit.viz.curves import plot_curves
@@ -62,6 +63,7 @@ def run_figures(
     convs = conv_layers(run.model)
     if not convs:
         return figures
+    figures += explanation_figures(run, folder)
     first = convs[0][0]
     figures += first_layer_filters(run.model, folder)
     deep = patch_layer(run.model, summary, tuple(run.info.input_shape))

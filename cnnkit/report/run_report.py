@@ -25,6 +25,7 @@ SECTIONS = (
     "Training curves",
     "Confusion matrix",
     "Most confident mistakes",
+    "Where the model looks",
     "Learned filters",
     "Feature maps",
     "Top patches",

@@ -42,7 +42,7 @@ def test_every_image_loads_and_the_accuracy_shows(reported_run, tmp_path):
     dom = result.stdout
     widths = [int(w) for w in re.findall(r'<img [^>]*data-natural-width="(\d+)"', dom)]
     images = dom.count("<img ")
-    assert images == 9 and len(widths) == images, "the page's script did not record every image"
+    assert images == 11 and len(widths) == images, "the page's script did not record every image"
     assert all(width > 0 for width in widths), f"images that did not load: natural widths {widths}"
     assert f'data-images-loaded="{images}/{images}"' in dom
     best = max(row["test_accuracy"] for row in json.loads((run_dir / "history.json").read_text()))
