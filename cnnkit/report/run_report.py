@@ -23,6 +23,7 @@ from cnnkit.serialization import atomic_write_text
 
 SECTIONS = (
     "Training curves",
+    "Gradient flow",
     "Confusion matrix",
     "Most confident mistakes",
     "Where the model looks",
