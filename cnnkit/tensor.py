@@ -432,6 +432,11 @@ def _ops():  # the ops import Tensor, so they are imported on first use
     return ops
 
 
+# Every op passes through `record`, so this is where a tracer sees every op, whatever reference it was called
+# through: when set (by `cnnkit.onnx`'s Tracer, for one forward pass), called as recorder(output, inputs, name).
+recorder: Callable[[Tensor, Sequence[Tensor], str], None] | None = None
+
+
 def record(data: np.ndarray, inputs: Sequence[Tensor], backward: BackwardFn, name: str) -> Tensor:
     """Wrap an op's output array as a Tensor and, when any input needs a gradient, record the op.
 
@@ -444,6 +449,8 @@ def record(data: np.ndarray, inputs: Sequence[Tensor], backward: BackwardFn, nam
     needs_grad = is_grad_enabled() and any(t.requires_grad for t in inputs)
     out.requires_grad = needs_grad
     out._node = Node(name, tuple(inputs), backward) if needs_grad else None
+    if recorder is not None:
+        recorder(out, inputs, name)
     return out
 
 
