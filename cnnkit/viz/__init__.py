@@ -17,6 +17,8 @@ One module per kind of figure; every `plot_*` function takes the data and a path
 
     explain.py        grad_cam(model, layer, image, target) / saliency(model, image, target)   where it looks
     explain_figure.py plot_explanation(image, cam, classes, path), plot_explanations(...)   heat map over the image
+    gradient_flow.py  plot_flow_lines(records, path), plot_flow_bars(records, path)   per-layer gradient flow
+    gradient_demo.py  plot_gradient_demo(norms, accuracy, path)          the vanishing-gradient demo's figure
 
 `figure.py` makes and saves the figures; `hooks.py` finds layers by name and captures their outputs.
 """
