@@ -14,7 +14,6 @@ One module per kind of figure; every `plot_*` function takes the data and a path
                       class_names, path)                                 masks in VOC's colours, with a legend
     detection.py      draw_boxes(image, boxes, labels, ...), match_colours / plot_detections(images, targets,
                       predictions, class_names, path), plot_pr_curves(voc_result, class_names, path)
-
     explain.py        grad_cam(model, layer, image, target) / saliency(model, image, target)   where it looks
     explain_figure.py plot_explanation(image, cam, classes, path), plot_explanations(...)   heat map over the image
     gradient_flow.py  plot_flow_lines(records, path), plot_flow_bars(records, path)   per-layer gradient flow
