@@ -255,12 +255,13 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, log=pr
                             batch_correct=task.batch_correct, forward=task.forward,
                             optimizer_step=task.optimizer_step, after_step=flow.after_step)
         stats = parallel.reduce_stats(stats)
+        flow_records = flow.take()  # every rank takes its records; rank 0 keeps them
         if not parallel.is_main:  # rank 0 evaluates and writes the run folder; the others take its results
             history, best = parallel.from_main(None)
             continue
         result = task.evaluate(model, eval_loader, loss_fn)
         row = _history_row(epoch, stats, result, task.eval_split, lr)
-        row["gradient_flow"] = flow.take()
+        row["gradient_flow"] = flow_records
         history.append(row)
         log(_epoch_line(row, task.eval_split))
         improved = result.score > best
