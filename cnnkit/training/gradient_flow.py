@@ -10,7 +10,9 @@ parameters gives
 and forward hooks, armed only for the recorded steps, give for every parameterised layer and every activation
 module (a module called twice in one forward counts both calls) the mean and standard deviation of its output
 and, for activation modules, `zeros`: the share of outputs that are exactly 0 (for a ReLU: the units that are
-off; a ReLU whose output is always 0 is dead). The hooks skip evaluation passes (modules in eval mode).
+off; a ReLU whose output is always 0 is dead). The hooks skip evaluation passes (modules in eval mode), and
+exist only from the end of the step before a recorded one to the end of the recorded one: the other steps run
+without them.
 
 `RECORDS_PER_EPOCH` records are taken per epoch (every max(1, steps // RECORDS_PER_EPOCH) steps), the first
 step of training always; each is a plain dict, kept in the epoch's history row under "gradient_flow".
@@ -53,14 +55,23 @@ class GradientFlow:
         watched = [(name, m) for name, m in model.named_modules()
                    if name and (_own_parameters(m) or isinstance(m, ACTIVATIONS))]
         self.activation_modules = {name for name, m in watched if isinstance(m, ACTIVATIONS)}
+        self.watched = watched
         self.sums: dict[str, np.ndarray] = {}  # name → [count, Σx, Σx², zeros]
-        self.armed = step % every == 0
         self.records: list[dict[str, Any]] = []
-        self.handles = [m.register_forward_hook(self._hook(name)) for name, m in watched]
+        self.handles: list = []  # the hooks exist only during a recorded step: other steps keep the fast path
+        if step % every == 0:
+            self._arm()
+
+    @property
+    def armed(self) -> bool:
+        return bool(self.handles)
+
+    def _arm(self) -> None:
+        self.handles = [m.register_forward_hook(self._hook(name)) for name, m in self.watched]
 
     def _hook(self, name: str):
         def hook(module: nn.Module, _args: tuple, output: Any) -> None:
-            if not self.armed or not module.training:
+            if not module.training:
                 return
             data = getattr(output[0] if isinstance(output, tuple) else output, "data", None)
             if not isinstance(data, np.ndarray) or data.dtype.kind != "f":
@@ -76,8 +87,10 @@ class GradientFlow:
         if self.armed:
             self.records.append(self._record())
             self.sums = {}
+            self.remove()
         self.step += 1
-        self.armed = self.step % self.every == 0
+        if self.step % self.every == 0:
+            self._arm()
 
     def _record(self) -> dict[str, Any]:
         layers = {}
@@ -102,5 +115,7 @@ class GradientFlow:
         return records
 
     def remove(self) -> None:
+        """Take the forward hooks off (recording stops)."""
         for handle in self.handles:
             handle.remove()
+        self.handles = []
