@@ -3,8 +3,8 @@
 The public surface mirrors PyTorch's: `cnnkit.tensor`, `cnnkit.Tensor`, `cnnkit.no_grad`, `cnnkit.device`
 (the CPU; `cnnkit.cuda.is_available()` is False), `cnnkit.autograd` (`Function`, `grad`),
 `cnnkit.manual_seed`, `cnnkit.cat`/`stack`, the constructors, and the `nn`, `optim`, `data`
-and `models` packages; `cnnkit.receptive_field(model, layer)`. Figures live in `cnnkit.viz` (imported on
-demand: it loads matplotlib).
+and `models` packages; `cnnkit.receptive_field(model, layer)`; `cnnkit.gradcheck(model_or_fn, inputs)`. Figures live
+in `cnnkit.viz` (imported on demand: it loads matplotlib).
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ keep_freed_memory()  # a training step re-allocates what the last one freed: kee
 
 # The packages, importable as attributes after `import cnnkit` (they need only the core above).
 from cnnkit import accelerator, autograd, backends, cuda, data, metrics, models, nn, optim, signal, utils  # noqa: E402
+from cnnkit.gradient_check import gradcheck  # noqa: E402
 from cnnkit.receptive_field import receptive_field  # noqa: E402
 from cnnkit.serialization import load, save  # noqa: E402
 from cnnkit.summary import summary  # noqa: E402
@@ -65,5 +66,5 @@ __all__ = [
     "randperm", "from_numpy", "abs", "clamp", "exp", "log", "sqrt", "sigmoid", "tanh", "maximum", "where",
     "matmul", "sum", "mean", "var", "max", "min", "argmax", "argmin", "data", "metrics", "models", "nn", "optim",
     "signal", "load", "save", "summary", "receptive_field", "device", "cuda", "accelerator", "backends",
-    "autograd", "minimum", "sign", "utils", "Generator",
+    "autograd", "minimum", "sign", "utils", "Generator", "gradcheck",
 ]

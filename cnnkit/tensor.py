@@ -661,6 +661,11 @@ def _inplace():
     return inplace
 
 
+# Every op passes through `record`, so this is where a tracer sees every op, whatever reference it was called
+# through: when set (by `cnnkit.onnx`'s Tracer, for one forward pass), called as recorder(output, inputs, name).
+recorder: Callable[[Tensor, Sequence[Tensor], str], None] | None = None
+
+
 def record(data: np.ndarray, inputs: Sequence[Tensor], backward: BackwardFn, name: str) -> Tensor:
     """Wrap an op's output array as a Tensor and, when any input needs a gradient, record the op.
 
@@ -691,6 +696,8 @@ def record(data: np.ndarray, inputs: Sequence[Tensor], backward: BackwardFn, nam
             needs_grad = needs_grad or t.requires_grad
     out.requires_grad = needs_grad
     out._node = Node(name, tuple(inputs), backward, output=data, output_counter=out._vc) if needs_grad else None
+    if recorder is not None:
+        recorder(out, inputs, name)
     return out
 
 

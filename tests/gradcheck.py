@@ -3,7 +3,8 @@
 `check_gradients(fn, *arrays)` runs `fn` on float64 cnnkit tensors, back-propagates a random
 projection of the output, and compares every input's gradient with (f(x+h) − f(x−h)) / 2h.
 `compare_with_torch(ck_fn, torch_fn, *arrays)` runs both frameworks on the same float32 inputs and
-compares outputs and gradients within 1e-4 relative.
+compares outputs and gradients within 1e-4 relative. The finite differences are the library's own
+(`cnnkit.gradient_check.numeric_gradient`, behind `cnnkit.gradcheck`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 
 import cnnkit
+from cnnkit.gradient_check import numeric_gradient
 
 try:
     import torch
@@ -28,23 +30,6 @@ requires_torch = pytest.mark.skipif(not HAVE_TORCH, reason="PyTorch is not insta
 
 def _as_output(out):
     return out[0] if isinstance(out, tuple) else out
-
-
-def numeric_gradient(f: Callable[[list[np.ndarray]], float], arrays: list[np.ndarray], index: int,
-                     eps: float = 1e-6) -> np.ndarray:
-    """∂f/∂arrays[index] by central differences, one element at a time."""
-    x = arrays[index]
-    grad = np.zeros_like(x)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
-        plus = f(arrays)
-        flat[i] = old - eps
-        minus = f(arrays)
-        flat[i] = old
-        gflat[i] = (plus - minus) / (2 * eps)
-    return grad
 
 
 def check_gradients(fn: Callable[..., cnnkit.Tensor], *arrays: np.ndarray, differentiable: Sequence[int] | None = None,

@@ -16,6 +16,7 @@ from cnnkit.cli import (
     demo,
     evaluate,
     export,
+    gradcheck,
     models,
     predict,
     report,
@@ -26,7 +27,7 @@ from cnnkit.cli import (
 )
 
 COMMANDS = (train, evaluate, predict, summary, models, report, demo, data, segment_baseline, convert_weights,
-            export, sample)
+            export, sample, gradcheck)
 
 
 class UserError(Exception):

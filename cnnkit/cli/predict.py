@@ -25,6 +25,12 @@ def add_parser(sub) -> None:
     p.add_argument("--out-dir", default=None, help="segmentation models: where to write IMAGE.mask.png and "
                                                    "IMAGE.overlay.png; detectors: IMAGE.boxes.png (default: beside "
                                                    "each image)")
+    p.add_argument("--explain", action="store_true",
+                   help="classifiers: also write IMAGE.cam.png, the image with the predicted class's Grad-CAM over "
+                        "it (in --out-dir if given)")
+    p.add_argument("--cam-layer", default=None, metavar="NAME",
+                   help="with --explain: the layer whose output Grad-CAM weighs (default: the last one giving "
+                        "feature maps, e.g. the last ReLU)")
     p.add_argument("--score-threshold", type=float, default=0.3,
                    help="detectors: show boxes scoring at least this (default 0.3)")
     p.add_argument("--iou-threshold", type=float, default=0.5,
@@ -70,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
         order = np.argsort(-p)[:k]
         results.append({"image": path, "top": [{"class": info.classes[i], "index": int(i),
                                                 "probability": round(float(p[i]), 6)} for i in order]})
+    if args.explain:
+        for r, image in zip(results, batch, strict=True):
+            r["explanation"] = str(_explain(model, image, r["image"], info.classes, args.out_dir, args.cam_layer))
     if args.json:
         print(json.dumps(results, indent=2, allow_nan=False))
         return 0
@@ -77,4 +86,20 @@ def run(args: argparse.Namespace) -> int:
         print(r["image"])
         for rank, t in enumerate(r["top"], start=1):
             print(f"  {rank:>2}. {t['class']:<14} {t['probability']:.4f}")
+        if "explanation" in r:
+            print(f"  Grad-CAM: {r['explanation']}")
     return 0
+
+
+def _explain(model, image, path: str, classes: list[str], out_dir: str | None, layer: str | None):
+    """Write IMAGE.cam.png: the image with the predicted class's Grad-CAM over it."""
+    from pathlib import Path
+
+    from cnnkit.viz.explain import grad_cam
+    from cnnkit.viz.explain_figure import plot_explanation
+
+    source = Path(path)
+    folder = Path(out_dir) if out_dir else source.parent
+    cam = grad_cam(model, layer, image)
+    return plot_explanation(image, cam, classes, folder / f"{source.name}.cam.png",
+                            f"{source.name}: {classes[cam.target]} {cam.probability:.1%}\nGrad-CAM at {cam.layer}")

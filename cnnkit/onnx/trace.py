@@ -1,20 +1,23 @@
 """Recording what a model computes: the tracer behind `cnnkit.onnx.export`.
 
-`cnnkit.tensor.record(data, inputs, backward, name)` sees every op, but not its arguments (a Permute's
-dims, a Cat's axis, an interpolation's mode), and an ONNX node needs them. So while a model runs under a
-`Tracer`:
+Every op passes through `cnnkit.tensor.record`, however it was reached: `cnnkit.cat`, a closure variable
+`cat = cnnkit.cat`, `functools.partial(cnnkit.cat, dim=1)`, a dict of ops, a method alias stored on a module.
+While a model runs under a `Tracer`, `cnnkit.tensor.recorder` is set, and each recorded op is attributed to the
+outermost running function listed in `TRACED` (found by walking the Python stack for those functions' code
+objects), whose arguments the exporter needs (a Permute's dims, a Cat's axis, an interpolation's mode):
 
-- the public functions of `cnnkit.ops` listed in `TRACED` are replaced, wherever a module holds them (the
-  ops modules themselves, `cnnkit.nn.functional`, `cnnkit`, model code that imported them by name), by
-  wrappers that note each outermost call — function, arguments bound to parameter names, output, and the
-  module it ran in — and run the original; calls made inside a noted call are its own business;
-- `record` is replaced too, as a safety net: an op recorded outside every noted call is one the exporter
-  does not know, and the trace stops with an error naming the op and the module;
+- the first op recorded inside a new outermost call notes a `Call`: the function, its arguments read from its
+  frame (bound to parameter names, defaults filled in), and the module it ran in; later ops recorded inside the
+  same call (a softmax's exp, sum and div) update the call's output, so the call's output is its last op's;
+- an op recorded outside every listed function, on a tensor computed from the input, is one the exporter does
+  not know: the trace stops with an error naming the op and the module;
 - forward pre-hooks and hooks on every submodule keep the stack of running modules, for names and errors;
-- reading a traced tensor's values in Python (comparisons, `item()`, `bool()`, `numpy()`) is refused: the
-  graph could not follow a data-dependent decision and would silently bake in this input's answer.
+- reading a traced tensor's values in Python (comparisons, `item()`, `bool()`, `numpy()`) outside an op is
+  refused: the graph could not follow a data-dependent decision and would silently bake in this input's answer.
 
-Everything is put back when the `with` block ends, even after an error.
+The arguments are read when the call's first op is recorded, so a listed function must not rebind a parameter
+to something of another meaning before then (normalising one, `stride = _int_pair(stride)`, is fine; the tests
+keep the list of functions that do). Everything is put back when the `with` block ends, even after an error.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import inspect
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import CodeType, FrameType
 from typing import Any
 
 from cnnkit.nn.module import Module
@@ -120,8 +124,9 @@ class Tracer:
 
     model: Module
     calls: list[Call] = field(default_factory=list)
-    depth: int = 0
     traced: dict[int, Tensor] = field(default_factory=dict)  # id → tensor computed from the inputs
+    _functions: dict[CodeType, tuple[str, inspect.Signature]] = field(default_factory=dict)
+    _open: tuple[FrameType, Call] | None = None  # the call whose ops are being recorded
     _stack: list[tuple[str, str]] = field(default_factory=list)
     _undo: list[Callable[[], None]] = field(default_factory=list)
 
@@ -138,6 +143,7 @@ class Tracer:
     def __exit__(self, *exc: Any) -> None:
         while self._undo:
             self._undo.pop()()
+        self._open = None  # drop the last call's frame (and the arrays its locals hold)
 
     def mark_inputs(self, tensors: list[Tensor]) -> None:
         for t in tensors:
@@ -163,63 +169,54 @@ class Tracer:
     def _leave_module(self, module: Module, args: tuple, output: Any) -> None:
         self._stack.pop()
 
-    # ----------------------------------------------------------------- functions
+    # ----------------------------------------------------------------- ops, seen where they are recorded
     def _patch_functions(self) -> None:
-        wrappers: dict[int, Callable] = {}
+        tensor_module = sys.modules["cnnkit.tensor"]  # the module: `cnnkit.tensor` the attribute is a function
+        self._functions = {}
         for module_name, names in TRACED.items():
-            module = sys.modules.get(module_name) or __import__(module_name, fromlist=["_"])
+            module = sys.modules.get(module_name) or importlib.import_module(module_name)
             for name in names:
-                original = getattr(module, name)
-                wrappers[id(original)] = self._wrap(name, original)
-        original_record = importlib.import_module("cnnkit.tensor").record  # `cnnkit.tensor` is also a function
-        wrappers[id(original_record)] = self._guard_record(original_record)
-        for module in list(sys.modules.values()):
-            namespace = getattr(module, "__dict__", None)
-            if not isinstance(namespace, dict) or getattr(module, "__name__", "").startswith("cnnkit.onnx"):
-                continue
-            for key, value in list(namespace.items()):
-                if callable(value) and id(value) in wrappers:
-                    namespace[key] = wrappers[id(value)]
-                    self._undo.append(_restorer(namespace, key, value))
+                function = getattr(module, name)
+                self._functions[function.__code__] = (name, inspect.signature(function))
+        previous = tensor_module.recorder
+        tensor_module.recorder = self._on_record
+        self._undo.append(_restorer_attr(tensor_module, "recorder", previous))
 
-    def _wrap(self, name: str, original: Callable) -> Callable:
-        signature = inspect.signature(original)
-        tracer = self
+    def _outermost_op(self) -> FrameType | None:
+        """The outermost frame on the stack running one of the TRACED functions."""
+        found, frame = None, sys._getframe(1)
+        while frame is not None:
+            if frame.f_code in self._functions:
+                found = frame
+            frame = frame.f_back
+        return found
 
-        def traced(*args: Any, **kwargs: Any) -> Any:
-            if tracer.depth:
-                return original(*args, **kwargs)
-            tracer.depth += 1
-            try:
-                output = original(*args, **kwargs)
-            finally:
-                tracer.depth -= 1
-            bound = signature.bind(*args, **kwargs)
-            bound.apply_defaults()
-            module, module_type = tracer.where
-            tracer.calls.append(Call(name, dict(bound.arguments), output, module, module_type))
-            for out in output if isinstance(output, (tuple, list)) else (output,):
-                if isinstance(out, Tensor):
-                    tracer.traced[id(out)] = out
-            return output
-
-        traced.__wrapped__ = original
-        return traced
-
-    def _guard_record(self, original: Callable) -> Callable:
-        tracer = self
-
-        def guarded(data: Any, inputs: Any, backward: Any, name: str) -> Tensor:
-            if not tracer.depth and any(id(t) in tracer.traced for t in inputs):
-                module, module_type = tracer.where
+    def _on_record(self, output: Tensor, inputs: Any, op: str) -> None:
+        frame = self._outermost_op()
+        if frame is None:
+            if any(id(t) in self.traced for t in inputs):
+                module, module_type = self.where
                 raise ExportError(
-                    f"cnnkit.onnx.export: the op {name!r} in module {module or '(model)'!r} "
+                    f"cnnkit.onnx.export: the op {op!r} in module {module or '(model)'!r} "
                     f"({module_type}) has no ONNX export; the exporter writes the functions "
                     f"{', '.join(exportable())}"
                 )
-            return original(data, inputs, backward, name)
+            return
+        if self._open is not None and self._open[0] is frame:  # another op inside the same call
+            call = self._open[1]
+            call.output = output
+        else:
+            name, signature = self._functions[frame.f_code]
+            local = frame.f_locals
+            args = {p: local[p] for p in signature.parameters if p in local}
+            module, module_type = self.where
+            call = Call(name, args, output, module, module_type)
+            self.calls.append(call)
+            self._open = (frame, call)
+        self.traced[id(output)] = output
 
-        return guarded
+    def _inside_op(self) -> bool:
+        return self._outermost_op() is not None
 
     # ----------------------------------------------------------------- data-dependent reads
     def _patch_reads(self) -> None:
@@ -232,7 +229,7 @@ class Tracer:
         tracer = self
 
         def read(t: Tensor, *args: Any) -> Any:
-            if id(t) in tracer.traced and not tracer.depth:
+            if id(t) in tracer.traced and not tracer._inside_op():
                 module, module_type = tracer.where
                 raise ExportError(
                     f"cnnkit.onnx.export: module {module or '(model)'!r} ({module_type}) reads the "
@@ -247,13 +244,6 @@ class Tracer:
 def exportable() -> list[str]:
     """The traced function names, sorted."""
     return sorted({name for names in TRACED.values() for name in names})
-
-
-def _restorer(namespace: dict, key: str, value: Any) -> Callable[[], None]:
-    def restore() -> None:
-        namespace[key] = value
-
-    return restore
 
 
 def _restorer_attr(owner: type, name: str, value: Any) -> Callable[[], None]:

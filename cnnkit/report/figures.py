@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 
 from cnnkit.receptive_field import receptive_field
+from cnnkit.report.explain_figures import explanation_figures
+from cnnkit.report.gradient_flow_figures import gradient_flow_figures
 from cnnkit.report.run_data import RunData
 from cnnkit.viz.confusion import plot_confusion_matrix
 from cnnkit.viz.curves import plot_curves
@@ -58,10 +60,12 @@ def run_figures(
             "rows: true class, columns: predicted; colour: share of the row",
         ),
     ]
+    figures += gradient_flow_figures(run.history, folder, name)
     figures += _mistakes(run, folder, mistakes)
     convs = conv_layers(run.model)
     if not convs:
         return figures
+    figures += explanation_figures(run, folder)
     first = convs[0][0]
     figures += first_layer_filters(run.model, folder)
     deep = patch_layer(run.model, summary, tuple(run.info.input_shape))

@@ -23,8 +23,10 @@ from cnnkit.serialization import atomic_write_text
 
 SECTIONS = (
     "Training curves",
+    "Gradient flow",
     "Confusion matrix",
     "Most confident mistakes",
+    "Where the model looks",
     "Learned filters",
     "Feature maps",
     "Top patches",

@@ -1,4 +1,5 @@
-"""A run's history: one row of plain numbers per epoch, written as JSON and CSV after every epoch."""
+"""A run's history: one row per epoch, written as JSON and CSV after every epoch (the CSV has the plain numbers;
+nested values, the gradient-flow records, are in the JSON only)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,18 @@ def write_history(run_dir: str | os.PathLike, rows: list[dict[str, Any]]) -> Non
     """history.json (a list of rows) and history.csv (one line per epoch), both written atomically."""
     run_dir = Path(run_dir)
     atomic_write_text(run_dir / "history.json", json.dumps(rows, indent=2))
-    columns = list(rows[0]) if rows else []  # the trainer writes every row's keys in one order
-    columns += sorted({k for row in rows for k in row} - set(columns))
+    columns = [k for k in rows[0] if _is_plain(rows[0][k])] if rows else []  # every row's keys in one order
+    columns += sorted({k for row in rows for k, v in row.items() if _is_plain(v)} - set(columns))
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
     atomic_write_text(run_dir / "history.csv", buffer.getvalue())
+
+
+def _is_plain(value: Any) -> bool:
+    """A number or text: a CSV column. Lists and dicts (the gradient-flow records) live in history.json only."""
+    return not isinstance(value, (list, dict))
 
 
 def read_history(run_dir: str | os.PathLike) -> list[dict[str, Any]]:

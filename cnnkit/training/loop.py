@@ -60,12 +60,13 @@ def _count_correct(logits: np.ndarray, labels: np.ndarray) -> tuple[int, int]:
 def train_epoch(model, loader, optimizer, loss_fn: Callable, *, epoch: int, scheduler=None,
                 progress: bool = True, description: str | None = None,
                 batch_correct: Callable = _count_correct, forward: Callable | None = None,
-                optimizer_step: Callable | None = None) -> EpochStats:
+                optimizer_step: Callable | None = None, after_step: Callable[[], None] | None = None) -> EpochStats:
     """Train for one pass over `loader`; the scheduler (if any) steps after every optimiser step.
 
     `batch_correct(logits, targets)` gives (correct, counted) for the running accuracy (pixels for segmentation).
     `forward(model, images, targets)` replaces `model(images)` and `optimizer_step(model, optimizer)` replaces
     `optimizer.step()` when given (a task's own step, e.g. diffusion's noising, clipping and EMA).
+    `after_step()` runs after every optimiser step, while the step's gradients are still there (gradient flow).
     """
     model.train()
     total_loss, correct, seen, counted = 0.0, 0, 0, 0
@@ -89,6 +90,8 @@ def train_epoch(model, loader, optimizer, loss_fn: Callable, *, epoch: int, sche
             optimizer.step()
         else:
             optimizer_step(model, optimizer)
+        if after_step is not None:
+            after_step()
         if scheduler is not None:
             scheduler.step()
         n = len(labels)

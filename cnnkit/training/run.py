@@ -23,6 +23,7 @@ from cnnkit.serialization import atomic_write_text
 from cnnkit.tensor import Tensor
 from cnnkit.training.checkpoint import load_checkpoint, require_resumable, save_checkpoint
 from cnnkit.training.datasets import DataInfo
+from cnnkit.training.gradient_flow import GradientFlow, steps_between_records
 from cnnkit.training.history import write_history
 from cnnkit.training.lock import lock_run_dir
 from cnnkit.training.loop import train_epoch
@@ -278,6 +279,7 @@ def _train(config: RunConfig, resume: bool, progress: bool, log, parallel: Paral
         atomic_write_text(run_dir / "config.json", json.dumps(asdict(config), indent=2))
     eval_loader = evaluation_loader(task, config, info, eval_set, config.eval_batch_size)
     trained = parallel.wrap(model)  # the model itself, or DistributedDataParallel(model) in a parallel run
+    flow = GradientFlow(model, steps_between_records(steps_per_epoch), (start_epoch - 1) * steps_per_epoch)
     for epoch in range(start_epoch, config.epochs + 1):
         cnnkit.manual_seed(parallel.rank_seed(epoch_seed(config.seed, epoch, 1)))  # augmentation and dropout
         shuffle_seed = epoch_seed(config.seed, epoch, 0)
@@ -287,13 +289,15 @@ def _train(config: RunConfig, resume: bool, progress: bool, log, parallel: Paral
         stats = train_epoch(trained, train_loader, optimizer, loss_fn, epoch=epoch, scheduler=scheduler,
                             progress=progress, description=f"epoch {epoch}/{config.epochs}",
                             batch_correct=task.batch_correct, forward=task.forward,
-                            optimizer_step=task.optimizer_step)
+                            optimizer_step=task.optimizer_step, after_step=flow.after_step)
         stats = parallel.reduce_stats(stats)
+        flow_records = flow.take()  # every rank takes its records; rank 0 keeps them
         if not parallel.is_main:  # rank 0 evaluates and writes the run folder; the others take its results
             history, best = parallel.from_main(None)
             continue
         result = task.evaluate(model, eval_loader, loss_fn)
         row = _history_row(epoch, stats, result, task.eval_split, lr)
+        row["gradient_flow"] = flow_records
         history.append(row)
         log(_epoch_line(row, task.eval_split))
         improved = result.score > best
@@ -309,6 +313,7 @@ def _train(config: RunConfig, resume: bool, progress: bool, log, parallel: Paral
         if task.after_epoch is not None:
             task.after_epoch(model, run_dir, epoch, config, info)
         parallel.from_main([history, best])
+    flow.remove()
     final = history[-1][f"{task.eval_split}_{task.score_name}"] if history else 0.0
     return RunResult(run_dir, history, final, best if best > float("-inf") else 0.0, task.score_name, task.eval_split)
 

@@ -137,3 +137,10 @@ def test_train_help_shows_every_default_once():
     for name in ("segment", "detect", "generate"):
         assert f"{name}: model {TASKS[name].defaults['model']}," in epilog
     assert "batch-size 64, epochs 3" in epilog and "eval-batch-size" not in epilog
+
+
+def test_gradcheck_of_a_trained_run(trained_run, capsys):
+    out, _ = trained_run
+    assert main(["gradcheck", str(out), "--coords", "2", "--eval"]) == 0
+    text = capsys.readouterr().out
+    assert "11 of 11 gradients agree with finite differences (eval mode, batch of 2, input 1×28×28)" in text

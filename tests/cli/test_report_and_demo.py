@@ -114,7 +114,7 @@ def test_demo_shift_refuses_zero_epochs(capsys):
     assert capsys.readouterr().err.strip() == "cnnkit demo: error: --epochs must be at least 1, got 0"
 
 
-@pytest.mark.parametrize("command", [["report"], ["demo"], ["demo", "shift"]])
+@pytest.mark.parametrize("command", [["report"], ["demo"], ["demo", "shift"], ["demo", "gradients"], ["gradcheck"]])
 def test_help(command):
     result = subprocess.run(
         [sys.executable, "-m", "cnnkit", *command, "--help"], capture_output=True, text=True, timeout=60

@@ -35,8 +35,9 @@ def test_every_figure_is_embedded_and_matches_the_png_beside_it(reported_run):
     run_dir, page = reported_run
     embedded = [base64.b64decode(data) for data in IMG_SRC.findall(page.read_text())]
     files = sorted((run_dir / "report").glob("*.png"))
-    # curves, confusion, mistakes, filters, maps of features.0 and features.3 for one image, 2 patch grids, kernels
-    assert len(files) == 9 and len(embedded) == 9
+    # curves, gradient flow (lines and bars), confusion, mistakes, Grad-CAM of right and wrong images, filters,
+    # maps of features.0 and features.3 for one image, 2 patch grids, kernels
+    assert len(files) == 13 and len(embedded) == 13
     assert sorted(embedded) == sorted(f.read_bytes() for f in files)
     for payload in embedded:
         with Image.open(io.BytesIO(payload)) as image:
@@ -49,6 +50,10 @@ def test_every_figure_is_embedded_and_matches_the_png_beside_it(reported_run):
         "maps-features.0-0.png",
         "maps-features.3-0.png",
         "curves.png",
+        "explain-right.png",
+        "explain-wrong.png",
+        "gradient-flow.png",
+        "gradient-flow-bars.png",
     }
 
 

@@ -42,12 +42,24 @@ def test_every_image_loads_and_the_accuracy_shows(reported_run, tmp_path):
     dom = result.stdout
     widths = [int(w) for w in re.findall(r'<img [^>]*data-natural-width="(\d+)"', dom)]
     images = dom.count("<img ")
-    assert images == 9 and len(widths) == images, "the page's script did not record every image"
+    assert images == 13 and len(widths) == images, "the page's script did not record every image"
     assert all(width > 0 for width in widths), f"images that did not load: natural widths {widths}"
     assert f'data-images-loaded="{images}/{images}"' in dom
     best = max(row["test_accuracy"] for row in json.loads((run_dir / "history.json").read_text()))
     text = re.sub(r"<[^>]+>", " ", dom)
     assert f"test accuracy {best:.4f}" in text
+
+
+def test_the_gradient_flow_figures_show(reported_run, tmp_path):
+    """The section's two figures decode in the browser, at their full size, with their captions."""
+    url = reported_run[1].resolve().as_uri()
+    result = _chromium("--virtual-time-budget=10000", "--dump-dom", url, home=tmp_path / "profile-flow")
+    assert result.returncode == 0, result.stderr[-2000:]
+    section = result.stdout.split("<h2>Gradient flow</h2>", 1)[1].split("<h2>", 1)[0]
+    widths = [int(w) for w in re.findall(r'<img [^>]*data-natural-width="(\d+)"', section)]
+    assert widths == [1200, 1200], widths  # both 12-inch figures at 100 dpi
+    text = re.sub(r"<[^>]+>", " ", section)
+    assert "vanishing gradient" in text and "the first record (step 1)" in text
 
 
 def test_screenshot_is_kept(reported_run, tmp_path):

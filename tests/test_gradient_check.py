@@ -1,0 +1,143 @@
+"""cnnkit.gradcheck: it passes right gradients (functions, layers, every zoo model) and catches a planted wrong one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import cnnkit
+from cnnkit import nn
+from cnnkit.gradient_check import GradcheckError, check_module, format_table
+from cnnkit.models import get_model, list_models
+from cnnkit.models.resnet import CifarResNet
+from cnnkit.tensor import Tensor, record
+
+
+def scaled_tanh(x: Tensor, w: Tensor, planted_bug: bool = False) -> Tensor:
+    """y = tanh(w · x) with w broadcast over channels; the planted bug drops the factor x in dy/dw."""
+    z = w.data.reshape(1, -1, 1, 1) * x.data
+    y = np.tanh(z)
+
+    def backward(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        dz = g * (1 - y * y)
+        dw = dz if planted_bug else dz * x.data
+        return dz * w.data.reshape(1, -1, 1, 1), dw.sum(axis=(0, 2, 3))
+
+    return record(y, (x, w), backward, "ScaledTanh")
+
+
+class ScaledTanh(nn.Module):
+    def __init__(self, channels: int, planted_bug: bool = False) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(cnnkit.rand(channels) + 0.5)
+        self.planted_bug = planted_bug
+
+    def forward(self, x: Tensor) -> Tensor:
+        return scaled_tanh(x, self.weight, self.planted_bug)
+
+
+def small_net(planted_bug: bool = False) -> nn.Module:
+    cnnkit.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 3, 3, padding=1), ScaledTanh(3, planted_bug), nn.Flatten(), nn.Linear(48, 4))
+
+
+def batch(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+def test_functions_with_right_gradients_pass() -> None:
+    x, w = batch((2, 3, 5, 5)), batch((4, 3, 3, 3), 1)
+    assert cnnkit.gradcheck(lambda a, b: cnnkit.nn.functional.conv2d(a, b, padding=1), (x, w)) is True
+    assert cnnkit.gradcheck(cnnkit.sigmoid, cnnkit.tensor(x)) is True
+
+
+def test_a_planted_wrong_backward_is_caught_in_a_function() -> None:
+    x, w = batch((2, 3, 4, 4)), np.array([0.7, 1.2, 0.9])
+    assert cnnkit.gradcheck(scaled_tanh, (x, w)) is True
+    with pytest.raises(GradcheckError, match=r"gradient of input 1 \(3,\) is wrong at index \(\d,\)"):
+        cnnkit.gradcheck(lambda a, b: scaled_tanh(a, b, planted_bug=True), (x, w))
+    assert cnnkit.gradcheck(lambda a, b: scaled_tanh(a, b, planted_bug=True), (x, w), raise_exception=False) is False
+
+
+def test_a_planted_wrong_backward_in_a_custom_layer_is_caught_and_named() -> None:
+    x = batch((2, 1, 4, 4))
+    assert cnnkit.gradcheck(small_net(), x)
+    rows = check_module(small_net(planted_bug=True), x)
+    verdict = {r.name: r.passed for r in rows}
+    assert verdict == {"(input)": True, "0.weight": True, "0.bias": True, "1.weight": False, "3.weight": True,
+                       "3.bias": True}
+    bad = rows[3]
+    assert bad.max_rel_error > 0.1 and not np.isclose(bad.analytic, bad.numeric, rtol=1e-2)
+    line = next(line for line in format_table(rows).splitlines() if line.startswith("1 "))
+    assert line.split()[:3] == ["1", "weight", "3"] and "FAIL at (" in line
+    with pytest.raises(GradcheckError, match=r"gradient of 1\.weight \(3,\) is wrong at index"):
+        cnnkit.gradcheck(small_net(planted_bug=True), x)
+
+
+def test_the_model_is_checked_on_a_float64_copy_and_left_as_it_was() -> None:
+    model = small_net()
+    before = {k: v.data.copy() for k, v in model.state_dict().items()}
+    check_module(model, batch((2, 1, 4, 4)))
+    for k, v in model.state_dict().items():
+        assert v.dtype == np.float32 and np.array_equal(v.data, before[k]), k
+        assert model.training
+
+
+def test_layer_restricts_the_check_to_one_layer_and_an_unknown_layer_is_named() -> None:
+    rows = check_module(small_net(planted_bug=True), batch((2, 1, 4, 4)), layer="3")
+    assert [r.name for r in rows] == ["3.weight", "3.bias"] and all(r.passed for r in rows)
+    with pytest.raises(ValueError, match="no parameterised layer named 'fc'; the layers are 0, 1, 3"):
+        check_module(small_net(), batch((2, 1, 4, 4)), layer="fc")
+
+
+def test_large_tensors_are_sampled_including_their_largest_gradient() -> None:
+    rows = check_module(small_net(), batch((2, 1, 4, 4)), max_coords=5)
+    assert {r.name: r.checked for r in rows} == {"(input)": 5, "0.weight": 5, "0.bias": 3, "1.weight": 3,
+                                                 "3.weight": 5, "3.bias": 4}
+
+
+def test_dropout_and_batch_norm_are_deterministic_in_training_mode() -> None:
+    cnnkit.manual_seed(1)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Dropout(0.5), nn.Flatten(),
+                          nn.Linear(16, 3))
+    state = cnnkit.get_rng_state()
+    assert all(r.passed for r in check_module(model, batch((3, 1, 4, 4))))
+    assert all(r.passed for r in check_module(model, batch((3, 1, 4, 4)), train=False))
+    assert cnnkit.get_rng_state() == state  # the caller's generator is left where it was
+
+
+def test_float32_outputs_are_refused() -> None:
+    with pytest.raises(ValueError, match="float64"):
+        cnnkit.gradcheck(lambda x: x.float() * 2, batch((3,)))
+
+
+def test_lenet5_passes() -> None:
+    cnnkit.manual_seed(0)
+    assert cnnkit.gradcheck(get_model("lenet5"), batch((2, 1, 28, 28)), max_coords=6)
+
+
+def test_a_tiny_resnet_passes() -> None:
+    cnnkit.manual_seed(0)
+    assert cnnkit.gradcheck(CifarResNet(1, num_classes=4, in_channels=3), batch((2, 3, 8, 8)), max_coords=4)
+
+
+# Small inputs that each model accepts, so that a check of the whole zoo stays in minutes.
+ZOO_INPUTS = {"alexnet": (3, 64, 64), "vgg11": (3, 32, 32), "vgg11_bn": (3, 32, 32), "vgg13": (3, 32, 32),
+              "vgg13_bn": (3, 32, 32), "vgg16": (3, 32, 32), "vgg16_bn": (3, 32, 32), "vgg19": (3, 32, 32),
+              "vgg19_bn": (3, 32, 32), "resnet18": (3, 32, 32), "resnet34": (3, 32, 32), "resnet50": (3, 32, 32),
+              "unet": (1, 16, 16), "diffusion_unet": (1, 16, 16), "yolo": (1, 64, 64)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [info.name for info in list_models()])
+def test_every_zoo_model_passes(name: str) -> None:
+    from cnnkit.models import model_info
+
+    cnnkit.manual_seed(0)
+    shape = ZOO_INPUTS.get(name, model_info(name).input_shape)
+    inputs = [batch((2, *shape))]
+    if name == "diffusion_unet":
+        inputs.append(np.array([3, 700]))
+    rows = check_module(get_model(name), inputs, max_coords=3)
+    assert all(r.passed for r in rows), format_table(rows)
+    assert len(rows) == 1 + len(list(get_model(name).parameters()))
