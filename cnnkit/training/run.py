@@ -3,7 +3,9 @@
 One loop serves every task (`cnnkit.training.tasks`: classification, segmentation); the task supplies the
 data, the loss, the batch transform and the evaluation, and names the score that picks the best checkpoint.
 The run folder holds `config.json`, `history.json`/`history.csv`, `last.safetensors` (written after every
-epoch) and `best.safetensors` (best score on the evaluation split), each checkpoint with a `.json` copy of its metadata.
+epoch) and `best.safetensors` (best score on the task's held-out split: validation for classification,
+segmentation and detection; the last epoch when nothing is held out), each checkpoint with a `.json` copy of its
+metadata.
 Randomness is derived from (seed, epoch): the shuffle order, the augmentation and dropout of epoch e
 depend only on them, so a run resumed from the checkpoint of epoch e − 1 ends with exactly the weights
 of an uninterrupted run.
@@ -55,6 +57,7 @@ class RunConfig:
     eval_batch_size: int = 1000
     data_args: dict[str, Any] = field(default_factory=dict)
     loss_args: dict[str, Any] = field(default_factory=dict)  # --task segment: class_weights, dice
+    val_split: int | None = None  # classify: training images held out for validation (None: 5,000; 0: none)
 
     @classmethod
     def for_task(cls, task: str = "classify", **given: Any) -> RunConfig:
@@ -78,7 +81,12 @@ class RunConfig:
                   ("batch_size", self.batch_size >= 1, "at least 1"),
                   ("lr", self.lr > 0, "positive"),
                   ("warmup_fraction", 0 < self.warmup_fraction < 1, "between 0 and 1"),
-                  ("loss_args", not self.loss_args or self.task == "segment", "empty except for --task segment")]
+                  ("loss_args", not self.loss_args or self.task == "segment", "empty except for --task segment"),
+                  ("val_split", self.val_split is None or (self.task == "classify" and isinstance(self.val_split, int)
+                                                           and not isinstance(self.val_split, bool)
+                                                           and self.val_split >= 0),
+                   "a count of images >= 0, and only for --task classify (the scenes hold out "
+                   "--data-args '{\"val_items\": N}')")]
         for name, ok, wanted in checks:
             if not ok:
                 raise ValueError(f"--{name.replace('_', '-')} must be {wanted}, got {getattr(self, name)!r}")
@@ -163,7 +171,7 @@ class RunResult:
     eval_split: str = "test"
 
     @property
-    def test_accuracy(self) -> float:  # the classification names, kept for callers of issue 3
+    def test_accuracy(self) -> float:  # the classification names, kept for older callers (the held-out score)
         return self.final_score
 
     @property
@@ -188,7 +196,10 @@ def settings_for_resume(given: RunConfig, run_dir: Path, log) -> RunConfig:
 
     Only the run folder and, when given, the data folder come from the new command line.
     """
-    stored = RunConfig(**json.loads((run_dir / "config.json").read_text()))
+    settings = json.loads((run_dir / "config.json").read_text())
+    if settings.get("task", "classify") == "classify":  # a run made before classification held out images
+        settings.setdefault("val_split", 0)  # keeps training on every image, as it began
+    stored = RunConfig(**settings)
     defaults = RunConfig.for_task(given.task)
     ignored = [name for name in asdict(given) if name not in ("out", "data_dir")
                and getattr(given, name) != getattr(stored, name) and getattr(given, name) != getattr(defaults, name)]
@@ -218,6 +229,9 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, log=pr
     local_batch_size = parallel.local_batch_size(config.batch_size)
     task = get_task(config.task)
     train_set, eval_set, info = parallel.main_first(lambda: task.load_data(config))
+    if eval_set is None:
+        log("warning: no validation split (--val-split 0): the best checkpoint is the last epoch's; the test set "
+            "is never used to choose it")
     cnnkit.manual_seed(config.seed)
     model = parallel.prepare(build_model(config, info))
     optimizer = build_optimizer(config, model)
@@ -240,7 +254,7 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, log=pr
     elif parallel.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)  # only now: a bad option or missing data leaves no folder
         atomic_write_text(run_dir / "config.json", json.dumps(asdict(config), indent=2))
-    eval_loader = evaluation_loader(task, config, info, eval_set, config.eval_batch_size)
+    eval_loader = None if eval_set is None else evaluation_loader(task, config, info, eval_set, config.eval_batch_size)
     trained = parallel.wrap(model)  # the model itself, or DistributedDataParallel(model) in a parallel run
     for epoch in range(start_epoch, config.epochs + 1):
         cnnkit.manual_seed(parallel.rank_seed(epoch_seed(config.seed, epoch, 1)))  # augmentation and dropout
@@ -256,12 +270,12 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, log=pr
         if not parallel.is_main:  # rank 0 evaluates and writes the run folder; the others take its results
             history, best = parallel.from_main(None)
             continue
-        result = task.evaluate(model, eval_loader, loss_fn)
+        result = None if eval_loader is None else task.evaluate(model, eval_loader, loss_fn)
         row = _history_row(epoch, stats, result, task.eval_split, lr)
         history.append(row)
         log(_epoch_line(row, task.eval_split))
-        improved = result.score > best
-        best = max(best, result.score)
+        improved = result is None or result.score > best  # nothing held out: the latest epoch is the one kept
+        best = best if result is None else max(best, result.score)
         meta = {"kind": task.kind, "config": asdict(config),
                 "data": info.to_dict(), "epoch": epoch, "history": history, "best_score": best,
                 "score_name": task.score_name, "best_accuracy": best,
@@ -273,7 +287,7 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, log=pr
         if task.after_epoch is not None:
             task.after_epoch(model, run_dir, epoch, config, info)
         parallel.from_main([history, best])
-    final = history[-1][f"{task.eval_split}_{task.score_name}"] if history else 0.0
+    final = history[-1].get(f"{task.eval_split}_{task.score_name}", float("nan")) if history else 0.0
     return RunResult(run_dir, history, final, best if best > float("-inf") else 0.0, task.score_name, task.eval_split)
 
 
@@ -285,8 +299,9 @@ def _history_row(epoch: int, stats, result, split: str, lr: float) -> dict[str, 
     row = {"epoch": epoch, "train_loss": round(stats.loss, 6)}
     if stats.counted:  # a generator counts nothing: it has no training accuracy to record
         row["train_accuracy"] = round(stats.accuracy, 6)
-    row[f"{split}_loss"] = round(result.loss, 6)
-    row.update({f"{split}_{name}": round(value, 6) for name, value in result.metrics.items()})
+    if result is not None:
+        row[f"{split}_loss"] = round(result.loss, 6)
+        row.update({f"{split}_{name}": round(value, 6) for name, value in result.metrics.items()})
     row.update({"lr": lr, "seconds": round(stats.seconds, 2), "images_per_second": round(stats.images_per_second, 1)})
     return row
 
