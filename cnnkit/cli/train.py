@@ -109,7 +109,9 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation, shuffling, augmentation, dropout")
     p.add_argument("--out", default=None, help="run folder (when not given: runs/MODEL-DATASET)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    p.add_argument("--quiet", action="store_true", help="no progress bars (they show only on a terminal anyway)")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress: neither the bar (on a terminal) nor the plain progress lines printed at "
+                        "least every 10 s when the output is a file or a pipe")
     p.add_argument("--report", action="store_true", help="write RUN_DIR/report.html at the end (see `cnnkit report`)")
     p.add_argument("--nprocs", type=int, default=None,
                    help="train data-parallel with N processes on this machine (runs this command under mpirun; "
@@ -158,7 +160,9 @@ def run(args: argparse.Namespace, parallel=None) -> int:
         from cnnkit.distributed.launch import run_parallel
 
         return run_parallel(args, config, lambda rank: run(args, rank))
-    result = train(config, resume=args.resume, progress=not args.quiet and sys.stderr.isatty(), parallel=parallel)
+    progress = "none" if args.quiet else "bar" if sys.stderr.isatty() else "lines"  # a log file gets plain lines
+    result = train(config, resume=args.resume, progress=progress, parallel=parallel,
+                   log=lambda line: print(line, flush=True))  # flushed: a log file shows each epoch as it ends
     if parallel is not None and not parallel.is_main:
         return 0
     if result.final_score == result.final_score:  # not NaN: a held-out split was scored

@@ -211,11 +211,12 @@ def settings_for_resume(given: RunConfig, run_dir: Path, log) -> RunConfig:
     return stored
 
 
-def train(config: RunConfig, resume: bool = False, progress: bool = True, log=print,
+def train(config: RunConfig, resume: bool = False, progress: bool | str = True, log=print,
           parallel: Parallel | None = None) -> RunResult:
     """Run (or resume) the training described by config; returns the history and the scores.
 
     `parallel` (default: one process) makes this process one rank of a data-parallel job (`training.parallel`).
+    `progress`: True or "bar" (tqdm, for a terminal), "lines" (plain lines at least every 10 s), False or "none".
     """
     import cnnkit
 
@@ -265,7 +266,8 @@ def train(config: RunConfig, resume: bool = False, progress: bool = True, log=pr
         stats = train_epoch(trained, train_loader, optimizer, loss_fn, epoch=epoch, scheduler=scheduler,
                             progress=progress, description=f"epoch {epoch}/{config.epochs}",
                             batch_correct=task.batch_correct, forward=task.forward,
-                            optimizer_step=task.optimizer_step)
+                            optimizer_step=task.optimizer_step,
+                            steps_after=(config.epochs - epoch) * len(train_loader))
         stats = parallel.reduce_stats(stats)
         if not parallel.is_main:  # rank 0 evaluates and writes the run folder; the others take its results
             history, best = parallel.from_main(None)
