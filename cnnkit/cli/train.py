@@ -135,7 +135,7 @@ def _json_option(name: str, text: str) -> dict:
     return value
 
 
-TASK_ALIASES = {"diffusion": "generate"}  # the diffusion issue's name for the task; runs record "generate"
+TASK_ALIASES = {"diffusion": "generate"}  # diffusion's other name; runs record "generate"
 TASK_DEPENDENT = ("model", "dataset", "epochs", "batch_size", "lr", "optimizer", "augment", "schedule",
                   "warmup_fraction")
 
