@@ -89,7 +89,7 @@ def _results(run: RunData) -> str:
     headline = html.paragraph(f"test accuracy {accuracy:.4f} ({accuracy * 100:.2f} %)", "big")
     best_epoch = run.meta.get("epoch", "?")
     split = held_out_split(history)
-    chosen_by = {"val": "best validation accuracy", "test": "best test accuracy, an older run's choice",
+    chosen_by = {"val": "best validation accuracy", "test": "best test accuracy: this run chose on the test split",
                  None: "the last epoch: nothing was held out"}[split]
     facts = [
         ("checkpoint evaluated", f"epoch {best_epoch} ({chosen_by})"),

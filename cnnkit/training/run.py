@@ -165,14 +165,10 @@ def evaluation_loader(task, config: RunConfig, info: DataInfo, dataset, batch_si
 class RunResult:
     run_dir: Path
     history: list[dict[str, Any]]
-    final_score: float  # the task's score (accuracy, mIoU) on its evaluation split after the last epoch
+    final_score: float  # the task's score (accuracy, mIoU) on its held-out split after the last epoch (NaN: none)
     best_score: float
     score_name: str = "accuracy"
     eval_split: str = "test"
-
-    @property
-    def test_accuracy(self) -> float:  # the classification names, kept for older callers (the held-out score)
-        return self.final_score
 
     @property
     def best_accuracy(self) -> float:

@@ -178,3 +178,18 @@ def test_a_val_split_that_leaves_nothing_to_train_on_is_refused(data_dir, tmp_pa
     with pytest.raises(ValueError, match="--val-split must be"):
         RunConfig.for_task("segment", val_split=100).validate()
     assert not (tmp_path / "all").exists()
+
+
+def test_a_run_folder_from_before_validation_resumes_on_every_training_image(data_dir, tmp_path):
+    import json as json_module
+
+    config = _config(data_dir, tmp_path / "old", epochs=1)
+    train(config, progress=False, log=lambda *_: None)
+    path = tmp_path / "old" / "config.json"
+    stored = json_module.loads(path.read_text())
+    del stored["val_split"]  # as written before classification held out a validation split
+    path.write_text(json_module.dumps(stored))
+    assert run.settings_for_resume(config, tmp_path / "old", lambda *_: None).val_split == 0
+    stored["val_split"] = 40
+    path.write_text(json_module.dumps(stored))
+    assert run.settings_for_resume(config, tmp_path / "old", lambda *_: None).val_split == 40
