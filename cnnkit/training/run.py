@@ -245,6 +245,7 @@ def train(config: RunConfig, resume: bool = False, progress: bool | str = True, 
             scheduler.load_state_dict(checkpoint.meta["scheduler"])
         history = checkpoint.meta["history"]
         best = checkpoint.meta.get("best_score", checkpoint.meta.get("best_accuracy"))
+        best = float("-inf") if best is None else best  # None: nothing was held out to score
         start_epoch = checkpoint.meta["epoch"] + 1
         log(f"resuming {run_dir} after epoch {start_epoch - 1} of {config.epochs}" if start_epoch <= config.epochs
             else f"{run_dir} is already complete ({config.epochs} of {config.epochs} epochs); nothing to train")
@@ -274,9 +275,10 @@ def train(config: RunConfig, resume: bool = False, progress: bool | str = True, 
         log(_epoch_line(row, task.eval_split))
         improved = result is None or result.score > best  # nothing held out: the latest epoch is the one kept
         best = best if result is None else max(best, result.score)
+        scored = best if result is not None else None  # plain JSON: no -Infinity when nothing is scored
         meta = {"kind": task.kind, "config": asdict(config),
-                "data": info.to_dict(), "epoch": epoch, "history": history, "best_score": best,
-                "score_name": task.score_name, "best_accuracy": best,
+                "data": info.to_dict(), "epoch": epoch, "history": history, "best_score": scored,
+                "score_name": task.score_name, "best_accuracy": scored,
                 "scheduler": scheduler.state_dict() if scheduler is not None else None}
         if improved:
             save_checkpoint(run_dir / "best.safetensors", model.state_dict(), None, meta)

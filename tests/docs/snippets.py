@@ -4,7 +4,7 @@ The rule (docs/internals.md, "Documentation that runs"): every ```python, ```bas
 page order, in one temporary folder per page; ```text and unlabelled blocks are displays and never run. An HTML
 comment on the line just before a block's fence qualifies it:
 
-    <!-- illustration: why -->   not run (needs root, a cluster, hours of CPU), with the reason shown to the reader
+    <!-- illustration: why -->   not run (needs root, a cluster, hours of CPU); the reason is for the page's editors
     <!-- slow -->                runs only with `pytest -m slow`; later blocks must not need its files
     <!-- tiny: OPTIONS -->       OPTIONS are appended to each `cnnkit train` line of the block (e.g. --epochs 1)
 """

@@ -165,7 +165,9 @@ def test_val_split_zero_trains_on_every_image_and_keeps_the_last_epoch(data_dir,
     result = train(_config(data_dir, tmp_path / "z", epochs=2, val_split=0), progress=False, log=messages.append)
     assert any(m.startswith("warning: no validation split") and "last epoch" in m for m in messages)
     assert all(not any(k.startswith(("val_", "test_")) for k in row) for row in result.history)
-    assert load_checkpoint(result.run_dir / "best.safetensors").meta["epoch"] == 2
+    meta = load_checkpoint(result.run_dir / "best.safetensors").meta
+    assert meta["epoch"] == 2 and meta["best_score"] is None  # nothing was scored
+    assert "Infinity" not in (result.run_dir / "best.json").read_text()
     assert np.array_equal(_weights(result.run_dir)["features.0.weight"],
                           _weights(result.run_dir, "best.safetensors")["features.0.weight"])
 
