@@ -91,3 +91,25 @@ def test_the_marks_are_read():
     assert shell_script(tiny) == "cnnkit train --model lenet5 --epochs 1  # ten epochs\nls\n"
     console = Block("x.md", 1, "console", "$ cnnkit models\nname  input\n", {})
     assert shell_script(console) == "cnnkit models\n"
+
+
+def _anchors(page: Path) -> set[str]:
+    """GitHub's anchors of a page's headings: lower case, punctuation dropped, spaces as hyphens."""
+    import re
+
+    headings = re.findall(r"^#+ (.+)$", page.read_text(), re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in headings}
+
+
+def test_every_relative_link_and_anchor_exists():
+    import re
+
+    for page in pages():
+        for target in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if re.match(r"\w+://", target):
+                continue
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            assert linked.exists(), f"{page.name}: link to a missing file {target}"
+            if anchor and linked.suffix == ".md":
+                assert anchor in _anchors(linked), f"{page.name}: link to a missing heading {target}"
