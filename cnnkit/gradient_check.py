@@ -131,17 +131,17 @@ class _Checker:
     def scalar(self, _arrays: Any = None) -> float:
         with no_grad():
             outputs = _float_outputs(self.evaluate())
-        return float(sum((out.data * p).sum() for out, p in zip(outputs, self.projections, strict=True)))
+        return float(sum((out._data * p).sum() for out, p in zip(outputs, self.projections, strict=True)))
 
     def check(self, name: str, leaf: Tensor, eps: float, atol: float, rtol: float, max_coords: int) -> TensorCheck:
-        analytic = np.zeros(leaf.shape) if leaf.grad is None else leaf.grad.data.astype(np.float64)
+        analytic = np.zeros(leaf.shape) if leaf.grad is None else leaf.grad._data.astype(np.float64)
         coords = _sample(analytic.reshape(-1), max_coords, self.rng)
         a = analytic.reshape(-1)[coords]
-        n = numeric_gradient(self.scalar, [leaf.data], 0, eps, coords)
+        n = numeric_gradient(self.scalar, [leaf._data], 0, eps, coords)
         ratio = np.abs(a - n) / (atol + rtol * np.abs(n))
         failing = np.flatnonzero(ratio > 1)
         if failing.size:  # a kink within ε of the point: measure again with a smaller step
-            n_fine = numeric_gradient(self.scalar, [leaf.data], 0, eps / 10, coords[failing])
+            n_fine = numeric_gradient(self.scalar, [leaf._data], 0, eps / 10, coords[failing])
             ratio_fine = np.abs(a[failing] - n_fine) / (atol + rtol * np.abs(n_fine))
             better = ratio_fine < ratio[failing]
             n[failing[better]] = n_fine[better]
@@ -156,7 +156,7 @@ class _Checker:
 
 def _as_float64_leaf(value: Any) -> Any:
     """A float64 copy that requires grad for floating data; anything else is passed through."""
-    array = value.data if isinstance(value, Tensor) else value
+    array = value._data if isinstance(value, Tensor) else value
     if isinstance(array, np.ndarray) and array.dtype.kind == "f":
         return Tensor(np.array(array, dtype=np.float64), requires_grad=True, dtype=np.float64)
     return value

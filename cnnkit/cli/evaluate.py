@@ -50,12 +50,12 @@ def with_tta(model, tta: str, kind: str, augment: str = "flip"):
 
 
 def format_confusion(confusion, classes: list[str]) -> str:
-    """Rows are true classes, columns predicted ones; names cut to 9 characters so columns stay apart."""
-    short = [c[:9] for c in classes]
-    width = max(10, len(str(confusion.max())) + 2)
-    lines = ["true \\ pred".ljust(12) + "".join(s.rjust(width) for s in short)]
-    for name, row in zip(short, confusion, strict=True):
-        lines.append(name.ljust(12) + "".join(str(v).rjust(width) for v in row))
+    """Rows are true classes, columns predicted ones; every column as wide as the longest name, never cut."""
+    width = max([len(str(confusion.max()))] + [len(c) for c in classes]) + 2
+    label = max([len("true \\ pred")] + [len(c) for c in classes]) + 1
+    lines = ["true \\ pred".ljust(label) + "".join(c.rjust(width) for c in classes)]
+    for name, row in zip(classes, confusion, strict=True):
+        lines.append(name.ljust(label) + "".join(str(v).rjust(width) for v in row))
     return "\n".join(lines)
 
 
@@ -101,7 +101,8 @@ def _print_classification(result, classes: list[str]) -> None:
     confusion = confusion_matrix(result.predictions, result.targets, len(classes))
     print(f"accuracy: {result.accuracy:.4f}\n")
     print("per-class accuracy:")
+    width = max(len(name) for name in classes) + 1
     for name, acc in zip(classes, per_class_accuracy(confusion), strict=True):
-        print(f"  {name:<14} {acc:.4f}")
+        print(f"  {name:<{width}} {acc:.4f}")
     print("\nconfusion matrix (rows: true class, columns: predicted):")
     print(format_confusion(confusion, classes))

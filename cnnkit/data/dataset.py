@@ -116,6 +116,17 @@ class Subset(BaseSubset):
         return self.dataset[int(self.indices[index])]
 
 
+def hold_out_last(total: int, count: int, what: str = "items") -> tuple[np.ndarray, np.ndarray]:
+    """(kept indices, held-out indices): the last `count` of `total` items held out, the rest kept, in order.
+
+    The one hold-out rule of the trainer's validation splits: classification holds out the last training
+    images, the scenes are built from the training items before the last ones and validated on those."""
+    if not 0 < count < total:
+        raise ValueError(f"a validation split of {count} must leave {what} to train on: the training set has "
+                         f"{total} {what}; choose between 1 and {total - 1}")
+    return np.arange(total - count), np.arange(total - count, total)
+
+
 def split_lengths(total: int, lengths: Sequence[float]) -> list[int]:
     """Whole lengths summing to total; fractions summing to 1 are floored, the remainder dealt out one by one."""
     if all(isinstance(n, int | np.integer) for n in lengths):

@@ -76,7 +76,7 @@ def plain_cnn(depth: int, kind: str, width: int = WIDTH, num_classes: int = 10, 
     with cnnkit.no_grad():  # Fixup's scale: each of B branches adds ~1/B of the signal's variance, not all of it
         for block in body if kind == "residual" else ():
             for conv in (block.conv1, block.conv2):
-                conv.weight.data *= len(body) ** -0.5
+                conv.weight._data *= len(body) ** -0.5
     return model
 
 
@@ -96,7 +96,7 @@ def gradient_norms(model: nn.Module, images: Tensor, labels: Tensor) -> np.ndarr
     """‖∂L/∂W_l‖ for each weight layer l (input first), L the mean cross-entropy of the batch."""
     model.zero_grad()
     nn.CrossEntropyLoss()(model(images), labels).backward()
-    norms = np.array([float(np.linalg.norm(layer.weight.grad.data)) for layer in weight_layers(model)])
+    norms = np.array([float(np.linalg.norm(layer.weight.grad._data)) for layer in weight_layers(model)])
     model.zero_grad()
     return norms
 

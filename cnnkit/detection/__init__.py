@@ -1,4 +1,4 @@
-"""cnnkit.detection: object detection (issue 8).
+"""cnnkit.detection: object detection: boxes and classes of the objects in a scene.
 
 `boxes` holds torchvision's box operations on NumPy arrays (xyxy pixel-edge boxes): box_area, box_iou,
 generalized_box_iou, box_convert, clip_boxes_to_image, remove_small_boxes, nms, batched_nms. The metrics

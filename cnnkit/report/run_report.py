@@ -20,6 +20,7 @@ from cnnkit.report.figures import FigureFile, run_figures
 from cnnkit.report.run_data import RunData, load_run
 from cnnkit.report.run_kind import run_kind
 from cnnkit.serialization import atomic_write_text
+from cnnkit.viz.curves import SPLIT_NAMES, held_out_split
 
 SECTIONS = (
     "Training curves",
@@ -89,13 +90,17 @@ def _results(run: RunData) -> str:
     accuracy = evaluation.accuracy
     headline = html.paragraph(f"test accuracy {accuracy:.4f} ({accuracy * 100:.2f} %)", "big")
     best_epoch = run.meta.get("epoch", "?")
+    split = held_out_split(history)
+    chosen_by = {"val": "best validation accuracy", "test": "best test accuracy: this run chose on the test split",
+                 None: "the last epoch: nothing was held out"}[split]
     facts = [
-        ("checkpoint evaluated", f"epoch {best_epoch} (best test accuracy)"),
+        ("checkpoint evaluated", f"epoch {best_epoch} ({chosen_by})"),
         ("test images", f"{len(evaluation.targets):,}"),
         ("epochs trained", str(len(history))),
         (
-            "final epoch: train / test accuracy",
-            f"{history[-1]['train_accuracy']:.4f} / {history[-1]['test_accuracy']:.4f}" if history else "-",
+            f"final epoch: train / {SPLIT_NAMES[split]} accuracy",
+            f"{history[-1]['train_accuracy']:.4f} / {history[-1][f'{split}_accuracy']:.4f}" if history and split
+            else "-",
         ),
         ("training time", f"{sum(float(r.get('seconds', 0)) for r in history):.0f} s"),
     ]

@@ -1,4 +1,4 @@
-"""The classical segmentation baseline of issue 7: threshold, connected components, a classifier per component.
+"""The classical segmentation baseline the U-Net must beat: threshold, connected components, a classifier per component.
 
 For each scene (uint8, grey):
   1. foreground = pixels above a threshold: "otsu" (per image, `threshold.otsu_thresholds`) or a grey level;

@@ -96,9 +96,9 @@ class GradientFlow:
         layers = {}
         for name, module in self.layers:
             params = _own_parameters(module)
-            grad = math.sqrt(sum(float(np.square(p.grad.data, dtype=np.float64).sum())
+            grad = math.sqrt(sum(float(np.square(p.grad._data, dtype=np.float64).sum())
                                  for p in params if p.grad is not None))
-            weight = math.sqrt(sum(float(np.square(p.data, dtype=np.float64).sum()) for p in params))
+            weight = math.sqrt(sum(float(np.square(p._data, dtype=np.float64).sum()) for p in params))
             layers[name] = {"grad_norm": _short(grad), "weight_norm": _short(weight),
                             "ratio": _short(grad / weight if weight > 0 else 0.0)}
         activations = {}

@@ -1,7 +1,8 @@
 """One epoch of training and one pass of evaluation: the inner loops every task shares.
 
 train_epoch: shuffled mini-batches → forward → loss → backward → optimiser step (→ scheduler step),
-with a progress bar showing loss, accuracy and images/s; a non-finite loss stops training at once.
+with a progress bar showing loss, accuracy and images/s on a terminal, or plain progress lines elsewhere
+(`cnnkit.training.progress`); a non-finite loss stops training at once.
 evaluate: a no-grad pass that returns the loss, the accuracy and every prediction.
 """
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from cnnkit.autograd import no_grad
 from cnnkit.tensor import Tensor
+from cnnkit.training.progress import ProgressLines
 
 
 class TrainingDiverged(RuntimeError):
@@ -45,8 +47,19 @@ class Evaluation:
     probabilities: np.ndarray  # (N, num_classes) softmax outputs
 
 
-def _progress(iterable: Iterable, total: int, description: str, enabled: bool):
-    if not enabled:
+PROGRESS = ("bar", "lines", "none")  # tqdm's bar on a terminal, plain lines in a log file, nothing
+
+
+def progress_mode(progress: bool | str) -> str:
+    """One of PROGRESS from the trainer's `progress` argument (True: the bar; False: nothing)."""
+    mode = {True: "bar", False: "none"}.get(progress, progress) if isinstance(progress, bool) else progress
+    if mode not in PROGRESS:
+        raise ValueError(f"progress must be True, False or one of {', '.join(PROGRESS)}, got {progress!r}")
+    return mode
+
+
+def _progress(iterable: Iterable, total: int, description: str, enabled: bool | str):
+    if progress_mode(enabled) != "bar":
         return iterable
     from tqdm.auto import tqdm
 
@@ -58,20 +71,25 @@ def _count_correct(logits: np.ndarray, labels: np.ndarray) -> tuple[int, int]:
 
 
 def train_epoch(model, loader, optimizer, loss_fn: Callable, *, epoch: int, scheduler=None,
-                progress: bool = True, description: str | None = None,
+                progress: bool | str = True, description: str | None = None,
                 batch_correct: Callable = _count_correct, forward: Callable | None = None,
-                optimizer_step: Callable | None = None, after_step: Callable[[], None] | None = None) -> EpochStats:
+                optimizer_step: Callable | None = None, after_step: Callable[[], None] | None = None,
+                steps_after: int = 0) -> EpochStats:
     """Train for one pass over `loader`; the scheduler (if any) steps after every optimiser step.
 
     `batch_correct(logits, targets)` gives (correct, counted) for the running accuracy (pixels for segmentation).
     `forward(model, images, targets)` replaces `model(images)` and `optimizer_step(model, optimizer)` replaces
     `optimizer.step()` when given (a task's own step, e.g. diffusion's noising, clipping and EMA).
     `after_step()` runs after every optimiser step, while the step's gradients are still there (gradient flow).
+    `progress`: True or "bar" (tqdm), "lines" (a plain line at least every 10 s; `steps_after` = the run's steps
+    after this epoch, for the ETA), False or "none".
     """
+    mode = progress_mode(progress)
     model.train()
     total_loss, correct, seen, counted = 0.0, 0, 0, 0
     start = time.perf_counter()
-    bar = _progress(loader, len(loader), description or f"epoch {epoch}", progress)
+    bar = _progress(loader, len(loader), description or f"epoch {epoch}", mode)
+    lines = ProgressLines(description or f"epoch {epoch}", len(loader), steps_after) if mode == "lines" else None
     for step, (images, labels) in enumerate(bar, start=1):
         logits = model(images) if forward is None else forward(model, images, labels)
         loss = loss_fn(logits, labels)
@@ -98,11 +116,13 @@ def train_epoch(model, loader, optimizer, loss_fn: Callable, *, epoch: int, sche
         total_loss += value * n
         right, count = batch_correct(logits._data, labels._data)
         correct, counted, seen = correct + right, counted + count, seen + n
-        if progress and (step % 10 == 0 or step == len(loader)):
+        if lines is not None:
+            lines.update(step, seen, total_loss / seen)
+        elif mode == "bar" and (step % 10 == 0 or step == len(loader)):
             elapsed = time.perf_counter() - start
             bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / max(counted, 1):.4f}",
                             img_s=f"{seen / max(elapsed, 1e-9):.0f}", refresh=False)
-    if progress:
+    if mode == "bar":
         bar.close()
     return EpochStats(total_loss / max(seen, 1), correct / max(counted, 1), seen, time.perf_counter() - start,
                       correct, counted)

@@ -3,7 +3,9 @@
 One loop serves every task (`cnnkit.training.tasks`: classification, segmentation); the task supplies the
 data, the loss, the batch transform and the evaluation, and names the score that picks the best checkpoint.
 The run folder holds `config.json`, `history.json`/`history.csv`, `last.safetensors` (written after every
-epoch) and `best.safetensors` (best score on the evaluation split), each checkpoint with a `.json` copy of its metadata.
+epoch) and `best.safetensors` (best score on the task's held-out split: validation for classification,
+segmentation and detection; the last epoch when nothing is held out), each checkpoint with a `.json` copy of its
+metadata.
 Randomness is derived from (seed, epoch): the shuffle order, the augmentation and dropout of epoch e
 depend only on them, so a run resumed from the checkpoint of epoch e − 1 ends with exactly the weights
 of an uninterrupted run.
@@ -60,6 +62,7 @@ class RunConfig:
     data_args: dict[str, Any] = field(default_factory=dict)
     loss_args: dict[str, Any] = field(default_factory=dict)  # --task segment: class_weights, dice
     data_source: str | None = None  # recorded, not an option: the folder the training data was read from
+    val_split: int | None = None  # classify: training images held out for validation (None: 5,000; 0: none)
 
     @classmethod
     def for_task(cls, task: str = "classify", **given: Any) -> RunConfig:
@@ -84,7 +87,12 @@ class RunConfig:
                   ("batch_size", self.batch_size >= 1, "at least 1"),
                   ("lr", self.lr > 0, "positive"),
                   ("warmup_fraction", 0 < self.warmup_fraction < 1, "between 0 and 1"),
-                  ("loss_args", not self.loss_args or self.task == "segment", "empty except for --task segment")]
+                  ("loss_args", not self.loss_args or self.task == "segment", "empty except for --task segment"),
+                  ("val_split", self.val_split is None or (self.task == "classify" and isinstance(self.val_split, int)
+                                                           and not isinstance(self.val_split, bool)
+                                                           and self.val_split >= 0),
+                   "a count of images >= 0, and only for --task classify (the scenes hold out "
+                   "--data-args '{\"val_items\": N}')")]
         for name, ok, wanted in checks:
             if not ok:
                 raise ValueError(f"--{name.replace('_', '-')} must be {wanted}, got {getattr(self, name)!r}")
@@ -164,14 +172,10 @@ def evaluation_loader(task, config: RunConfig, info: DataInfo, dataset, batch_si
 class RunResult:
     run_dir: Path
     history: list[dict[str, Any]]
-    final_score: float  # the task's score (accuracy, mIoU) on its evaluation split after the last epoch
+    final_score: float  # the task's score (accuracy, mIoU) on its held-out split after the last epoch (NaN: none)
     best_score: float
     score_name: str = "accuracy"
     eval_split: str = "test"
-
-    @property
-    def test_accuracy(self) -> float:  # the classification names, kept for callers of issue 3
-        return self.final_score
 
     @property
     def best_accuracy(self) -> float:
@@ -204,6 +208,8 @@ def read_config(path: Path) -> RunConfig:
         unknown = sorted(set(stored) - known) if isinstance(stored, dict) else None
         raise ValueError(f"cannot resume: {path} is not a cnnkit run configuration "
                          + (f"(unknown settings {', '.join(unknown)})" if unknown else "(not a JSON object)"))
+    if stored.get("task", "classify") == "classify":  # a run made before classification held out images
+        stored.setdefault("val_split", 0)  # keeps training on every image, as it began
     return RunConfig(**stored)
 
 
@@ -224,12 +230,13 @@ def settings_for_resume(given: RunConfig, run_dir: Path, log) -> RunConfig:
     return stored
 
 
-def train(config: RunConfig, resume: bool = False, progress: bool = True, log=print,
+def train(config: RunConfig, resume: bool = False, progress: bool | str = True, log=print,
           parallel: Parallel | None = None) -> RunResult:
     """Run (or resume) the training described by config; returns the history and the scores.
 
     `parallel` (default: one process) makes this process one rank of a data-parallel job (`training.parallel`).
     The run folder is locked (`training.lock`) from before anything in it is read or written until the end.
+    `progress`: True or "bar" (tqdm, for a terminal), "lines" (plain lines at least every 10 s), False or "none".
     """
     with ExitStack() as held:
         return _train(config, resume, progress, log, parallel or Parallel(), held)
@@ -251,6 +258,9 @@ def _train(config: RunConfig, resume: bool, progress: bool, log, parallel: Paral
     task = get_task(config.task)
     train_set, eval_set, info = parallel.main_first(lambda: task.load_data(config))
     config.data_source = dataset_folder(train_set)
+    if eval_set is None:
+        log("warning: no validation split (--val-split 0): the best checkpoint is the last epoch's; the test set "
+            "is never used to choose it")
     cnnkit.manual_seed(config.seed)
     model = parallel.prepare(build_model(config, info))
     optimizer = build_optimizer(config, model)
@@ -268,6 +278,7 @@ def _train(config: RunConfig, resume: bool, progress: bool, log, parallel: Paral
             scheduler.load_state_dict(checkpoint.meta["scheduler"])
         history = checkpoint.meta["history"]
         best = checkpoint.meta.get("best_score", checkpoint.meta.get("best_accuracy"))
+        best = float("-inf") if best is None else best  # None: nothing was held out to score
         start_epoch = checkpoint.meta["epoch"] + 1
         log(f"resuming {run_dir} after epoch {start_epoch - 1} of {config.epochs}" if start_epoch <= config.epochs
             else f"{run_dir} is already complete ({config.epochs} of {config.epochs} epochs); nothing to train")
@@ -277,7 +288,7 @@ def _train(config: RunConfig, resume: bool, progress: bool, log, parallel: Paral
             held.enter_context(lock_run_dir(run_dir))
             check_run_dir(config, resume)
         atomic_write_text(run_dir / "config.json", json.dumps(asdict(config), indent=2))
-    eval_loader = evaluation_loader(task, config, info, eval_set, config.eval_batch_size)
+    eval_loader = None if eval_set is None else evaluation_loader(task, config, info, eval_set, config.eval_batch_size)
     trained = parallel.wrap(model)  # the model itself, or DistributedDataParallel(model) in a parallel run
     flow = GradientFlow(model, steps_between_records(steps_per_epoch), (start_epoch - 1) * steps_per_epoch)
     for epoch in range(start_epoch, config.epochs + 1):
@@ -289,22 +300,24 @@ def _train(config: RunConfig, resume: bool, progress: bool, log, parallel: Paral
         stats = train_epoch(trained, train_loader, optimizer, loss_fn, epoch=epoch, scheduler=scheduler,
                             progress=progress, description=f"epoch {epoch}/{config.epochs}",
                             batch_correct=task.batch_correct, forward=task.forward,
-                            optimizer_step=task.optimizer_step, after_step=flow.after_step)
+                            optimizer_step=task.optimizer_step, after_step=flow.after_step,
+                            steps_after=(config.epochs - epoch) * len(train_loader))
         stats = parallel.reduce_stats(stats)
         flow_records = flow.take()  # every rank takes its records; rank 0 keeps them
         if not parallel.is_main:  # rank 0 evaluates and writes the run folder; the others take its results
             history, best = parallel.from_main(None)
             continue
-        result = task.evaluate(model, eval_loader, loss_fn)
+        result = None if eval_loader is None else task.evaluate(model, eval_loader, loss_fn)
         row = _history_row(epoch, stats, result, task.eval_split, lr)
         row["gradient_flow"] = flow_records
         history.append(row)
         log(_epoch_line(row, task.eval_split))
-        improved = result.score > best
-        best = max(best, result.score)
+        improved = result is None or result.score > best  # nothing held out: the latest epoch is the one kept
+        best = best if result is None else max(best, result.score)
+        scored = best if result is not None else None  # plain JSON: no -Infinity when nothing is scored
         meta = {"kind": task.kind, "config": asdict(config),
-                "data": info.to_dict(), "epoch": epoch, "history": history, "best_score": best,
-                "score_name": task.score_name, "best_accuracy": best,
+                "data": info.to_dict(), "epoch": epoch, "history": history, "best_score": scored,
+                "score_name": task.score_name, "best_accuracy": scored,
                 "scheduler": scheduler.state_dict() if scheduler is not None else None}
         if improved:
             save_checkpoint(run_dir / "best.safetensors", model.state_dict(), None, meta)
@@ -314,7 +327,7 @@ def _train(config: RunConfig, resume: bool, progress: bool, log, parallel: Paral
             task.after_epoch(model, run_dir, epoch, config, info)
         parallel.from_main([history, best])
     flow.remove()
-    final = history[-1][f"{task.eval_split}_{task.score_name}"] if history else 0.0
+    final = history[-1].get(f"{task.eval_split}_{task.score_name}", float("nan")) if history else 0.0
     return RunResult(run_dir, history, final, best if best > float("-inf") else 0.0, task.score_name, task.eval_split)
 
 
@@ -326,8 +339,9 @@ def _history_row(epoch: int, stats, result, split: str, lr: float) -> dict[str, 
     row = {"epoch": epoch, "train_loss": round(stats.loss, 6)}
     if stats.counted:  # a generator counts nothing: it has no training accuracy to record
         row["train_accuracy"] = round(stats.accuracy, 6)
-    row[f"{split}_loss"] = round(result.loss, 6)
-    row.update({f"{split}_{name}": round(value, 6) for name, value in result.metrics.items()})
+    if result is not None:
+        row[f"{split}_loss"] = round(result.loss, 6)
+        row.update({f"{split}_{name}": round(value, 6) for name, value in result.metrics.items()})
     row.update({"lr": lr, "seconds": round(stats.seconds, 2), "images_per_second": round(stats.images_per_second, 1)})
     return row
 

@@ -80,7 +80,7 @@ def _one_image(image: Any, what: str) -> cnnkit.Tensor:
 def _class_score(logits: cnnkit.Tensor, target: int | None, what: str) -> tuple[cnnkit.Tensor, int, float]:
     if logits.ndim != 2:
         raise ValueError(f"{what}: expected the model to return class scores (1, classes), got {logits.shape}")
-    row = logits.data[0].astype(np.float64)
+    row = logits._data[0].astype(np.float64)
     target = int(np.argmax(row)) if target is None else int(target)
     if not 0 <= target < row.size:
         raise ValueError(f"{what}: target {target} is not a class index (the model has {row.size} classes)")
@@ -119,14 +119,14 @@ def grad_cam(model: nn.Module, layer: str | None, image: Any, target: int | None
         shape = captured[0].shape if captured else "nothing"
         raise ValueError(f"grad_cam: layer {layer!r} gives {shape}, not feature maps (1, K, h, w); choose a conv "
                          "or activation layer before the flatten")
-    activations = captured[0].data[0].astype(np.float64)
+    activations = captured[0]._data[0].astype(np.float64)
     grad = captured[0].grad
-    gradients = np.zeros_like(activations) if grad is None else grad.data[0].astype(np.float64)
+    gradients = np.zeros_like(activations) if grad is None else grad._data[0].astype(np.float64)
     weights = gradients.mean(axis=(1, 2))
     cam = np.maximum(np.tensordot(weights, activations, axes=1), 0.0)
     with cnnkit.no_grad():
         resized = interpolate(cnnkit.tensor(cam[None, None], dtype=np.float64), size=tuple(x.shape[2:]),
-                              mode="bilinear", align_corners=False).data[0, 0]
+                              mode="bilinear", align_corners=False)._data[0, 0]
     return GradCam(_unit(resized), cam, activations, gradients, weights, target, probability, layer)
 
 
@@ -136,7 +136,7 @@ def saliency(model: nn.Module, image: Any, target: int | None = None) -> Salienc
     with _explaining(model):
         score, target, probability = _class_score(model(x), target, "saliency")
         score.backward()
-    gradient = x.grad.data[0].astype(np.float64)
+    gradient = x.grad._data[0].astype(np.float64)
     return Saliency(_unit(np.abs(gradient).max(axis=0)), gradient, target, probability)
 
 

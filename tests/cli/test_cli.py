@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -34,9 +35,11 @@ def test_eval_prints_accuracy_per_class_and_confusion(trained_run, capsys):
     assert main(["eval", str(out), "--data-dir", str(data_dir)]) == 0
     text = capsys.readouterr().out
     history = json.loads((out / "history.json").read_text())
-    best = max(row["test_accuracy"] for row in history)
-    assert f"accuracy: {best:.4f}" in text
+    best_epoch = max(history, key=lambda row: row["val_accuracy"])["epoch"]  # chosen on validation
+    assert f"test set (100 images, checkpoint of epoch {best_epoch})" in text
+    assert text.count("accuracy: ") == 1 and float(text.split("accuracy: ")[1].split()[0]) >= 0.8
     assert "per-class accuracy" in text and "Ankle boot" in text and "confusion matrix" in text
+    assert "T-shirt/top" in text.split("confusion matrix")[1]  # whole names in the matrix too
 
 
 def test_predict_converts_images_like_training(trained_run, tmp_path, capsys):
@@ -106,6 +109,23 @@ def test_summary_and_models(capsys):
     assert main(["models"]) == 0
     text = capsys.readouterr().out
     assert "resnet18" in text and "11,689,512" in text
+    # each task's default model as that task trains it: the segmenting U-Net at depth 4, not the zoo's depth 3
+    assert re.search(r"^segment +unet +486,499 +fashion-scenes +\{\"base_channels\": 8, \"depth\": 4\}$", text, re.M)
+    assert re.search(r"^classify +lenet5 +61,706 +fashion-mnist", text, re.M)
+    assert re.search(r"^detect +yolo +202,948 ", text, re.M)
+    assert re.search(r"^generate +diffusion_unet +958,209 ", text, re.M)
+
+
+def test_eval_tables_keep_whole_class_names():
+    import numpy as np
+
+    from cnnkit.cli.evaluate import format_confusion
+
+    table = format_confusion(np.array([[5, 1000], [0, 7]]), ["T-shirt/top", "Ankle boot"])
+    header, first, second = table.splitlines()
+    assert header.split() == ["true", "\\", "pred", "T-shirt/top", "Ankle", "boot"]
+    assert first.startswith("T-shirt/top ") and first.split()[-2:] == ["5", "1000"]
+    assert second.startswith("Ankle boot ") and len({len(header), len(first), len(second)}) == 1
 
 
 def test_help_works_from_the_console_entry_point():

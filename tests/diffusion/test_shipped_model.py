@@ -1,5 +1,5 @@
-"""The shipped DDPMs (cnnkit/models/weights/ddpm_fashion_{uncond,cond}.*): each loads as the README describes it,
-the same seed gives the same images, and the conditional one draws the class it is asked for."""
+"""The shipped DDPMs (cnnkit/models/weights/ddpm_fashion_{uncond,cond}.*): each loads as docs/generation.md describes
+it, the same seed gives the same images, and the conditional one draws the class it is asked for."""
 
 from __future__ import annotations
 

@@ -115,5 +115,5 @@ def test_train_with_nprocs_runs_two_ranks_and_rank_zero_reports(tmp_path):
     job = run_job(command, timeout=180)
     assert job.returncode == 0, job.stderr
     lines = job.stdout.strip().splitlines()
-    assert len(lines) == 2 and lines[0].startswith("epoch   1") and lines[1].startswith("final test accuracy")
+    assert len(lines) == 2 and lines[0].startswith("epoch   1") and lines[1].startswith("final val accuracy")
     assert (tmp_path / "run" / "last.safetensors").exists() and (tmp_path / "run" / "history.csv").exists()

@@ -22,3 +22,16 @@ def reported_run(tmp_path_factory) -> tuple[Path, Path]:
     )
     train(config, progress=False, log=lambda *_: None)
     return out, write_report(out, images=1, channels=2, log=lambda *_: None)
+
+
+def eval_accuracy(run_dir: Path) -> float:
+    """The test accuracy `cnnkit eval RUN` prints for the run's best checkpoint (chosen on validation)."""
+    import contextlib
+    import io
+
+    from cnnkit.cli import main
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(["eval", str(run_dir)]) == 0
+    return float(printed.getvalue().split("accuracy: ")[1].split()[0])

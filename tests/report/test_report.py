@@ -13,6 +13,7 @@ from PIL import Image
 
 from cnnkit.report import write_report
 from cnnkit.report.run_report import SECTIONS
+from tests.report.conftest import eval_accuracy
 
 IMG_SRC = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 
@@ -21,9 +22,9 @@ def test_the_page_shows_the_best_checkpoints_accuracy_and_the_runs_settings(repo
     run_dir, page = reported_run
     assert page == run_dir / "report.html"
     text = page.read_text()
-    history = json.loads((run_dir / "history.json").read_text())
-    best = max(row["test_accuracy"] for row in history)  # best.safetensors is the checkpoint of that epoch
+    best = eval_accuracy(run_dir)  # the test figure of the checkpoint chosen on validation, as `cnnkit eval` gives it
     assert f"test accuracy {best:.4f} ({best * 100:.2f} %)" in text
+    assert "(best validation accuracy)" in text and "final epoch: train / validation accuracy" in text
     assert "Total params: 61,706" in text  # the summary table
     assert "<td>lenet5_relu</td>" in text and "<td>batch_size</td><td>32</td>" in text
     assert "Ankle boot" in text and "<td>test images</td><td>100</td>" in text

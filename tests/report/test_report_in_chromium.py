@@ -4,13 +4,14 @@ accuracy, and a screenshot is kept under pytest's tmp folder."""
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
 
 import pytest
 from PIL import Image
+
+from tests.report.conftest import eval_accuracy
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -45,7 +46,7 @@ def test_every_image_loads_and_the_accuracy_shows(reported_run, tmp_path):
     assert images == 13 and len(widths) == images, "the page's script did not record every image"
     assert all(width > 0 for width in widths), f"images that did not load: natural widths {widths}"
     assert f'data-images-loaded="{images}/{images}"' in dom
-    best = max(row["test_accuracy"] for row in json.loads((run_dir / "history.json").read_text()))
+    best = eval_accuracy(run_dir)
     text = re.sub(r"<[^>]+>", " ", dom)
     assert f"test accuracy {best:.4f}" in text
 

@@ -31,7 +31,7 @@ def test_segment_defaults_are_a_unet_on_the_scenes_with_adam() -> None:
     assert (config.model, config.dataset, config.optimizer, config.augment) == ("unet", "fashion-scenes", "adam",
                                                                                "flip")
     assert RunConfig.for_task("classify") == RunConfig()
-    # the README's measured recipe; its model arguments belong to the default unet only
+    # the measured recipe (docs/results.md); its model arguments belong to the default unet only
     assert (config.epochs, config.model_args, config.loss_args) == (28, {"base_channels": 8, "depth": 4},
                                                                     {"dice": 1.0})
     assert RunConfig.for_task("segment", model="unet").model_args == {"base_channels": 8, "depth": 4}

@@ -1,4 +1,4 @@
-"""cnnkit.data.scenes: Fashion-MNIST scenes for segmentation and detection (issue 7).
+"""cnnkit.data.scenes: Fashion-MNIST scenes for segmentation and detection.
 
     from cnnkit.data.scenes import FashionScenes, grid_collisions
     test = FashionScenes(split="test")  # generated once (about a minute for all splits), then cached

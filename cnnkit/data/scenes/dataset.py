@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnkit.data.dataset import Dataset
+from cnnkit.data.dataset import Dataset, hold_out_last
 from cnnkit.data.formats.record import AnnotatedImage
 from cnnkit.data.joint_transforms import apply_to_sample, check_transform_args
 from cnnkit.data.mnist import FashionMNIST
@@ -46,7 +46,8 @@ def item_pool(split: str, root: str | os.PathLike | None, val_items: int, downlo
             f"{val_items} of the {n} training items in {source.folder}"
         )
     else:
-        chosen = np.arange(n - val_items) if split == "train" else np.arange(n - val_items, n)
+        kept, held_out = hold_out_last(n, val_items)
+        chosen = kept if split == "train" else held_out
     return ItemPool(source.data[chosen], source.targets[chosen], chosen)
 
 
@@ -86,7 +87,7 @@ def load_scenes(
 
 
 class FashionScenes(Dataset):
-    """64×64 scenes of 1–4 Fashion-MNIST items with label masks, visible boxes and classes (issue 7)."""
+    """64×64 scenes of 1–4 Fashion-MNIST items with label masks, visible boxes and classes."""
 
     classes = CLASSES
 

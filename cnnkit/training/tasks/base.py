@@ -23,7 +23,8 @@ class TaskEvaluation:
 class Task:
     """What the trainer needs to know about a task, as plain functions.
 
-    load_data(config) -> (train_set, eval_set, DataInfo); build_loss(config) -> loss module;
+    load_data(config) -> (train_set, eval_set, DataInfo), eval_set None when nothing is held out;
+    build_loss(config) -> loss module;
     batch_transform(config, info, train) -> callable on a (images, targets) batch of arrays;
     batch_correct(logits, targets) -> (correct, counted) for the training accuracy;
     evaluate(model, loader, loss_fn) -> TaskEvaluation.
@@ -37,7 +38,7 @@ class Task:
     kind: str  # as stored in checkpoints: "classification", "segmentation"
     score_name: str  # the metric that picks the best checkpoint, e.g. "accuracy" or "miou"
     item_name: str  # what one sample is called in messages: "images", "scenes"
-    eval_split: str  # the split evaluated every epoch: "test" (classification, as issue 3 asks) or "val"
+    eval_split: str  # the split evaluated every epoch, whose score picks the best checkpoint: "val" or "test"
     defaults: dict[str, Any]  # RunConfig defaults that differ from classification's
     load_data: Callable
     build_loss: Callable

@@ -138,6 +138,6 @@ def test_real_fashion_mnist_scenes(tmp_path, monkeypatch):
     objects = np.diff(data.scenes.offsets)
     assert objects.min() >= 1 and objects.max() <= 4 and objects.mean() > 2.0
     foreground = ((data.masks > 0) & (data.masks < 255)).mean()
-    assert 0.15 < foreground < 0.4  # issue 7's notes: 25-30 % of pixels are foreground
+    assert 0.15 < foreground < 0.4  # the scene design: 25-30 % of pixels are foreground
     boxes = [data.scenes.boxes[data.scenes.objects(i)] for i in range(len(data))]
     assert grid_collisions(boxes, 7, 64) < 0.05  # the IoU cap keeps centres apart
