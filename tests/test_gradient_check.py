@@ -15,13 +15,13 @@ from cnnkit.tensor import Tensor, record
 
 def scaled_tanh(x: Tensor, w: Tensor, planted_bug: bool = False) -> Tensor:
     """y = tanh(w · x) with w broadcast over channels; the planted bug drops the factor x in dy/dw."""
-    z = w.data.reshape(1, -1, 1, 1) * x.data
+    z = w._data.reshape(1, -1, 1, 1) * x._data
     y = np.tanh(z)
 
     def backward(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         dz = g * (1 - y * y)
-        dw = dz if planted_bug else dz * x.data
-        return dz * w.data.reshape(1, -1, 1, 1), dw.sum(axis=(0, 2, 3))
+        dw = dz if planted_bug else dz * x._data
+        return dz * w._data.reshape(1, -1, 1, 1), dw.sum(axis=(0, 2, 3))
 
     return record(y, (x, w), backward, "ScaledTanh")
 
@@ -76,10 +76,10 @@ def test_a_planted_wrong_backward_in_a_custom_layer_is_caught_and_named() -> Non
 
 def test_the_model_is_checked_on_a_float64_copy_and_left_as_it_was() -> None:
     model = small_net()
-    before = {k: v.data.copy() for k, v in model.state_dict().items()}
+    before = {k: v._data.copy() for k, v in model.state_dict().items()}
     check_module(model, batch((2, 1, 4, 4)))
     for k, v in model.state_dict().items():
-        assert v.dtype == np.float32 and np.array_equal(v.data, before[k]), k
+        assert v.dtype == np.float32 and np.array_equal(v._data, before[k]), k
         assert model.training
 
 

@@ -33,10 +33,10 @@ def test_a_residual_pair_adds_its_input() -> None:
     pair = model[3]
     x = cnnkit.randn(2, 16, 7, 7)
     with cnnkit.no_grad():
-        expected = np.maximum(x.data + pair.conv2(nn.functional.relu(pair.conv1(x))).data, 0)
-        np.testing.assert_allclose(pair(x).data, expected, rtol=1e-6)
+        expected = np.maximum(x._data + pair.conv2(nn.functional.relu(pair.conv1(x))).data, 0)
+        np.testing.assert_allclose(pair(x)._data, expected, rtol=1e-6)
     # Fixup: a branch's He-initialised weights are scaled by B^(-1/2), B = 3 pairs
-    std = float(pair.conv1.weight.data.std())
+    std = float(pair.conv1.weight._data.std())
     assert std == pytest.approx(np.sqrt(2 / (16 * 9)) / np.sqrt(3), rel=0.1)
     with pytest.raises(ValueError, match="even for residual"):
         plain_cnn(9, "residual")

@@ -147,8 +147,8 @@ def test_convert_weights_widens_bfloat16_to_float32_saying_so(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "converted 1 bfloat16 tensors to float32" in out and "conv.weight" in out
     loaded = cnnkit.load(tmp_path / "w.safetensors")
-    assert loaded["conv.weight"].data.dtype == np.float32
-    np.testing.assert_array_equal(loaded["conv.weight"].data, weights.float().numpy())
+    assert loaded["conv.weight"]._data.dtype == np.float32
+    np.testing.assert_array_equal(loaded["conv.weight"]._data, weights.float().numpy())
 
 
 def test_a_nan_loss_in_a_later_epoch_names_the_kept_checkpoint():

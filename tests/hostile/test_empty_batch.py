@@ -24,7 +24,7 @@ def _check_empty_batch(name: str) -> None:
     build, out_shape = LAYERS[name]
     layer = build()
     layer.train()
-    stats = {k: v.data.copy() for k, v in layer.state_dict().items() if "running" in k}
+    stats = {k: v._data.copy() for k, v in layer.state_dict().items() if "running" in k}
     x = cnnkit.tensor(np.zeros((0, 3, 5, 5), np.float32), requires_grad=True)
     y = layer(x)
     assert y.shape == out_shape
@@ -32,9 +32,9 @@ def _check_empty_batch(name: str) -> None:
     assert x.grad is not None and x.grad.shape == (0, 3, 5, 5)
     for pname, parameter in layer.named_parameters():
         assert parameter.grad is not None, pname
-        np.testing.assert_array_equal(parameter.grad.data, np.zeros_like(parameter.data), err_msg=pname)
+        np.testing.assert_array_equal(parameter.grad._data, np.zeros_like(parameter._data), err_msg=pname)
     for key, before in stats.items():
-        np.testing.assert_array_equal(layer.state_dict()[key].data, before, err_msg=key)
+        np.testing.assert_array_equal(layer.state_dict()[key]._data, before, err_msg=key)
 
 
 @pytest.mark.parametrize("name", [

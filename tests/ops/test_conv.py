@@ -246,9 +246,9 @@ def test_non_contiguous_input_and_gradient_match_torch(rng):
     g = rng.standard_normal(y.shape).astype(np.float32)
     (y * cnnkit.tensor(g).permute(0, 1, 3, 2).permute(0, 1, 3, 2)).sum().backward()  # a strided upstream gradient
     (yt * torch.tensor(g)).sum().backward()
-    np.testing.assert_allclose(y.data, yt.detach().numpy(), rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(x.grad.data, xt.grad.numpy(), rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(w_ck.grad.data, wt.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(y._data, yt.detach().numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(x.grad._data, xt.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(w_ck.grad._data, wt.grad.numpy(), rtol=1e-4, atol=1e-4)
 
 
 @requires_torch
@@ -265,9 +265,9 @@ def test_empty_batch_gives_empty_output_and_zero_gradients():
     y.sum().backward()
     yt.sum().backward()
     assert xc.grad.shape == (0, 3, 6, 6)
-    np.testing.assert_array_equal(wc.grad.data, wt.grad.numpy())
-    np.testing.assert_array_equal(bc.grad.data, bt.grad.numpy())
-    assert wc.grad.dtype == np.float32 and not wc.grad.data.any()
+    np.testing.assert_array_equal(wc.grad._data, wt.grad.numpy())
+    np.testing.assert_array_equal(bc.grad._data, bt.grad.numpy())
+    assert wc.grad.dtype == np.float32 and not wc.grad._data.any()
 
 
 def test_split_results_do_not_depend_on_the_thread_count(rng):
@@ -283,7 +283,7 @@ def test_split_results_do_not_depend_on_the_thread_count(rng):
             x.grad = w.grad = None
             y = conv2d(x, w, padding=1)
             (y * y).sum().backward()
-            results.append((y.data, x.grad.data, w.grad.data))
+            results.append((y._data, x.grad._data, w.grad._data))
     finally:
         threads._State.threads = before
     np.testing.assert_array_equal(results[0][0], results[1][0])  # the forward: each image by the same products

@@ -107,9 +107,9 @@ def test_batch_norm_non_contiguous_input_and_gradient_match_torch(training, rng)
     tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
     ty = F.batch_norm(tx, torch.tensor(mean), torch.tensor(var), tw, tb, training=training)
     ty.backward(torch.tensor(g))
-    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(y._data, ty.detach().numpy(), rtol=1e-4, atol=1e-5)
     for ours, theirs in ((xt, tx), (wt, tw), (bt, tb)):
-        np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(ours.grad._data, theirs.grad.numpy(), rtol=1e-4, atol=1e-4)
 
 
 @requires_torch
@@ -125,8 +125,8 @@ def test_batch_norm_training_matches_torch_on_kernel_edge_shapes(shape, rng):
     trm, trv = torch.zeros(c), torch.ones(c)
     compare_with_torch(lambda x, w, b: batch_norm(x, rm, rv, w, b, training=True),
                        lambda x, w, b: F.batch_norm(x, trm, trv, w, b, training=True), x, w, b)
-    np.testing.assert_allclose(rm.data, trm.numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(rv.data, trv.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(rm._data, trm.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(rv._data, trv.numpy(), rtol=1e-5, atol=1e-6)
 
 
 @requires_torch
@@ -137,9 +137,9 @@ def test_batch_norm_module_with_cumulative_momentum_matches_torch(rng):
     for step in range(4):
         x = (rng.standard_normal((4, 3, 5, 5)) * (step + 1) + step).astype(np.float32)
         y, ty = ours(_t(x)), theirs(torch.tensor(x))
-        np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(ours.running_mean.data, theirs.running_mean.numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(ours.running_var.data, theirs.running_var.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(y._data, ty.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ours.running_mean._data, theirs.running_mean.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours.running_var._data, theirs.running_var.numpy(), rtol=1e-5, atol=1e-6)
     ours.eval()
     theirs.eval()
     x = rng.standard_normal((2, 3, 5, 5)).astype(np.float32)
@@ -157,7 +157,7 @@ def test_batch_norm_float16_computes_in_float32_and_returns_float16(training, rn
                         _t(var.astype(np.float16)), _t(w.astype(np.float16)), _t(b.astype(np.float16)),
                         training=training)
     assert half.dtype == np.float16
-    np.testing.assert_allclose(half.data, single.data, rtol=2e-3, atol=2e-3)
+    np.testing.assert_allclose(half._data, single._data, rtol=2e-3, atol=2e-3)
     half.sum().backward()
 
 
@@ -166,5 +166,5 @@ def test_batch_norm_training_keeps_no_copy_of_its_input(rng):
     x = _t(rng.standard_normal((4, 3, 8, 8)), True)
     y = batch_norm(x, None, None, training=True)
     saved = [cell.cell_contents for cell in y.grad_fn.backward.__closure__]
-    big = [a for a in saved if isinstance(a, np.ndarray) and a.size >= x.data.size]
-    assert len(big) == 1 and np.shares_memory(big[0], x.data)
+    big = [a for a in saved if isinstance(a, np.ndarray) and a.size >= x._data.size]
+    assert len(big) == 1 and np.shares_memory(big[0], x._data)

@@ -86,12 +86,12 @@ def test_max_pool2d_branches_match_torch_with_ties_and_nan(shape, kernel, stride
     y, index = max_pool2d(ours, kernel, stride, padding, ceil_mode=ceil_mode, return_indices=True)
     theirs = torch.tensor(x, requires_grad=True)
     ty, tindex = F.max_pool2d(theirs, kernel, stride, padding, ceil_mode=ceil_mode, return_indices=True)
-    np.testing.assert_array_equal(y.data, ty.detach().numpy())
-    np.testing.assert_array_equal(index.data, tindex.numpy())
+    np.testing.assert_array_equal(y._data, ty.detach().numpy())
+    np.testing.assert_array_equal(index._data, tindex.numpy())
     g = rng.standard_normal(y.shape).astype(np.float32)
     y.backward(g)
     ty.backward(torch.tensor(g))
-    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(ours.grad._data, theirs.grad.numpy(), rtol=1e-6, atol=1e-6)
 
 
 @requires_torch
@@ -102,7 +102,7 @@ def test_max_pool2d_non_contiguous_input_and_gradient_match_torch(rng):
     wide = rng.standard_normal((2, 3, 8, 20)).astype(np.float32)
     x = cnnkit.tensor(wide, requires_grad=True)
     view = x[:, :, :, ::2]
-    assert not view.data.flags.c_contiguous
+    assert not view._data.flags.c_contiguous
     y = max_pool2d(view, 2)
     g = rng.standard_normal((2, 3, 5, 4)).astype(np.float32).transpose(0, 1, 3, 2)
     assert g.shape == y.shape and not g.flags.c_contiguous
@@ -110,8 +110,8 @@ def test_max_pool2d_non_contiguous_input_and_gradient_match_torch(rng):
     tx = torch.tensor(wide, requires_grad=True)
     ty = F.max_pool2d(tx[:, :, :, ::2], 2)
     ty.backward(torch.tensor(np.ascontiguousarray(g)))
-    np.testing.assert_array_equal(y.data, ty.detach().numpy())
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(y._data, ty.detach().numpy())
+    np.testing.assert_allclose(x.grad._data, tx.grad.numpy(), rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("kernel, stride", [(2, 2), (3, 2)])
@@ -125,7 +125,7 @@ def test_max_pool2d_float16_and_integer_inputs(rng):
     for dtype in (np.float16, np.int64, np.int32):
         y = max_pool2d(cnnkit.tensor(x.astype(dtype), dtype=dtype), 2)
         assert y.dtype == dtype
-        np.testing.assert_array_equal(y.data, x.reshape(2, 2, 2, 2, 3, 2).max(axis=(3, 5)))
+        np.testing.assert_array_equal(y._data, x.reshape(2, 2, 2, 2, 3, 2).max(axis=(3, 5)))
 
 
 # --------------------------------------------------------------------------------------------- average pooling
@@ -166,11 +166,11 @@ def test_avg_pool2d_branches_match_torch(shape, ceil_mode, divisor, rng):
     y = avg_pool2d(ours, 2, ceil_mode=ceil_mode, divisor_override=divisor)
     theirs = torch.tensor(x, requires_grad=True)
     ty = F.avg_pool2d(theirs, 2, ceil_mode=ceil_mode, divisor_override=divisor)
-    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(y._data, ty.detach().numpy(), rtol=1e-6, atol=1e-6)
     g = rng.standard_normal(y.shape).astype(np.float32)
     y.backward(g)
     ty.backward(torch.tensor(g))
-    np.testing.assert_allclose(ours.grad.data, theirs.grad.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(ours.grad._data, theirs.grad.numpy(), rtol=1e-6, atol=1e-6)
 
 
 def test_avg_pool2d_2x2_finite_differences_and_non_contiguous_input(rng):
@@ -180,9 +180,9 @@ def test_avg_pool2d_2x2_finite_differences_and_non_contiguous_input(rng):
     wide = rng.standard_normal((2, 3, 6, 16)).astype(np.float32)
     x = cnnkit.tensor(wide, requires_grad=True)
     y = avg_pool2d(x[:, :, :, ::2], 2, divisor_override=2)
-    np.testing.assert_allclose(y.data, wide[:, :, :, ::2].reshape(2, 3, 3, 2, 4, 2).sum(axis=(3, 5)) / 2,
+    np.testing.assert_allclose(y._data, wide[:, :, :, ::2].reshape(2, 3, 3, 2, 4, 2).sum(axis=(3, 5)) / 2,
                                rtol=1e-6, atol=1e-6)
     y.sum().backward()
     expected = np.zeros_like(wide)
     expected[:, :, :, ::2] = 0.5
-    np.testing.assert_array_equal(x.grad.data, expected)
+    np.testing.assert_array_equal(x.grad._data, expected)

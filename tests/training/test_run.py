@@ -132,7 +132,7 @@ def test_the_best_checkpoint_is_chosen_on_the_last_training_images_never_on_test
     real_evaluate = classification.evaluate_classifier
 
     def recording(model, loader, loss_fn):
-        images = np.concatenate([np.asarray(x.data) for x, _ in loader])
+        images = np.concatenate([np.asarray(x._data) for x, _ in loader])
         seen.append(images)
         return real_evaluate(model, loader, loss_fn)
 

@@ -23,14 +23,14 @@ def tiny_model() -> nn.Module:
 def by_hand(model: nn.Module, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(A, logits, weights W) with the convolution written out as a sum over the kernel's nine offsets."""
     conv, linear = model[0], model[4]
-    kernel, bias = conv.weight.data.astype(np.float64), conv.bias.data.astype(np.float64)
+    kernel, bias = conv.weight._data.astype(np.float64), conv.bias._data.astype(np.float64)
     padded = np.pad(image[0].astype(np.float64), 1)
     h, w = image.shape[1:]
     z = np.stack([bias[k] + sum(kernel[k, 0, i, j] * padded[i:i + h, j:j + w] for i in range(3) for j in range(3))
                   for k in range(3)])
     a = np.maximum(z, 0)
-    weights = linear.weight.data.astype(np.float64)
-    return a, weights @ a.mean(axis=(1, 2)) + linear.bias.data, weights
+    weights = linear.weight._data.astype(np.float64)
+    return a, weights @ a.mean(axis=(1, 2)) + linear.bias._data, weights
 
 
 def image(seed: int = 0, shape: tuple[int, ...] = (1, 6, 5)) -> np.ndarray:
@@ -111,12 +111,12 @@ def test_the_gradients_grad_cam_uses_match_pytorch() -> None:
     cnnkit.manual_seed(5)
     model = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
                           nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(6 * 4 * 4, 5))
-    model[1].running_mean.data[...] = [0.1, -0.2, 0.3, 0.0]
-    model[1].running_var.data[...] = [1.5, 0.5, 2.0, 1.0]
+    model[1].running_mean._data[...] = [0.1, -0.2, 0.3, 0.0]
+    model[1].running_var._data[...] = [1.5, 0.5, 2.0, 1.0]
     reference = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
                                     torch.nn.MaxPool2d(2), torch.nn.Conv2d(4, 6, 3, padding=1), torch.nn.ReLU(),
                                     torch.nn.Flatten(), torch.nn.Linear(6 * 4 * 4, 5))
-    reference.load_state_dict({k: torch.tensor(v.data) for k, v in model.state_dict().items()})
+    reference.load_state_dict({k: torch.tensor(v._data) for k, v in model.state_dict().items()})
     reference.eval()
     x = image(2, (2, 8, 8))
     target = 3
