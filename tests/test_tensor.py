@@ -10,7 +10,8 @@ import cnnkit
 
 def test_tensor_defaults_to_float32_and_keeps_ints():
     assert cnnkit.tensor([1.0, 2.0]).dtype == np.float32
-    assert cnnkit.tensor(np.zeros(3)).dtype == np.float32  # float64 arrays become float32
+    assert cnnkit.tensor(np.zeros(3)).dtype == np.float64  # an array keeps its dtype, as in torch.tensor
+    assert cnnkit.Tensor(np.zeros(3)).dtype == np.float32  # the constructor gives float32, as torch.Tensor
     assert cnnkit.tensor([1, 2]).dtype == np.int64
     assert cnnkit.tensor([1.0], dtype=np.float64).dtype == np.float64
     assert cnnkit.from_numpy(np.zeros(3)).dtype == np.float64
