@@ -77,7 +77,6 @@ class RunConfig:
 
     def validate(self) -> None:
         from cnnkit.models import model_info
-        from cnnkit.models.registry import check_model_args
 
         checks = [("task", self.task in TASKS, f"one of {', '.join(TASKS)}"),
                   ("optimizer", self.optimizer in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}"),
@@ -97,7 +96,6 @@ class RunConfig:
             if not ok:
                 raise ValueError(f"--{name.replace('_', '-')} must be {wanted}, got {getattr(self, name)!r}")
         model_info(self.model)  # an unknown model name is refused here, before any folder is made
-        check_model_args(self.model, self.model_args, reserved=("num_classes", "in_channels"), option="--model-args")
 
 
 def epoch_seed(seed: int, epoch: int, stream: int) -> int:
@@ -107,7 +105,10 @@ def epoch_seed(seed: int, epoch: int, stream: int) -> int:
 
 def build_model(config: RunConfig, info: DataInfo):
     from cnnkit.models import get_model
+    from cnnkit.models.registry import check_model_args
 
+    # after the task's own checks (which name a model the task cannot use), before any folder is made
+    check_model_args(config.model, config.model_args, reserved=("num_classes", "in_channels"), option="--model-args")
     return get_model(config.model, num_classes=len(info.classes), in_channels=info.input_shape[0],
                      **config.model_args)
 

@@ -29,9 +29,10 @@ def test_model_args_unknown_or_set_by_the_run_are_refused_listing_the_accepted(t
 
 
 def test_model_args_message_lists_the_models_own_arguments(tiny_fashion, tmp_path, capsys):
-    line = refused(["train", "--task", "segment", "--model-args", '{"levels": 3}', "--out", tmp_path / "r",
-                    "--data-dir", tiny_fashion, "--quiet"], capsys, "'levels'", "unet")
-    assert "base_channels" in line and "depth" in line
+    line = refused(["train", "--model", "vgg11", "--model-args", '{"levels": 3}', "--out", tmp_path / "r",
+                    "--data-dir", tiny_fashion, "--quiet"], capsys, "'levels'", "vgg11")
+    assert line.endswith("vgg11's arguments (num_classes and in_channels come from the data): batch_norm, dropout")
+    assert not (tmp_path / "r").exists()
 
 
 def test_a_data_dir_that_does_not_exist_is_refused(tmp_path, capsys):
