@@ -69,8 +69,9 @@ def test_report_of_a_run(tiny_data, tmp_path, capsys):
     text = capsys.readouterr().out
     assert f"report written: {out / 'report.html'}" in text
     page = (out / "report.html").read_text()
-    # curves, confusion, mistakes, filters, 2 layers' maps of 1 image, 1 patch grid, kernels
-    assert page.count("<img ") == 8 and page.count('<img src="data:image/png;base64,') == 8
+    # curves, gradient flow (lines, bars), confusion, mistakes, Grad-CAM (right, wrong), filters, 2 layers' maps of
+    # 1 image, 1 patch grid, kernels
+    assert page.count("<img ") == 12 and page.count('<img src="data:image/png;base64,') == 12
     assert "test accuracy" in page
 
 
