@@ -293,9 +293,9 @@ def test_split_results_do_not_depend_on_the_thread_count(rng):
 
 # ----------------------------------------------------------------- dtype, shapes, machinery
 def test_float32_stays_float32(rng):
-    x = cnnkit.tensor(rng.standard_normal((2, 4, 6, 6)), requires_grad=True)
-    w = cnnkit.tensor(rng.standard_normal((4, 2, 3, 3)), requires_grad=True)
-    b = cnnkit.tensor(rng.standard_normal(4), requires_grad=True)
+    x = cnnkit.tensor(rng.standard_normal((2, 4, 6, 6)).astype(np.float32), requires_grad=True)
+    w = cnnkit.tensor(rng.standard_normal((4, 2, 3, 3)).astype(np.float32), requires_grad=True)
+    b = cnnkit.tensor(rng.standard_normal(4).astype(np.float32), requires_grad=True)
     for fn in (lambda: conv2d(x, w, b, padding=1, groups=2), lambda: conv_transpose2d(x, w, b, stride=2, groups=2)):
         x.grad = w.grad = b.grad = None
         out = fn()
@@ -318,7 +318,7 @@ def test_output_sizes():
 
 def test_conv2d_is_cross_correlation():
     # the kernel is not flipped: a kernel with a single 1 at (0, 0) reads x[i, j] at output (i, j)
-    x = cnnkit.tensor(np.arange(16.0).reshape(1, 1, 4, 4))
+    x = cnnkit.tensor(np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4))
     w = np.zeros((1, 1, 3, 3), dtype=np.float32)
     w[0, 0, 0, 0] = 1
     np.testing.assert_array_equal(conv2d(x, cnnkit.tensor(w))._data[0, 0], x._data[0, 0, :2, :2])
@@ -327,7 +327,7 @@ def test_conv2d_is_cross_correlation():
 
 
 def test_same_padding_puts_the_extra_pixel_bottom_right():
-    x = cnnkit.tensor(np.arange(25.0).reshape(1, 1, 5, 5))
+    x = cnnkit.tensor(np.arange(25, dtype=np.float32).reshape(1, 1, 5, 5))
     y = conv2d(x, cnnkit.ones(1, 1, 2, 2), padding="same")._data[0, 0]
     assert y[0, 0] == 0 + 1 + 5 + 6  # window at rows 0–1, cols 0–1: no padding above or left
     assert y[4, 4] == 24  # bottom-right window reads one real pixel and three padding zeros
@@ -397,7 +397,7 @@ def test_scratch_pool_stays_under_its_cap(monkeypatch):
 
 def test_graphs_alive_at_once_keep_their_own_columns(rng):
     # Both convolutions draw their columns from the same scratch pool; neither may overwrite the other's.
-    w = cnnkit.tensor(rng.standard_normal((16, 8, 3, 3)), requires_grad=True)
+    w = cnnkit.tensor(rng.standard_normal((16, 8, 3, 3)).astype(np.float32), requires_grad=True)
     inputs = [rng.standard_normal((8, 8, 32, 32)).astype(np.float32) for _ in range(2)]
     outputs = [conv2d(cnnkit.tensor(x), w, padding=1) for x in inputs]
     for x, y in zip(inputs, outputs, strict=True):

@@ -89,7 +89,7 @@ def test_interpolate_keeps_dtype_and_integer_upscale_is_exact():
     for mode in ["nearest", "bilinear", "nearest-exact", "area"]:
         assert interpolate(cnnkit.tensor(x.astype(np.float32)), scale_factor=2, mode=mode).dtype == np.float32
         assert interpolate(cnnkit.tensor(x, dtype=np.float64), scale_factor=2, mode=mode).dtype == np.float64
-    up = interpolate(cnnkit.tensor(x), scale_factor=(3, 2))
+    up = interpolate(cnnkit.tensor(x.astype(np.float32)), scale_factor=(3, 2))
     np.testing.assert_array_equal(up._data, np.repeat(np.repeat(x.astype(np.float32), 3, axis=2), 2, axis=3))
     check_gradients(lambda t: interpolate(t, scale_factor=(3, 2)), x[:1, :1])
 
