@@ -9,6 +9,10 @@ Groups split the channels into G independent convolutions. Everything is held in
     W    (G, F/G, C/G·kH·kW)   — the weight, flattened per output channel
 so the forward is one broadcast `np.matmul(W, cols)` → (N, G, F/G, L), which is already NCHW.
 
+conv2d runs this per chunk of the batch (`_split_forward`, `_split_backward`): each chunk's columns are
+gathered, multiplied and dropped by one thread while they sit in its core's cache (`cnnkit.ops.threads`);
+no batch-sized column buffer is built or kept for the backward pass, which gathers the columns again.
+
 `conv_transpose2d` is the adjoint of `conv2d` with respect to its input: its forward is conv2d's
 input gradient (Wᵀ·x, then col2im) and its input gradient is a conv2d forward (im2col, then W·cols).
 The three products below (`_forward_product`, `_adjoint_product`, `_weight_product`) serve both ops.
