@@ -17,6 +17,7 @@ import functools
 import os
 import sys
 import time
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -42,7 +43,7 @@ def compiled(fn: Callable | None = None, *, parallel: bool = True) -> Callable:
             for name, value in list(fn.__globals__.items()):  # the helpers it may call, compiled likewise
                 if getattr(value, "_kernel_helper", False) and not hasattr(value, "py_func"):  # not yet compiled
                     fn.__globals__[name] = numba.njit(cache=True, inline="always")(value)
-            kernel.append(numba.njit(parallel=parallel, cache=True, nogil=True)(fn))
+            kernel.append(numba.njit(parallel=parallel, cache=True, nogil=True)(fn if parallel else _serial_alias(fn)))
             try:
                 return kernel[0](*args)  # compiles, or loads from the cache, for these argument types
             finally:
@@ -51,6 +52,18 @@ def compiled(fn: Callable | None = None, *, parallel: bool = True) -> Callable:
 
     call.py_func = fn  # the plain-Python loop nest, for reading and for tests
     return call
+
+
+def _serial_alias(fn: Callable) -> Callable:
+    """fn under the name `<name>_serial`: numba's on-disk cache keys a kernel by its name and bytecode, not by
+    its flags, so without another name a one-thread kernel and the parallel kernel of the same loops would load
+    each other's machine code."""
+    name = fn.__name__ + "_serial"
+    code = fn.__code__.replace(co_name=name, co_qualname=name) if hasattr(fn.__code__, "co_qualname") \
+        else fn.__code__.replace(co_name=name)
+    alias = types.FunctionType(code, fn.__globals__, name, fn.__defaults__, fn.__closure__)
+    alias.__qualname__ = name
+    return alias
 
 
 _first_calls = [0.0]  # seconds spent in kernels' first calls: loading numba, compiling or loading from the cache

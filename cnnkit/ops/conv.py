@@ -9,6 +9,10 @@ Groups split the channels into G independent convolutions. Everything is held in
     W    (G, F/G, C/G·kH·kW)   — the weight, flattened per output channel
 so the forward is one broadcast `np.matmul(W, cols)` → (N, G, F/G, L), which is already NCHW.
 
+conv2d runs this per chunk of the batch (`_split_forward`, `_split_backward`): each chunk's columns are
+gathered, multiplied and dropped by one thread while they sit in its core's cache (`cnnkit.ops.threads`);
+no batch-sized column buffer is built or kept for the backward pass, which gathers the columns again.
+
 `conv_transpose2d` is the adjoint of `conv2d` with respect to its input: its forward is conv2d's
 input gradient (Wᵀ·x, then col2im) and its input gradient is a conv2d forward (im2col, then W·cols).
 The three products below (`_forward_product`, `_adjoint_product`, `_weight_product`) serve both ops.
@@ -23,7 +27,7 @@ import numpy as np
 from cnnkit.ops.conv_depthwise import depthwise_forward, depthwise_input_grad, depthwise_weight_grad, is_depthwise
 from cnnkit.ops.im2col import Pair, Window, col2im, col2im_into, im2col, scratch
 from cnnkit.ops.shape import reshape
-from cnnkit.ops.threads import get_num_threads, split_batch, split_threads
+from cnnkit.ops.threads import split_batch
 from cnnkit.tensor import Tensor, as_tensor, record
 
 
@@ -134,13 +138,16 @@ def _weight_product(y4: np.ndarray, cols4: np.ndarray) -> np.ndarray:
 
 # ----------------------------------------------------------------- conv2d over batch chunks
 CHUNK_COLS_BYTES = 1 << 20  # a chunk's columns: small enough to stay in a core's cache between gather and product
-CHUNKS_PER_THREAD = 4  # at least this many chunks per thread, so a thread slowed by a busy core takes fewer
+# At least this many chunks, so that a thread slowed by a busy core can take fewer of them. A constant, not a
+# multiple of the thread count: the chunks, and so the order of dW's sums, are then the same on any number of
+# threads, and results are bitwise identical whatever `set_num_threads` says.
+MIN_CHUNKS = 8
 
 
 def _chunk(n: int, cols_bytes_per_image: int) -> int:
     """Images per chunk of a batch split (see `cnnkit.ops.threads`)."""
     by_cache = max(1, CHUNK_COLS_BYTES // max(1, cols_bytes_per_image))
-    by_balance = max(1, -(-n // (CHUNKS_PER_THREAD * get_num_threads())))
+    by_balance = max(1, -(-n // MIN_CHUNKS))
     return min(by_cache, by_balance)
 
 
@@ -170,7 +177,12 @@ def _split_forward(x: np.ndarray, w3: np.ndarray, b: np.ndarray | None, window: 
 def _split_backward(x: np.ndarray, w3: np.ndarray, g: np.ndarray, window: Window, need_x: bool,
                     need_w: bool) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(dX, dW) chunk by chunk: dW = Σ_chunks dY · im2col(x)ᵀ (columns gathered again, not kept from the
-    forward), dX = col2im(Wᵀ · dY) scattered into the chunk's own images. dW is summed per thread, then once."""
+    forward), dX = col2im(Wᵀ · dY) scattered into the chunk's own images.
+
+    Each chunk's dW is kept in its own slot and the slots are added in chunk order: which thread took which
+    chunk varies from run to run, and float sums in another order differ in the last bits, which would make
+    a seeded training run irreproducible. The slots are small: F·C/G·kH·kW values per chunk.
+    """
     n, c = x.shape[:2]
     groups, per_group = w3.shape[:2]
     out_hw = g.shape[2:]
@@ -179,17 +191,13 @@ def _split_backward(x: np.ndarray, w3: np.ndarray, g: np.ndarray, window: Window
     gx = np.empty(x.shape, x.dtype) if need_x else None
     pointwise = window.is_pointwise()
     chunk = _chunk(n, _cols_bytes(c, window, out_hw, x.dtype))
-    parts: list[np.ndarray | None] = [None] * split_threads(n, chunk)
+    parts: list[np.ndarray | None] = [None] * (-(-n // chunk))
 
-    def work(lo: int, hi: int, worker: int) -> None:
+    def work(lo: int, hi: int, _worker: int) -> None:
         if need_w:  # dW = Σ_n dY_n · cols_nᵀ
             cols = im2col(x[lo:hi], window, out_hw).reshape(hi - lo, groups, -1, pixels)
-            part = _weight_product(g4[lo:hi], cols)
+            parts[lo // chunk] = _weight_product(g4[lo:hi], cols)
             del cols  # frees the scratch buffer for the adjoint product below
-            if parts[worker] is None:
-                parts[worker] = part
-            else:
-                parts[worker] += part
         if need_x:  # dX = col2im(Wᵀ · dY)
             if pointwise:
                 _adjoint_product(w3, g4[lo:hi], gx[lo:hi].reshape(hi - lo, groups, -1, pixels))
@@ -199,8 +207,9 @@ def _split_backward(x: np.ndarray, w3: np.ndarray, g: np.ndarray, window: Window
     split_batch(work, n, chunk)
     gw = None
     if need_w:
-        done = [p for p in parts if p is not None]
-        gw = sum(done[1:], done[0]) if done else np.zeros(w3.shape, x.dtype)
+        gw = np.zeros(w3.shape, x.dtype)
+        for part in parts:  # in chunk order, whatever thread made each
+            gw += part
     return gx, gw
 
 

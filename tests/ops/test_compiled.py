@@ -78,3 +78,18 @@ def test_depthwise_phase_layout_places_each_read_pixel_once() -> None:
     assert rows[0] == 1 * hq * wq and rows[1] == 1 * wq
     assert _contiguous_run(cols) == 9 and _contiguous_run(np.array([0, 2, 4])) == -1
     assert _contiguous_run(np.array([3, 4, -1])) == 2 and _contiguous_run(np.array([3, -1, 5])) == -1
+
+
+def test_a_one_thread_kernel_is_cached_apart_from_the_parallel_one() -> None:
+    # numba's cache keys kernels by name and bytecode, not flags: the serial twin must have its own name
+    from cnnkit.ops.compiled import _serial_alias
+    from cnnkit.ops.im2col import _scatter_serial
+
+    alias = _serial_alias(_scatter.py_func)
+    assert alias.__qualname__ == "_scatter_serial" and alias.__code__.co_name == "_scatter_serial"
+    rng = np.random.default_rng(3)
+    cols = rng.standard_normal((2, 3, 3, 2, 3, 4)).astype(np.float32)
+    fast, serial = np.empty((2, 3, 5, 6), np.float32), np.empty((2, 3, 5, 6), np.float32)
+    _scatter(cols, fast, 2, 1, 1, 2, 1, 0)
+    _scatter_serial(cols, serial, 2, 1, 1, 2, 1, 0)
+    np.testing.assert_array_equal(fast, serial)

@@ -288,7 +288,20 @@ def test_split_results_do_not_depend_on_the_thread_count(rng):
         threads._State.threads = before
     np.testing.assert_array_equal(results[0][0], results[1][0])  # the forward: each image by the same products
     np.testing.assert_array_equal(results[0][1], results[1][1])
-    np.testing.assert_allclose(results[0][2], results[1][2], rtol=1e-5)  # dW: chunk sums added in another order
+    np.testing.assert_array_equal(results[0][2], results[1][2])  # dW: chunk sums added in chunk order
+
+
+def test_weight_gradient_is_bitwise_reproducible(rng):
+    # chunks go to whichever thread is free; the sum of their dW must not depend on that
+    x = cnnkit.tensor(rng.standard_normal((64, 8, 12, 12)).astype(np.float32))
+    w = cnnkit.tensor(rng.standard_normal((8, 8, 3, 3)).astype(np.float32), requires_grad=True)
+    grads = []
+    for _ in range(4):
+        w.grad = None
+        conv2d(x, w, padding=1).sum().backward()
+        grads.append(w.grad.data.copy())
+    for grad in grads[1:]:
+        np.testing.assert_array_equal(grad, grads[0])
 
 
 # ----------------------------------------------------------------- dtype, shapes, machinery
