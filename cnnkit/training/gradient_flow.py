@@ -73,7 +73,7 @@ class GradientFlow:
         def hook(module: nn.Module, _args: tuple, output: Any) -> None:
             if not module.training:
                 return
-            data = getattr(output[0] if isinstance(output, tuple) else output, "data", None)
+            data = getattr(output[0] if isinstance(output, tuple) else output, "_data", None)
             if not isinstance(data, np.ndarray) or data.dtype.kind != "f":
                 return
             x = data.astype(np.float64, copy=False)

@@ -22,7 +22,7 @@ def train_steps(net: nn.Module, flow: GradientFlow, steps: int, seen: list) -> N
     optimizer = cnnkit.optim.SGD(net.parameters(), lr=0.1)
     rng = np.random.default_rng(1)
     for _ in range(steps):
-        x = cnnkit.tensor(rng.standard_normal((4, 1, 4, 4)))
+        x = cnnkit.tensor(rng.standard_normal((4, 1, 4, 4)).astype(np.float32))
         out = net(x)
         optimizer.zero_grad()
         out.sum().backward()
@@ -54,7 +54,7 @@ def test_every_nth_step_is_recorded_with_that_steps_norms_and_statistics() -> No
     x, _, _ = seen[0]
     check = model()
     with cnnkit.no_grad():
-        relu = np.maximum(check[0](cnnkit.tensor(x)).data, 0)
+        relu = np.maximum(check[0](cnnkit.tensor(x))._data, 0)
     stats = records[0]["activations"]["1"]
     assert stats["mean"] == pytest.approx(relu.mean(), rel=1e-5)
     assert stats["std"] == pytest.approx(relu.std(), rel=1e-4)
