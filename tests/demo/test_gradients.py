@@ -46,7 +46,7 @@ def test_a_residual_pair_adds_its_input() -> None:
 
 def test_sigmoid_gradients_vanish_with_depth_and_relu_ones_do_not() -> None:
     rng = np.random.default_rng(0)
-    images = cnnkit.tensor(rng.standard_normal((32, 1, 28, 28)))
+    images = cnnkit.tensor(rng.standard_normal((32, 1, 28, 28)).astype(np.float32))
     labels = cnnkit.tensor(rng.integers(0, 10, 32))
     ratio = {}
     for kind in ("sigmoid", "relu", "residual"):
