@@ -15,21 +15,28 @@ from cnnkit.allocator import keep_freed_memory
 from cnnkit.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from cnnkit.creation import (
     arange,
+    as_tensor,
     empty,
+    empty_like,
     eye,
     from_numpy,
     full,
+    full_like,
     linspace,
     ones,
     ones_like,
     rand,
+    rand_like,
     randint,
+    randint_like,
     randn,
+    randn_like,
     randperm,
     zeros,
     zeros_like,
 )
 from cnnkit.device import device
+from cnnkit.memory_format import channels_last, channels_last_3d, contiguous_format, memory_format, preserve_format
 from cnnkit.ops.elementwise import abs, clamp, exp, log, maximum, minimum, sigmoid, sign, sqrt, tanh, where
 from cnnkit.ops.matmul import matmul
 from cnnkit.ops.reduce import argmax, argmin, max, mean, min, sum, var
@@ -53,7 +60,8 @@ __version__ = "0.1.0"
 keep_freed_memory()  # a training step re-allocates what the last one freed: keep it (see cnnkit/allocator.py)
 
 # The packages, importable as attributes after `import cnnkit` (they need only the core above).
-from cnnkit import accelerator, autograd, backends, cuda, data, metrics, models, nn, optim, signal, utils  # noqa: E402
+from cnnkit import accelerator, amp, autograd, backends, cuda, data, metrics, models, nn, optim, signal, utils  # noqa: E402
+from cnnkit.amp import autocast  # noqa: E402
 from cnnkit.gradient_check import gradcheck  # noqa: E402
 from cnnkit.receptive_field import receptive_field  # noqa: E402
 from cnnkit.serialization import load, save  # noqa: E402
@@ -66,5 +74,7 @@ __all__ = [
     "randperm", "from_numpy", "abs", "clamp", "exp", "log", "sqrt", "sigmoid", "tanh", "maximum", "where",
     "matmul", "sum", "mean", "var", "max", "min", "argmax", "argmin", "data", "metrics", "models", "nn", "optim",
     "signal", "load", "save", "summary", "receptive_field", "device", "cuda", "accelerator", "backends",
-    "autograd", "minimum", "sign", "utils", "Generator", "gradcheck",
+    "autograd", "minimum", "sign", "utils", "Generator", "gradcheck", "as_tensor", "empty_like", "full_like",
+    "rand_like", "randn_like", "randint_like", "memory_format", "channels_last", "channels_last_3d",
+    "contiguous_format", "preserve_format", "amp", "autocast",
 ]

@@ -1,4 +1,5 @@
-"""Tensor constructors: zeros, ones, full, empty, arange, linspace, rand, randn, randint, eye and the *_like forms."""
+"""Tensor constructors: zeros, ones, full, empty, arange, linspace, rand, randn, randint, eye, the *_like forms
+and as_tensor."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from cnnkit.device import check_device
+from cnnkit.memory_format import check_memory_format
 from cnnkit.random import default_generator
 from cnnkit.tensor import DEFAULT_FLOAT, Tensor
 
@@ -108,3 +110,63 @@ def randperm(n: int, dtype: Any = None, device: Any = None) -> Tensor:
 def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing memory with the array, keeping its dtype (float64 included), as torch.from_numpy."""
     return _wrap(array)
+
+
+def _like(t: Tensor, dtype: Any, device: Any, memory_format: Any, where: str) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and dtype of a *_like constructor (its device and memory format checked: see memory_format.py)."""
+    check_device(device)
+    check_memory_format(memory_format, where)
+    return tuple(t.shape), _dtype(dtype, t.dtype)
+
+
+def empty_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,  # noqa: A002
+               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    shape, dt = _like(input, dtype, device, memory_format, "empty_like")
+    return _wrap(np.empty(shape, dtype=dt), requires_grad)
+
+
+def full_like(input: Tensor, fill_value: float, *, dtype: Any = None, layout: Any = None,  # noqa: A002
+              device: Any = None, requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    shape, dt = _like(input, dtype, device, memory_format, "full_like")
+    return _wrap(np.full(shape, fill_value, dtype=dt), requires_grad)
+
+
+def rand_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,  # noqa: A002
+              requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    """Uniform on [0, 1), input's shape and (by default) dtype."""
+    shape, dt = _like(input, dtype, device, memory_format, "rand_like")
+    if dt.kind != "f":
+        raise TypeError(f"rand_like(): a floating dtype is needed, got {dt}")
+    return _wrap(default_generator().random(shape, dtype=np.float32).astype(dt, copy=False), requires_grad)
+
+
+def randn_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,  # noqa: A002
+               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    """Standard normal, input's shape and (by default) dtype."""
+    shape, dt = _like(input, dtype, device, memory_format, "randn_like")
+    if dt.kind != "f":
+        raise TypeError(f"randn_like(): a floating dtype is needed, got {dt}")
+    return _wrap(default_generator().standard_normal(shape, dtype=np.float32).astype(dt, copy=False), requires_grad)
+
+
+def randint_like(input: Tensor, low: int = 0, high: int | None = None, *, dtype: Any = None,  # noqa: A002
+                 layout: Any = None, device: Any = None, requires_grad: bool = False,
+                 memory_format: Any = None) -> Tensor:
+    """Integers in [low, high), input's shape and (by default) dtype; `randint_like(x, high)` as in PyTorch."""
+    shape, dt = _like(input, dtype, device, memory_format, "randint_like")
+    if high is None:
+        low, high = 0, low
+    return _wrap(default_generator().integers(low, high, size=shape).astype(dt), requires_grad)
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """A tensor of data, sharing memory when it can, as `torch.as_tensor`: a tensor or a NumPy array already of
+    the dtype asked is not copied (writes show through); anything else is converted as `cnnkit.tensor` does."""
+    from cnnkit.tensor import tensor
+
+    check_device(device)
+    if isinstance(data, Tensor):
+        return data if dtype is None or np.dtype(dtype) == data.dtype else data.to(dtype)
+    if isinstance(data, np.ndarray) and (dtype is None or np.dtype(dtype) == data.dtype):
+        return _wrap(data)
+    return tensor(data, dtype=dtype)

@@ -94,7 +94,9 @@ def parse_to_args(where: str, args: tuple, kwargs: dict, like: Any = None) -> tu
     check_device(kwargs.pop("device", None))
     copy = bool(kwargs.pop("copy", False))
     kwargs.pop("non_blocking", None)
-    kwargs.pop("memory_format", None)
+    from cnnkit.memory_format import check_memory_format
+
+    check_memory_format(kwargs.pop("memory_format", None), where)
     if kwargs:
         raise TypeError(f"{where}() got unexpected keyword arguments {sorted(kwargs)}")
     positional = list(args)

@@ -113,6 +113,14 @@ class Tensor:
         return True
 
     @property
+    def is_xpu(self) -> bool:
+        return False
+
+    @property
+    def is_mps(self) -> bool:
+        return False
+
+    @property
     def T(self) -> Tensor:
         return self.permute(*reversed(range(self.ndim)))
 
@@ -382,7 +390,11 @@ class Tensor:
     def is_pinned(self) -> bool:
         return False
 
-    def contiguous(self) -> Tensor:
+    def contiguous(self, memory_format: Any = None) -> Tensor:
+        """This tensor: cnnkit's layout is internal, so every memory format gives the same values."""
+        from cnnkit.memory_format import check_memory_format
+
+        check_memory_format(memory_format, "contiguous")
         return self
 
     # ----------------------------------------------------------------- arithmetic

@@ -2,12 +2,14 @@
 
 The seeding and synchronising calls that training scripts make unconditionally do nothing; asking for a CUDA
 device (`current_device`, `get_device_name`, `device(...)`) raises the one clear error of `cnnkit.device`.
+`cnnkit.cuda.amp` holds PyTorch's older spelling of `cnnkit.amp`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from cnnkit.cuda import amp  # noqa: F401 - cnnkit.cuda.amp.GradScaler, as torch.cuda.amp
 from cnnkit.device import device as _device
 
 
