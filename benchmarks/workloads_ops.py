@@ -101,7 +101,7 @@ def _cross_entropy(quick: bool = False) -> OpSpec:
 
 
 def specs() -> list[OpSpec]:
-    """The ops of the issue, on its shapes (batch 128)."""
+    """The single ops a CNN training step is made of, on the shapes of the zoo models' layers (batch 128)."""
     return [
         _conv("conv2d 5x5 1->6 @32", 1, 6, 5, 32, bias=True),
         _conv("conv2d 5x5 6->16 @14", 6, 16, 5, 14, bias=True, quick=True),
@@ -125,7 +125,7 @@ def workloads() -> list[Workload]:
     for spec in specs():
         for backward in (False, True):
             label = f"{spec.name} {'fwd+bwd' if backward else 'fwd'}"
-            # issue 4's target is on forward+backward, the pass a training step makes; the forward alone is shown
+            # the op target is on forward+backward, the pass a training step makes; the forward alone is shown
             target = OP_TARGET if backward else None
             out.append(Workload(label, "op", _builder(spec, backward), target, spec.quick and backward,
                                 {"op": spec.name, "pass": "fwd+bwd" if backward else "fwd"}))

@@ -292,8 +292,11 @@ def tensor_array(stub: TensorStub, storage: np.ndarray, source: str) -> np.ndarr
     return np.lib.stride_tricks.as_strided(base, shape=stub.size, strides=strides, writeable=False).copy()
 
 
-def load_torch_zip(path: str | os.PathLike | io.IOBase) -> Any:
-    """A `torch.save` zip checkpoint, read without PyTorch: dicts, lists, numbers, strings and cnnkit Tensors."""
+def load_torch_zip(path: str | os.PathLike | io.IOBase, widened: dict[int, str] | None = None) -> Any:
+    """A `torch.save` zip checkpoint, read without PyTorch: dicts, lists, numbers, strings and cnnkit Tensors.
+
+    `widened`, when given, receives id(tensor) → the stored dtype name of every tensor widened to float32
+    (bfloat16, which NumPy cannot hold), so that a caller can say which tensors it converted."""
     from cnnkit.tensor import Tensor
 
     source = str(path) if not hasattr(path, "read") else "<file object>"
@@ -327,7 +330,10 @@ def load_torch_zip(path: str | os.PathLike | io.IOBase) -> Any:
                 storages[key] = storage_array(archive, prefix, stub.storage, source, byteorder)
             array = tensor_array(stub, storages[key], source)
             grad = stub.requires_grad and array.dtype.kind == "f"
-            return Tensor(array, dtype=array.dtype, requires_grad=grad)
+            tensor = Tensor(array, dtype=array.dtype, requires_grad=grad)
+            if widened is not None and stub.storage.dtype == "bfloat16":
+                widened[id(tensor)] = "bfloat16"
+            return tensor
 
         try:
             return resolve(tree, leaf)

@@ -103,9 +103,9 @@ def add_parser(sub) -> None:
                         'loss added to the cross-entropy), e.g. \'{"class_weights": "balanced", "dice": 0.5}\' '
                         '(default \'{"dice": 1.0}\')')
     p.add_argument("--val-split", type=int, default=None, metavar="N",
-                   help="classify: hold out the last N training images for validation, whose accuracy picks the "
-                        "best checkpoint (default 5000, a tenth of a training set under 50,000 images); 0 trains "
-                        "on every image and keeps the last epoch")
+                   help="classify and generate: hold out the last N training images for validation, whose score "
+                        "picks the best checkpoint (default: classify 5000, a tenth of a training set under 50,000 "
+                        "images; generate 1000); 0 trains on every image and keeps the last epoch")
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation, shuffling, augmentation, dropout")
     p.add_argument("--out", default=None, help="run folder (when not given: runs/MODEL-DATASET)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")

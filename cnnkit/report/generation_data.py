@@ -1,7 +1,8 @@
 """Everything a report shows about a diffusion run (`--task generate`), loaded once: settings, history, the best
 model (its EMA weights sample), the task's settings, and the newest grid of samples the trainer drew.
 
-No test pass: the run's score, eps_r2 = 1 − ε-MSE of the EMA network on the first `eval_images` test images with
+No test pass: the run's score, eps_r2 = 1 − ε-MSE of the EMA network on the validation split (the last training
+images; the first `eval_images` test images in runs made before generation held out a validation split) with
 fixed t and ε draws, is deterministic, so the history row of the best epoch is what evaluating the best
 checkpoint again would give. The quality table of `cnnkit eval` (FID and the rest) samples thousands of images and
 is printed, not stored in the run folder, so there is nothing of it to load.
@@ -26,6 +27,11 @@ class GenerationRun(RunFolder):  # model: the GaussianDiffusion, in eval mode
     task_args: dict[str, Any]  # --data-args with the task's defaults (eval_images, grid_steps, grid_guidance, …)
     grid: Path | None  # RUN/samples/epoch-NNN.png of the newest epoch, None when the trainer drew none
     grid_epoch: int | None
+
+    @property
+    def split(self) -> str:
+        """The split the epochs were scored on: "val", or "test" in runs made before a validation split was held out."""
+        return "test" if any("test_eps_r2" in row for row in self.history) else "val"
 
     def best_row(self) -> dict[str, Any]:
         """The history row of the checkpoint's epoch (empty when the history lacks it)."""

@@ -25,21 +25,26 @@ SECTIONS = ("Training curves", "Samples", "Denoising trajectory")
 TRAJECTORY_MAX = 6
 TRAJECTORY_STEPS = 10
 SEED = 0
-LOSSES = (("train_loss", "train (online weights)"), ("test_loss", "test (EMA weights)"))
-SCORES = (("test_eps_r2", "test eps_r2 = 1 − ε-MSE"),)
+
+
+def _columns(split: str) -> tuple[tuple, tuple]:
+    """(loss columns, score columns) of the history, whose scored split is `split` ("val" or "test")."""
+    losses = (("train_loss", "train (online weights)"), (f"{split}_loss", f"{split} (EMA weights)"))
+    return losses, ((f"{split}_eps_r2", f"{split} eps_r2 = 1 − ε-MSE"),)
 
 
 def generation_figures(run: GenerationRun, folder: Path, images: int = 3) -> list[FigureFile]:
     """Write every figure of a diffusion report into folder; the trajectory shows min(images, 6) samples."""
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{run.config.get('model', 'model')} on {run.info.dataset}"
+    losses, scores = _columns(run.split)
     figures = [
         FigureFile(
             "Training curves",
-            plot_history(run.history, folder / "curves.png", LOSSES, SCORES, "test_eps_r2", f"{name}: training",
+            plot_history(run.history, folder / "curves.png", losses, scores, scores[0][0], f"{name}: training",
                          loss_label="ε-MSE (the loss)"),
-            "the loss (mean square of the ε-residual) per epoch and the test score eps_r2, the share of the noise's "
-            "variance predicted (the best picks the checkpoint)",
+            f"the loss (mean square of the ε-residual) per epoch and the {run.split} score eps_r2, the share of the "
+            "noise's variance predicted (the best picks the checkpoint)",
         )
     ]  # fmt: skip
     count = min(images, TRAJECTORY_MAX)

@@ -1,6 +1,6 @@
 """`write_generation_report(run_dir)`: the report page of a diffusion run (`--task generate`), `RUN_DIR/report.html`.
 
-The same kind of page as the other tasks' (built from `html.py`): the results (the best checkpoint's test eps_r2
+The same kind of page as the other tasks' (built from `html.py`): the results (the best checkpoint's eps_r2
 and ε-MSE from the history, the model's schedule and conditioning, and where the quality table is), the run's
 settings, the model summary, and the figures of `generation_figures.py`, written into `RUN_DIR/report/` and
 embedded in the page as base64. `cnnkit eval RUN` prints the quality table (FID against baselines, label
@@ -34,7 +34,9 @@ def write_generation_report(run_dir: str | os.PathLike, images: int = 3, log: Ca
         raise ValueError(f"report: --images must be at least 1, got {images}")
     run = load_generation_run(run_dir)
     best = run.best_row()
-    log(f"report: {run.run_dir}: test eps_r2 {best.get('test_eps_r2', float('nan')):.4f}; sampling and drawing figures")
+    split = run.split
+    log(f"report: {run.run_dir}: {split} eps_r2 {best.get(f'{split}_eps_r2', float('nan')):.4f}; "
+        "sampling and drawing figures")
     table = summary(run.model, tuple(run.info.input_shape))
     figures = generation_figures(run, run.run_dir / "report", images=images)
     path = run.run_dir / "report.html"
@@ -48,17 +50,20 @@ def render(run: GenerationRun, summary_text: str, figures: list[FigureFile]) -> 
 
 
 def _results(run: GenerationRun) -> str:
-    best, history, model = run.best_row(), run.history, run.model
+    best, history, model, split = run.best_row(), run.history, run.model, run.split
     headline = html.paragraph(
-        f"test eps_r2 {best['test_eps_r2']:.4f} · ε-MSE {best['test_loss']:.4f}" if best else "no history row", "big"
+        f"{split} eps_r2 {best[f'{split}_eps_r2']:.4f} · ε-MSE {best[f'{split}_loss']:.4f}" if best
+        else "no history row", "big"
     )
+    scored_on = ("the validation split (training images never trained on)" if split == "val"
+                 else f"the first {run.task_args['eval_images']:,} test images")
     last = history[-1] if history else {}
     conditional = model.num_classes is not None
     facts = [
-        ("checkpoint", f"epoch {run.meta.get('epoch', '?')} (best test eps_r2)"),
+        ("checkpoint", f"epoch {run.meta.get('epoch', '?')} (best {split} eps_r2)"),
         (
             "eps_r2",
-            f"1 − ε-MSE of the EMA network on the first {run.task_args['eval_images']:,} test images, the same t "
+            f"1 − ε-MSE of the EMA network on {scored_on}, the same t "
             "and ε draws every epoch",
         ),
         ("noise schedule", f"{model.schedule.name}, T = {model.schedule.timesteps} steps"),
@@ -71,8 +76,8 @@ def _results(run: GenerationRun) -> str:
         ),
         ("epochs trained", str(len(history))),
         (
-            "final epoch: train / test ε-MSE, test eps_r2",
-            f"{last['train_loss']:.4f} / {last['test_loss']:.4f}, {last['test_eps_r2']:.4f}" if last else "-",
+            f"final epoch: train / {split} ε-MSE, {split} eps_r2",
+            f"{last['train_loss']:.4f} / {last[f'{split}_loss']:.4f}, {last[f'{split}_eps_r2']:.4f}" if last else "-",
         ),
         ("training time", f"{sum(float(r.get('seconds', 0)) for r in history):.0f} s"),
         ("quality table", QUALITY_NOTE),

@@ -62,7 +62,8 @@ class RunConfig:
     data_args: dict[str, Any] = field(default_factory=dict)
     loss_args: dict[str, Any] = field(default_factory=dict)  # --task segment: class_weights, dice
     data_source: str | None = None  # recorded, not an option: the folder the training data was read from
-    val_split: int | None = None  # classify: training images held out for validation (None: 5,000; 0: none)
+    val_split: int | None = None  # classify, generate: training images held out for validation (None: the task's
+    # default, 5,000 or --data-args eval_images; 0: none)
 
     @classmethod
     def for_task(cls, task: str = "classify", **given: Any) -> RunConfig:
@@ -87,10 +88,11 @@ class RunConfig:
                   ("lr", self.lr > 0, "positive"),
                   ("warmup_fraction", 0 < self.warmup_fraction < 1, "between 0 and 1"),
                   ("loss_args", not self.loss_args or self.task == "segment", "empty except for --task segment"),
-                  ("val_split", self.val_split is None or (self.task == "classify" and isinstance(self.val_split, int)
+                  ("val_split", self.val_split is None or (self.task in ("classify", "generate")
+                                                           and isinstance(self.val_split, int)
                                                            and not isinstance(self.val_split, bool)
                                                            and self.val_split >= 0),
-                   "a count of images >= 0, and only for --task classify (the scenes hold out "
+                   "a count of images >= 0, and only for --task classify or generate (the scenes hold out "
                    "--data-args '{\"val_items\": N}')")]
         for name, ok, wanted in checks:
             if not ok:
@@ -209,7 +211,7 @@ def read_config(path: Path) -> RunConfig:
         unknown = sorted(set(stored) - known) if isinstance(stored, dict) else None
         raise ValueError(f"cannot resume: {path} is not a cnnkit run configuration "
                          + (f"(unknown settings {', '.join(unknown)})" if unknown else "(not a JSON object)"))
-    if stored.get("task", "classify") == "classify":  # a run made before classification held out images
+    if stored.get("task", "classify") in ("classify", "generate"):  # a run made before these held out images
         stored.setdefault("val_split", 0)  # keeps training on every image, as it began
     return RunConfig(**stored)
 

@@ -49,7 +49,7 @@ def test_every_workload_of_the_issue_is_there_once():
     assert targets["train lenet5 b128"] == "≥0.7" and targets["infer lenet5 b1000"] == "≥0.8"
     assert targets["train resnet20 b128"] == "≥0.5" and targets["memory resnet20 train b128"] == "≥0.5"
     ops = [n for n in names if n.startswith(("conv2d", "max_pool", "avg_pool", "batch_norm", "cross_entropy"))]
-    assert all(targets[n] == "≥0.3" for n in ops if n.endswith("fwd+bwd"))  # the issue's target: forward+backward
+    assert all(targets[n] == "≥0.3" for n in ops if n.endswith("fwd+bwd"))  # the op target is on forward+backward
     assert not any(n in targets for n in ops if n.endswith(" fwd"))
 
 

@@ -378,7 +378,7 @@ def test_tiny_unet_overfits_eight_scenes():
 
 
 def test_tiny_unet_overfits_eight_fashion_scenes(tmp_path):
-    """The issue's check on its own data: 8 Fashion-MNIST scenes (11 classes, ignore band) learnt to mIoU ≥ 0.95."""
+    """A small U-Net overfits its own data: 8 Fashion-MNIST scenes (11 classes, ignore band) learnt to mIoU ≥ 0.95."""
     from cnnkit.data.scenes import FashionScenes
     from tests.training.tiny_data import write_tiny_fashion
 

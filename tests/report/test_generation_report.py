@@ -1,4 +1,4 @@
-"""The report of a diffusion run: the page shows the best epoch's test eps_r2 and ε-MSE from the history, says
+"""The report of a diffusion run: the page shows the best epoch's validation eps_r2 and ε-MSE from the history, says
 where the quality table is, shows settings and summary; every figure is embedded and matches the PNG beside it;
 the sample grid is the trainer's newest one (or drawn here when the run has none); the trajectory is seeded, so
 a second report draws it again byte for byte; `cnnkit report` reaches the page; errors name the folder."""
@@ -41,10 +41,10 @@ def test_the_page_shows_the_best_epochs_eps_r2_and_where_the_quality_table_is(ge
     assert run_kind(run_dir) == "generation" and page == run_dir / "report.html"
     text = page.read_text()
     [row] = json.loads((run_dir / "history.json").read_text())  # one epoch of one step
-    assert f"test eps_r2 {row['test_eps_r2']:.4f} · ε-MSE {row['test_loss']:.4f}" in text
-    assert abs(row["test_eps_r2"] - (1 - row["test_loss"])) < 1e-5
-    assert "<td>checkpoint</td><td>epoch 1 (best test eps_r2)</td>" in text
-    assert "on the first 32 test images" in text  # eval_images of the tiny run
+    assert f"val eps_r2 {row['val_eps_r2']:.4f} · ε-MSE {row['val_loss']:.4f}" in text
+    assert abs(row["val_eps_r2"] - (1 - row["val_loss"])) < 1e-5
+    assert "<td>checkpoint</td><td>epoch 1 (best val eps_r2)</td>" in text
+    assert "on the validation split (training images never trained on)" in text
     assert "<td>noise schedule</td><td>linear, T = 100 steps</td>" in text
     assert "<td>quality table</td><td>not stored in the run folder: `cnnkit eval RUN` prints it" in text
     assert "<td>diffusion_unet</td>" in text and "<td>task</td><td>generate</td>" in text

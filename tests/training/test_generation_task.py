@@ -4,6 +4,7 @@ exact resume, and the task's option checks."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,12 +37,12 @@ def test_generation_run_writes_grids_keeps_the_ema_and_resumes_exactly(tiny_fash
     whole = train(tiny_config(tiny_fashion, tmp_path / "whole"), progress=False, log=lines.append)
     rows = whole.history
     assert [r["epoch"] for r in rows] == [1, 2]
-    assert {"train_loss", "test_loss", "test_eps_r2"} <= set(rows[0])
+    assert {"train_loss", "val_loss", "val_eps_r2"} <= set(rows[0]) and "test_loss" not in rows[0]
     assert "train_accuracy" not in rows[0]  # a generator has none: no column of zeros, no "train acc" printed
     epoch_lines = [line for line in lines if line.startswith("epoch")]
     assert len(epoch_lines) == 2 and not any("train acc" in line for line in epoch_lines)
-    assert rows[0]["test_eps_r2"] == pytest.approx(1 - rows[0]["test_loss"], abs=1e-5)
-    assert 0 < rows[-1]["train_loss"] < 1.2 and rows[-1]["test_loss"] < rows[0]["test_loss"]
+    assert rows[0]["val_eps_r2"] == pytest.approx(1 - rows[0]["val_loss"], abs=1e-5)
+    assert 0 < rows[-1]["train_loss"] < 1.2 and rows[-1]["val_loss"] < rows[0]["val_loss"]
     assert sorted(p.name for p in (tmp_path / "whole" / "samples").iterdir()) == ["epoch-001.png", "epoch-002.png"]
     state = load_checkpoint(tmp_path / "whole" / "last.safetensors").model_state
     assert int(state["ema.num_updates"]) == 2 * 2  # num_images 64, batch 32: 2 steps per epoch
@@ -93,7 +94,35 @@ def test_train_cli_generate_takes_the_task_schedule(tiny_fashion, tmp_path, caps
         ]
     )
     printed = capsys.readouterr().out
-    assert code == 0 and "final test eps_r2" in printed and "report written" in printed
+    assert code == 0 and "final val eps_r2" in printed and "report written" in printed
     assert "eps_r2" in (tmp_path / "cli" / "report.html").read_text()  # --report draws diffusion runs too
     config = json.loads((tmp_path / "cli" / "config.json").read_text())
     assert (config["schedule"], config["warmup_fraction"], config["lr"]) == ("onecycle", 0.05, 1e-3)
+
+
+def test_epochs_are_scored_on_held_out_training_images_never_on_the_test_split(tiny_fashion) -> None:
+    from cnnkit.training.tasks import generation
+
+    config = tiny_config(tiny_fashion, Path("unused"))  # 96 training images, eval_images 32, num_images 64
+    trained, scored, _ = generation.load_data(config)
+    assert list(trained.indices) == list(range(64)) and list(scored.indices) == list(range(64, 96))
+    assert scored.dataset is trained.dataset  # the training set's last images, not the test split
+    config.val_split = 16
+    trained, scored, _ = generation.load_data(config)
+    assert len(scored) == 16 and list(scored.indices) == list(range(80, 96)) and len(trained) == 64
+    config.val_split = 0
+    trained, scored, _ = generation.load_data(config)
+    assert scored is None and len(trained) == 64  # nothing held out: the last epoch is kept
+    _, test, _ = generation.load_data(tiny_config(tiny_fashion, Path("unused")), split="test")
+    assert len(test) == 32 and test.dataset is not trained.dataset  # cnnkit eval's split
+
+
+def test_a_generation_run_made_before_the_validation_split_resumes_on_every_image(tiny_fashion, tmp_path) -> None:
+    from dataclasses import asdict
+
+    from cnnkit.training.run import read_config
+
+    stored = asdict(tiny_config(tiny_fashion, tmp_path / "old"))
+    del stored["val_split"]  # as written before generation held out a validation split
+    (tmp_path / "config.json").write_text(json.dumps(stored))
+    assert read_config(tmp_path / "config.json").val_split == 0

@@ -4,13 +4,16 @@ Batches are the data set's images scaled to [−1, 1] (x ↦ 2x − 1) with thei
 `forward` draws t, ε and the dropped labels from cnnkit's global generator (seeded per epoch by the trainer,
 so a resumed run draws the same) and returns the ε-residual, whose mean square is the loss; `optimizer_step`
 clips the gradients' norm at 1, steps the optimiser and updates the EMA. Every epoch the EMA network's
-ε-loss on the first `eval_images` test images (fixed t and ε draws) gives the score eps_r2 = 1 − ε-MSE
-(the share of the noise's variance it predicts; it picks the best checkpoint), and a grid of DDIM samples,
-one row per class, is written to RUN/samples/epoch-NNN.png.
+ε-loss on a validation split (fixed t and ε draws) gives the score eps_r2 = 1 − ε-MSE (the share of the noise's
+variance it predicts; it picks the best checkpoint), and a grid of DDIM samples, one row per class, is written
+to RUN/samples/epoch-NNN.png.
 
---data-args keys: num_images (train on the first N images), eval_images (default 1000), grid_per_class
-(samples per class in the epoch grid, default 8; 0 for none), grid_steps (DDIM steps, default 25),
-grid_guidance (default 2).
+The validation split is the last `eval_images` training images (or `--val-split N`), never trained on, so the
+test split stays untouched for `cnnkit eval`. `--val-split 0` trains on every image and keeps the last epoch.
+
+--data-args keys: num_images (train on the first N of the images not held out), eval_images (the validation
+split's size when --val-split is not given, default 1000), grid_per_class (samples per class in the epoch grid,
+default 8; 0 for none), grid_steps (DDIM steps, default 25), grid_guidance (default 2).
 """
 
 from __future__ import annotations
@@ -35,9 +38,17 @@ def data_args(config: Any) -> dict[str, Any]:
     return {**DATA_ARGS, **config.data_args}
 
 
-def load_data(config: Any, split: str = "test"):
-    """(train images, the first eval_images test images, DataInfo) of a classification data set."""
+def validation_count(config: Any) -> int:
+    """Training images held out to score epochs: --val-split, else the eval_images data argument."""
+    given = getattr(config, "val_split", None)
+    return int(data_args(config)["eval_images"]) if given is None else int(given)
+
+
+def load_data(config: Any, split: str = "val"):
+    """(images trained on, images of `split`, DataInfo) of a classification data set: "val" is the last
+    `validation_count` training images (None when it is 0), "test" the first eval_images test images."""
     from cnnkit.data import Subset
+    from cnnkit.data.dataset import hold_out_last
     from cnnkit.training.datasets import load_classification_data
 
     if config.augment in ("crop", "crop-flip"):
@@ -46,10 +57,15 @@ def load_data(config: Any, split: str = "test"):
         )
     args = data_args(config)
     train, test, info = load_classification_data(config.dataset, config.data_dir)
+    held = validation_count(config)
+    kept, held_out = hold_out_last(len(train), held, "images") if held else (np.arange(len(train)), None)
     if args["num_images"] is not None:
-        train = Subset(train, np.arange(min(int(args["num_images"]), len(train))))
-    held_out = Subset(test, np.arange(min(int(args["eval_images"]), len(test))))
-    return train, held_out, info
+        kept = kept[: int(args["num_images"])]
+    if split == "test":
+        scored = Subset(test, np.arange(min(int(args["eval_images"]), len(test))))
+    else:
+        scored = None if held_out is None else Subset(train, held_out)
+    return Subset(train, kept), scored, info
 
 
 def build_loss(config: Any):
@@ -145,7 +161,7 @@ GENERATE = Task(
     kind="generation",
     score_name="eps_r2",
     item_name="images",
-    eval_split="test",
+    eval_split="val",
     defaults={
         "model": "diffusion_unet",
         "optimizer": "adam",
