@@ -41,6 +41,7 @@ from cnnkit.ops.elementwise import abs, clamp, exp, log, maximum, minimum, sigmo
 from cnnkit.ops.matmul import matmul
 from cnnkit.ops.reduce import argmax, argmin, max, mean, min, sum, var
 from cnnkit.ops.shape import cat, chunk, flatten, permute, split, stack
+from cnnkit.ops.threads import get_num_threads, set_num_threads
 from cnnkit.random import Generator, get_rng_state, manual_seed, set_rng_state
 from cnnkit.tensor import Tensor, tensor
 
@@ -76,5 +77,5 @@ __all__ = [
     "signal", "load", "save", "summary", "receptive_field", "device", "cuda", "accelerator", "backends",
     "autograd", "minimum", "sign", "utils", "Generator", "gradcheck", "as_tensor", "empty_like", "full_like",
     "rand_like", "randn_like", "randint_like", "memory_format", "channels_last", "channels_last_3d",
-    "contiguous_format", "preserve_format", "amp", "autocast",
+    "contiguous_format", "preserve_format", "amp", "autocast", "get_num_threads", "set_num_threads",
 ]

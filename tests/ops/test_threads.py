@@ -121,3 +121,16 @@ def test_a_forked_child_makes_its_own_pool(two_threads):
         os._exit(0 if sorted(done) == list(range(8)) else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_the_thread_count_is_set_from_the_top_level_as_in_pytorch(two_threads):
+    import cnnkit
+    from cnnkit.ops import compiled
+
+    cnnkit.set_num_threads(1)
+    assert cnnkit.get_num_threads() == 1 == get_num_threads() and compiled._wanted == [1]
+    seen = []
+    split_batch(lambda lo, hi, worker: seen.append(worker), 64, 8)
+    assert set(seen) == {0}  # one thread: every chunk in the caller
+    cnnkit.set_num_threads(2)
+    assert cnnkit.get_num_threads() == 2 and compiled._wanted == [2]
