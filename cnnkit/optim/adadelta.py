@@ -18,6 +18,8 @@ from cnnkit.tensor import Tensor
 class Adadelta(Optimizer):
     """torch.optim.Adadelta(params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, maximize)."""
 
+    OPTIONS_OLD_STATE_DICTS_LACK = {"maximize": False}
+
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1.0, rho: float = 0.9,
                  eps: float = 1e-6, weight_decay: float = 0, foreach: bool | None = None, *,
                  capturable: bool = False, maximize: bool = False, differentiable: bool = False) -> None:
@@ -31,10 +33,6 @@ class Adadelta(Optimizer):
             check_non_negative("Adadelta", name, options[name])
         if not 0.0 <= options["rho"] <= 1.0:
             raise ValueError(f"Adadelta: invalid rho value {options['rho']} (expected 0 <= rho <= 1)")
-
-    def _after_load(self) -> None:
-        for group in self.param_groups:
-            group.setdefault("maximize", False)
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, rho, eps, weight_decay = (float(group[k]) for k in ("lr", "rho", "eps", "weight_decay"))

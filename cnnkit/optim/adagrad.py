@@ -18,6 +18,8 @@ from cnnkit.tensor import Tensor
 class Adagrad(Optimizer):
     """torch.optim.Adagrad(params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10)."""
 
+    OPTIONS_OLD_STATE_DICTS_LACK = {"maximize": False}
+
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-2, lr_decay: float = 0,
                  weight_decay: float = 0, initial_accumulator_value: float = 0, eps: float = 1e-10,
                  foreach: bool | None = None, *, maximize: bool = False, differentiable: bool = False,
@@ -34,10 +36,6 @@ class Adagrad(Optimizer):
     def _check_options(self, options: dict[str, Any]) -> None:
         for name in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
             check_non_negative("Adagrad", name, options[name])
-
-    def _after_load(self) -> None:
-        for group in self.param_groups:
-            group.setdefault("maximize", False)
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, lr_decay, eps, weight_decay = (float(group[k]) for k in ("lr", "lr_decay", "eps", "weight_decay"))

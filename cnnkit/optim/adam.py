@@ -33,6 +33,8 @@ def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
 class Adam(Optimizer):
     """torch.optim.Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *, maximize)."""
 
+    OPTIONS_OLD_STATE_DICTS_LACK = {"amsgrad": False, "maximize": False, "decoupled_weight_decay": False}
+
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
                  amsgrad: bool = False, *, foreach: bool | None = None, maximize: bool = False,
@@ -56,12 +58,6 @@ class Adam(Optimizer):
             if not beta < 1.0:
                 raise ValueError(f"{name}: invalid beta parameter at index {i}: {beta} (expected 0 <= beta < 1)")
         check_non_negative(name, "weight_decay", options["weight_decay"])
-
-    def _after_load(self) -> None:
-        for group in self.param_groups:
-            group.setdefault("amsgrad", False)
-            group.setdefault("maximize", False)
-            group.setdefault("decoupled_weight_decay", False)
 
     def _init_state(self, state: dict[str, Any], p: Tensor, amsgrad: bool) -> None:
         state["step"] = 0.0

@@ -22,6 +22,8 @@ class NAdam(Adam):
     """torch.optim.NAdam(params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
     decoupled_weight_decay=False, *, maximize=False)."""
 
+    OPTIONS_OLD_STATE_DICTS_LACK = {"maximize": False, "decoupled_weight_decay": False}
+
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 2e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
                  momentum_decay: float = 4e-3, decoupled_weight_decay: bool = False, *, foreach: bool | None = None,
@@ -36,11 +38,6 @@ class NAdam(Adam):
     def _check_options(self, options: dict[str, Any]) -> None:
         super()._check_options({**options, "amsgrad": False})
         check_non_negative("NAdam", "momentum_decay", options["momentum_decay"])
-
-    def _after_load(self) -> None:
-        for group in self.param_groups:
-            group.setdefault("maximize", False)
-            group.setdefault("decoupled_weight_decay", False)
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])

@@ -234,8 +234,14 @@ class Optimizer:
             return np.array(array, dtype=p.dtype, copy=True)
         return copy.deepcopy(value)
 
+    # options that a state dict saved by an older PyTorch may lack, with the value PyTorch's __setstate__ gives them
+    OPTIONS_OLD_STATE_DICTS_LACK: dict[str, Any] = {}
+
     def _after_load(self) -> None:
-        """Hook for subclasses to fill options missing from older state dicts (PyTorch's __setstate__)."""
+        """Fill the options missing from older state dicts (PyTorch's __setstate__); subclasses may add more."""
+        for group in self.param_groups:
+            for key, value in self.OPTIONS_OLD_STATE_DICTS_LACK.items():
+                group.setdefault(key, value)
 
     def __repr__(self) -> str:
         lines = [f"{self._name} ("]

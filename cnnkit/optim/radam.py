@@ -22,6 +22,8 @@ class RAdam(Adam):
     """torch.optim.RAdam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
     decoupled_weight_decay=False, *, maximize=False)."""
 
+    OPTIONS_OLD_STATE_DICTS_LACK = {"maximize": False, "decoupled_weight_decay": False}
+
     def __init__(self, params: Iterable[Tensor] | Iterable[dict[str, Any]], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0,
                  decoupled_weight_decay: bool = False, *, foreach: bool | None = None, maximize: bool = False,
@@ -31,11 +33,6 @@ class RAdam(Adam):
                     "decoupled_weight_decay": decoupled_weight_decay, "maximize": maximize}
         self._check_options(defaults)
         super(Adam, self).__init__(params, defaults)
-
-    def _after_load(self) -> None:
-        for group in self.param_groups:
-            group.setdefault("maximize", False)
-            group.setdefault("decoupled_weight_decay", False)
 
     def _update_group(self, group: dict[str, Any]) -> None:
         lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])

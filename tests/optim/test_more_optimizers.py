@@ -121,3 +121,23 @@ def test_reduce_lr_on_plateau_refuses_bad_arguments():
         optim.lr_scheduler.ReduceLROnPlateau(opt, factor=1.0)
     with pytest.raises(ValueError, match="mode avg is unknown"):
         optim.lr_scheduler.ReduceLROnPlateau(opt, mode="avg")
+
+
+@pytest.mark.parametrize("name, lacking", [
+    ("Adam", {"amsgrad": False, "maximize": False, "decoupled_weight_decay": False}),
+    ("AdamW", {"amsgrad": False, "maximize": False}), ("Adadelta", {"maximize": False}),
+    ("Adagrad", {"maximize": False}), ("NAdam", {"maximize": False, "decoupled_weight_decay": False}),
+    ("RAdam", {"maximize": False, "decoupled_weight_decay": False}),
+])
+def test_a_state_dict_from_an_older_pytorch_gets_the_options_it_lacks(name: str, lacking: dict) -> None:
+    param = cnnkit.ones(3, requires_grad=True)
+    saved = getattr(optim, name)([param], lr=0.5).state_dict()
+    for key in lacking:
+        del saved["param_groups"][0][key]  # as PyTorch wrote it before the option existed
+    restored = getattr(optim, name)([param], lr=0.5)
+    restored.param_groups[0].update({key: not value for key, value in lacking.items()})  # must be overwritten
+    restored.load_state_dict(saved)
+    group = restored.param_groups[0]
+    assert {key: group[key] for key in lacking} == lacking and group["lr"] == 0.5
+    if name == "AdamW":
+        assert group["decoupled_weight_decay"] is True  # AdamW is Adam with it, whatever the file says
