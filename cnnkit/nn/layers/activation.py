@@ -20,8 +20,10 @@ def _inplace_repr(inplace: bool, prefix: str = "") -> str:
     return f"{prefix}inplace=True"
 
 
-class ReLU(Module):
-    """max(0, x)."""
+class _InplaceActivation(Module):
+    """An elementwise activation with PyTorch's `inplace` flag and no other setting: forward is `function`."""
+
+    function = None  # F.relu and the like, set by each subclass (as a staticmethod)
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__()
@@ -31,21 +33,19 @@ class ReLU(Module):
         return _inplace_repr(self.inplace)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
-        return F.relu(input, inplace=self.inplace)
+        return self.function(input, inplace=self.inplace)
 
 
-class ReLU6(Module):
+class ReLU(_InplaceActivation):
+    """max(0, x)."""
+
+    function = staticmethod(F.relu)
+
+
+class ReLU6(_InplaceActivation):
     """min(max(0, x), 6)."""
 
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
-    def extra_repr(self) -> str:
-        return _inplace_repr(self.inplace)
-
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return relu6(input, inplace=self.inplace)
+    function = staticmethod(relu6)
 
 
 class LeakyReLU(Module):
@@ -126,18 +126,10 @@ class GELU(Module):
         return F.gelu(input, approximate=self.approximate)
 
 
-class SiLU(Module):
+class SiLU(_InplaceActivation):
     """x · sigmoid(x)."""
 
-    def __init__(self, inplace: bool = False) -> None:
-        super().__init__()
-        self.inplace = inplace
-
-    def extra_repr(self) -> str:
-        return _inplace_repr(self.inplace)
-
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return F.silu(input, inplace=self.inplace)
+    function = staticmethod(F.silu)
 
 
 class Softplus(Module):
