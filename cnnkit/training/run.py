@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnkit.data.locate import dataset_folder
+from cnnkit.models.registry import check_model_args
 from cnnkit.serialization import atomic_write_text
 from cnnkit.tensor import Tensor
 from cnnkit.training.checkpoint import load_checkpoint, require_resumable, save_checkpoint
@@ -96,6 +97,13 @@ class RunConfig:
             if not ok:
                 raise ValueError(f"--{name.replace('_', '-')} must be {wanted}, got {getattr(self, name)!r}")
         model_info(self.model)  # an unknown model name is refused here, before any folder is made
+        check_model_args(self.model, self.model_args, reserved=model_args_from_data(self.task),
+                         option="--model-args")  # before any data is read
+
+
+def model_args_from_data(task: str) -> tuple[str, ...]:
+    """The model arguments a run of `task` sets itself, which --model-args may not give."""
+    return ("num_classes", "in_channels", *get_task(task).model_args_set)
 
 
 def epoch_seed(seed: int, epoch: int, stream: int) -> int:
@@ -105,12 +113,15 @@ def epoch_seed(seed: int, epoch: int, stream: int) -> int:
 
 def build_model(config: RunConfig, info: DataInfo):
     from cnnkit.models import get_model
-    from cnnkit.models.registry import check_model_args
 
-    # after the task's own checks (which name a model the task cannot use), before any folder is made
-    check_model_args(config.model, config.model_args, reserved=("num_classes", "in_channels"), option="--model-args")
-    return get_model(config.model, num_classes=len(info.classes), in_channels=info.input_shape[0],
-                     **config.model_args)
+    check_model_args(config.model, config.model_args, reserved=model_args_from_data(config.task),
+                     option="--model-args")
+    try:
+        return get_model(config.model, num_classes=len(info.classes), in_channels=info.input_shape[0],
+                         **config.model_args)
+    except TypeError as error:  # a value of the wrong type (a string for a width): name the option
+        raise ValueError(f"--model-args {json.dumps(config.model_args)}: model {config.model!r} cannot be built "
+                         f"with these values ({error})") from None
 
 
 def build_optimizer(config: RunConfig, model):

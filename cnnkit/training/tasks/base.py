@@ -32,6 +32,7 @@ class Task:
     forward(model, images, targets) -> the outputs loss_fn takes; optimizer_step(model, optimizer) after
     backward (e.g. clip, step, update an EMA); after_epoch(model, run_dir, epoch, config, info) after each
     epoch's checkpoints (e.g. a grid of samples).
+    `model_args_set`: model arguments the task's data fix (refused in --model-args, as num_classes is).
     """
 
     name: str  # as given to --task
@@ -49,3 +50,5 @@ class Task:
     forward: Callable | None = None
     optimizer_step: Callable | None = None
     after_epoch: Callable | None = None
+    # model arguments the task sets itself besides num_classes and in_channels (e.g. the scenes' image size)
+    model_args_set: tuple[str, ...] = field(default=())

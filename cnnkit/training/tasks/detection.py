@@ -198,6 +198,7 @@ def crops_tensor(array: np.ndarray):
 
 DETECT = Task(
     name="detect",
+    model_args_set=("image_size",),  # the scenes are IMAGE_SIZE pixels square; targets are encoded for that
     kind="detection",
     score_name="map50",
     item_name="scenes",
