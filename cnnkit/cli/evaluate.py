@@ -60,13 +60,14 @@ def format_confusion(confusion, classes: list[str]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cnnkit.training.datasets import data_dir_for_run
     from cnnkit.training.restore import load_trained_model
     from cnnkit.training.run import RunConfig, evaluation_loader
     from cnnkit.training.tasks import get_task
 
     model, meta, info = load_trained_model(args.checkpoint)
     stored = dict(meta["config"])
-    stored["data_dir"] = args.data_dir or stored.get("data_dir")
+    stored["data_dir"] = data_dir_for_run(args.data_dir, stored.get("data_dir"), str(stored.get("dataset")))
     config = RunConfig(**stored)
     task = get_task(config.task)
     model = with_tta(model, args.tta, task.kind, config.augment)

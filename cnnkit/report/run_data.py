@@ -50,7 +50,7 @@ def load_run(run_dir: str | os.PathLike, data_dir: str | None = None, batch_size
     from cnnkit.data import DataLoader
     from cnnkit.data.transforms import Normalize
     from cnnkit.metrics import confusion_matrix
-    from cnnkit.training.datasets import load_classification_data
+    from cnnkit.training.datasets import data_dir_for_run, load_classification_data
     from cnnkit.training.history import read_history
     from cnnkit.training.loop import evaluate
     from cnnkit.training.restore import load_trained_model
@@ -70,7 +70,8 @@ def load_run(run_dir: str | os.PathLike, data_dir: str | None = None, batch_size
         )
     history = read_history(run_dir)
     model, meta, info = load_trained_model(run_dir)
-    _, test_set, _ = load_classification_data(info.dataset, data_dir or config.get("data_dir"))
+    data_dir = data_dir_for_run(data_dir, config.get("data_dir"), info.dataset)
+    _, test_set, _ = load_classification_data(info.dataset, data_dir)
     transform = Normalize(info.mean, info.std)
     loader = DataLoader(test_set, batch_size=batch_size, shuffle=False, transform=transform)
     evaluation = evaluate(model, loader)

@@ -41,6 +41,7 @@ def load_segmentation_run(
     run_dir: str | os.PathLike, data_dir: str | None = None, batch_size: int = 100
 ) -> SegmentationRun:
     """Load a segmentation run folder and predict every scene of its test split with its best checkpoint."""
+    from cnnkit.training.datasets import data_dir_for_run
     from cnnkit.training.history import read_history
     from cnnkit.training.restore import load_trained_model
     from cnnkit.training.run import RunConfig, evaluation_loader
@@ -53,7 +54,7 @@ def load_segmentation_run(
     history = read_history(run_dir)
     model, meta, info = load_trained_model(run_dir)
     stored = dict(meta["config"])
-    stored["data_dir"] = data_dir or stored.get("data_dir")
+    stored["data_dir"] = data_dir_for_run(data_dir, stored.get("data_dir"), str(stored.get("dataset")))
     run_config = RunConfig(**stored)
     task = get_task(run_config.task)
     _, test_set, _ = task.load_data(run_config, split="test")

@@ -97,6 +97,9 @@ class RunConfig:
             if not ok:
                 raise ValueError(f"--{name.replace('_', '-')} must be {wanted}, got {getattr(self, name)!r}")
         model_info(self.model)  # an unknown model name is refused here, before any folder is made
+        task = get_task(self.task)
+        if task.check_config is not None:  # a model the task cannot use is named before its arguments are
+            task.check_config(self)
         check_model_args(self.model, self.model_args, reserved=model_args_from_data(self.task),
                          option="--model-args")  # before any data is read
 

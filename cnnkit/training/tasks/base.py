@@ -52,3 +52,4 @@ class Task:
     after_epoch: Callable | None = None
     # model arguments the task sets itself besides num_classes and in_channels (e.g. the scenes' image size)
     model_args_set: tuple[str, ...] = field(default=())
+    check_config: Callable | None = None  # check_config(config): refuse options the task cannot use, before any data

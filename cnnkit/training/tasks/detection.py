@@ -70,7 +70,8 @@ def detection_arrays(config: Any, split: str):
         encoded, dropped = encode_targets(boxes, labels, len(classes), config.model_args.get("grid", 8), IMAGE_SIZE)
     else:
         encoded = pad_boxes(boxes, labels)
-    return DetectionArrays(data.images, boxes, labels, encoded, classes, dropped, f"the {split} scenes")
+    return DetectionArrays(data.images, boxes, labels, encoded, classes, dropped, f"the {split} scenes",
+                           str(data.folder))
 
 
 def load_data(config: Any, split: str = "val"):
@@ -198,7 +199,8 @@ def crops_tensor(array: np.ndarray):
 
 DETECT = Task(
     name="detect",
-    model_args_set=("image_size",),  # the scenes are IMAGE_SIZE pixels square; targets are encoded for that
+    model_args_set=("image_size",),
+    check_config=check_config,  # the scenes are IMAGE_SIZE pixels square; targets are encoded for that
     kind="detection",
     score_name="map50",
     item_name="scenes",

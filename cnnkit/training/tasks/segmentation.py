@@ -27,6 +27,7 @@ class ImageMaskArrays:
     classes: list[str]
     transform: None = None
     target_transform: None = None
+    folder: str | None = None  # where the scenes were read from (recorded as the run's data_source)
 
     def __len__(self) -> int:
         return len(self.data)
@@ -48,15 +49,19 @@ def scenes(config: Any, split: str):
     if split != "train" and count is not None:
         count = max(1, count // 10)  # keep the 10:1 train:val/test proportion of the full set
     data = FashionScenes(root=config.data_dir, split=split, num_scenes=count, **args)
-    return ImageMaskArrays(data.images, data.masks, list(data.classes))
+    return ImageMaskArrays(data.images, data.masks, list(data.classes), folder=str(data.folder))
+
+
+def check_config(config: Any) -> None:
+    if config.dataset not in DATASETS:
+        raise ValueError(f"--task segment trains on {', '.join(DATASETS)}, got --dataset {config.dataset!r}")
 
 
 def load_data(config: Any, split: str = "val"):
     """(train scenes, evaluation scenes of `split`, DataInfo) for `--task segment`."""
     from cnnkit.training.datasets import DataInfo
 
-    if config.dataset not in DATASETS:
-        raise ValueError(f"--task segment trains on {', '.join(DATASETS)}, got --dataset {config.dataset!r}")
+    check_config(config)
     train, held_out = scenes(config, "train"), scenes(config, split)
     sample = train.data[:2000].astype(np.float32) / 255
     info = DataInfo(config.dataset, train.classes, (1,) + train.data.shape[1:], (float(sample.mean()),),
@@ -166,4 +171,4 @@ SEGMENT = Task(name="segment", kind="segmentation", score_name="miou", item_name
                          "batch_size": 32, "epochs": 28, "eval_batch_size": 100, "augment": "flip",
                          "model_args": {"base_channels": 8, "depth": 4}, "loss_args": {"dice": 1.0}},
                load_data=load_data, build_loss=build_loss, batch_transform=batch_transform,
-               batch_correct=batch_correct, evaluate=evaluate, extra_columns=("miou",))
+               batch_correct=batch_correct, evaluate=evaluate, extra_columns=("miou",), check_config=check_config)
