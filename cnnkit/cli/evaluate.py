@@ -66,9 +66,8 @@ def run(args: argparse.Namespace) -> int:
     from cnnkit.training.tasks import get_task
 
     model, meta, info = load_trained_model(args.checkpoint)
-    stored = dict(meta["config"])
-    stored["data_dir"] = data_dir_for_run(args.data_dir, stored.get("data_dir"), str(stored.get("dataset")))
-    config = RunConfig(**stored)
+    config = RunConfig.from_stored(dict(meta["config"]), f"{args.checkpoint} (its metadata's config)")
+    config.data_dir = data_dir_for_run(args.data_dir, config.data_dir, config.dataset)
     task = get_task(config.task)
     model = with_tta(model, args.tta, task.kind, config.augment)
     if task.kind == "generation":  # the quality table of samples and baselines instead of a test-set pass

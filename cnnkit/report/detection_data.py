@@ -57,9 +57,8 @@ def load_detection_run(
     config = json.loads((run_dir / "config.json").read_text())
     history = read_history(run_dir)
     model, meta, info = load_trained_model(run_dir)
-    stored = dict(meta["config"])
-    stored["data_dir"] = data_dir_for_run(data_dir, stored.get("data_dir"), str(stored.get("dataset")))
-    run_config = RunConfig(**stored)
+    run_config = RunConfig.from_stored(dict(meta["config"]), f"{run_dir} (its checkpoint's config)")
+    run_config.data_dir = data_dir_for_run(data_dir, run_config.data_dir, run_config.dataset)
     task = get_task(run_config.task)
     test_set = detection_arrays(run_config, "test")  # what task.load_data(split="test") holds out, without train
     scenes = first_scenes(test_set, len(test_set) if max_scenes is None else max_scenes, run_config)

@@ -54,6 +54,6 @@ def load_generation_run(run_dir: str | os.PathLike) -> GenerationRun:
     config = json.loads((run_dir / "config.json").read_text())
     history = read_history(run_dir)
     model, meta, info = load_trained_model(run_dir)
-    task_args = data_args(RunConfig(**meta["config"]))
+    task_args = data_args(RunConfig.from_stored(meta["config"], f"{run_dir} (its checkpoint's config)"))
     grid, grid_epoch = newest_grid(run_dir)
     return GenerationRun(run_dir, config, history, model, meta, info, task_args, grid, grid_epoch)

@@ -54,6 +54,7 @@ def load_run(run_dir: str | os.PathLike, data_dir: str | None = None, batch_size
     from cnnkit.training.history import read_history
     from cnnkit.training.loop import evaluate
     from cnnkit.training.restore import load_trained_model
+    from cnnkit.training.run import RunConfig
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -62,6 +63,7 @@ def load_run(run_dir: str | os.PathLike, data_dir: str | None = None, batch_size
     if not config_path.is_file():
         raise FileNotFoundError(f"{run_dir} has no config.json: is it a cnnkit run folder?")
     config = json.loads(config_path.read_text())
+    RunConfig.from_stored(config, config_path)  # a setting of the wrong type is named here, not deep inside
     task = config.get("task", "classify")
     if task != "classify":
         raise ValueError(

@@ -38,6 +38,10 @@ SCHEDULES = ("none", "cosine", "step", "onecycle")
 AUGMENTATIONS = ("none", "crop", "flip", "crop-flip")
 
 
+# the JSON values each RunConfig annotation accepts (an int is a float too; a bool is neither)
+_STORED_KINDS = {"str": (str,), "int": (int,), "float": (int, float), "dict[str, Any]": (dict,), "None": (type(None),)}
+
+
 @dataclass
 class RunConfig:
     """Everything that defines a run; stored as config.json in the run folder. `for_task` gives a task's defaults."""
@@ -64,6 +68,22 @@ class RunConfig:
     loss_args: dict[str, Any] = field(default_factory=dict)  # --task segment: class_weights, dice
     data_source: str | None = None  # recorded, not an option: the folder the training data was read from
     val_split: int | None = None  # classify: training images held out for validation (None: 5,000; 0: none)
+
+    @classmethod
+    def from_stored(cls, stored: Any, source: str | os.PathLike) -> RunConfig:
+        """The config a run stored (config.json, a checkpoint's metadata); a value of the wrong type or a setting
+        this cnnkit does not know is refused naming `source` and the setting."""
+        if not isinstance(stored, dict):
+            raise ValueError(f"{source} is not a cnnkit run configuration (not a JSON object)")
+        known = {f.name: f.type for f in fields(cls)}
+        unknown = sorted(set(stored) - set(known))
+        if unknown:
+            raise ValueError(f"{source} is not a cnnkit run configuration (unknown settings {', '.join(unknown)})")
+        for name, value in stored.items():
+            kinds = tuple(kind for part in known[name].split(" | ") for kind in _STORED_KINDS[part])
+            if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+                raise ValueError(f"{source}: the run setting {name!r} should be {known[name]}, got {value!r}")
+        return cls(**stored)
 
     @classmethod
     def for_task(cls, task: str = "classify", **given: Any) -> RunConfig:
@@ -218,14 +238,12 @@ def read_config(path: Path) -> RunConfig:
                                 ) from None
     except (ValueError, RecursionError) as error:
         raise ValueError(f"cannot resume: {path} is not valid JSON ({error})") from None
-    known = {f.name for f in fields(RunConfig)}
-    if not isinstance(stored, dict) or set(stored) - known:
-        unknown = sorted(set(stored) - known) if isinstance(stored, dict) else None
-        raise ValueError(f"cannot resume: {path} is not a cnnkit run configuration "
-                         + (f"(unknown settings {', '.join(unknown)})" if unknown else "(not a JSON object)"))
-    if stored.get("task", "classify") == "classify":  # a run made before classification held out images
-        stored.setdefault("val_split", 0)  # keeps training on every image, as it began
-    return RunConfig(**stored)
+    if isinstance(stored, dict) and stored.get("task", "classify") == "classify":  # a run made before
+        stored.setdefault("val_split", 0)  # classification held out images keeps training on every image
+    try:
+        return RunConfig.from_stored(stored, path)
+    except ValueError as error:
+        raise ValueError(f"cannot resume: {error}") from None
 
 
 def settings_for_resume(given: RunConfig, run_dir: Path, log) -> RunConfig:
