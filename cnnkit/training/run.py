@@ -14,6 +14,7 @@ of an uninterrupted run.
 from __future__ import annotations
 
 import json
+import math
 import os
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, fields
@@ -105,7 +106,11 @@ class RunConfig:
                   ("augment", self.augment in AUGMENTATIONS, f"one of {', '.join(AUGMENTATIONS)}"),
                   ("epochs", self.epochs >= 1, "at least 1"),
                   ("batch_size", self.batch_size >= 1, "at least 1"),
-                  ("lr", self.lr > 0, "positive"),
+                  ("lr", 0 < self.lr < math.inf, "a positive finite number"),
+                  ("momentum", 0 <= self.momentum < math.inf, "a finite number >= 0"),
+                  ("weight_decay", 0 <= self.weight_decay < math.inf, "a finite number >= 0"),
+                  ("label_smoothing", 0 <= self.label_smoothing <= 1, "between 0 and 1"),
+                  ("seed", self.seed >= 0, "an integer >= 0"),
                   ("warmup_fraction", 0 < self.warmup_fraction < 1, "between 0 and 1"),
                   ("loss_args", not self.loss_args or self.task == "segment", "empty except for --task segment"),
                   ("val_split", self.val_split is None or (self.task == "classify" and isinstance(self.val_split, int)
@@ -220,6 +225,9 @@ class RunResult:
 def check_run_dir(config: RunConfig, resume: bool) -> Path:
     """The run folder, checked but not created: resuming needs a checkpoint there, a new run needs none."""
     run_dir = Path(config.out)
+    for place in (run_dir, *run_dir.parents):  # the folder, or a folder above it, already a file: say which
+        if place.exists() and not place.is_dir():
+            raise FileExistsError(f"--out {run_dir}: {place} is a file, not a folder; choose another run folder")
     has_checkpoint = (run_dir / "last.safetensors").exists()
     if resume and not has_checkpoint:
         raise FileNotFoundError(f"nothing to resume: {run_dir} has no last.safetensors")

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnkit.training.tasks.base import Task, TaskEvaluation
+from cnnkit.training.tasks.base import FLAG, Task, TaskEvaluation, check_arg_values, whole
 
 IGNORE_INDEX = 255
 DATASETS = ("fashion-scenes",)
@@ -36,15 +36,25 @@ class ImageMaskArrays:
         return self.data[index][None].astype(np.float32) / np.float32(255), self.targets[index].astype(np.int64)
 
 
+SCENE_ARGS = {"clutter": FLAG, "ignore_border": FLAG, "seed": whole(0), "num_scenes": whole(1), "val_items": whole(1)}
+
+
+def scene_args(config: Any) -> dict[str, Any]:
+    """The scenes' --data-args (segment and detect), checked: unknown keys and values of the wrong type refused."""
+    args = dict(config.data_args)
+    unknown = set(args) - set(SCENE_ARGS)
+    if unknown:
+        raise ValueError(f"--data-args: fashion-scenes takes clutter, ignore_border, seed, num_scenes and val_items, "
+                         f"got {', '.join(sorted(unknown))}")
+    check_arg_values("--data-args", args, SCENE_ARGS)
+    return args
+
+
 def scenes(config: Any, split: str):
     """The Fashion-MNIST scenes of one split as loader-ready arrays (generated and cached on first use)."""
     from cnnkit.data.scenes import FashionScenes
 
-    args = dict(config.data_args)
-    unknown = set(args) - {"clutter", "ignore_border", "seed", "num_scenes", "val_items"}
-    if unknown:
-        raise ValueError(f"--data-args: fashion-scenes takes clutter, ignore_border, seed, num_scenes and val_items, "
-                         f"got {', '.join(sorted(unknown))}")
+    args = scene_args(config)
     count = args.pop("num_scenes", None)
     if split != "train" and count is not None:
         count = max(1, count // 10)  # keep the 10:1 train:val/test proportion of the full set
@@ -55,6 +65,7 @@ def scenes(config: Any, split: str):
 def check_config(config: Any) -> None:
     if config.dataset not in DATASETS:
         raise ValueError(f"--task segment trains on {', '.join(DATASETS)}, got --dataset {config.dataset!r}")
+    scene_args(config)
 
 
 def load_data(config: Any, split: str = "val"):
