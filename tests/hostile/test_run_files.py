@@ -45,3 +45,13 @@ def test_an_export_beside_the_run_files_is_still_written(run_copy, capsys):
 
     assert main(["export", str(run_copy), str(run_copy / "weights.safetensors")]) == 0
     assert (run_copy / "weights.safetensors").is_file() and (run_copy / "weights.json").is_file()
+
+
+@pytest.mark.parametrize("text, what", [("{broken", "not valid JSON"), ("[1, 2]", "not a training history"),
+                                        ('{"epoch": 1}', "not a training history"),
+                                        (b"\xff\xfe[]", "not valid JSON")])
+def test_a_corrupt_history_is_named_by_report(run_copy, capsys, text, what):
+    path = run_copy / "history.json"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    refused(["report", run_copy], capsys, str(path), what)
+    assert not (run_copy / "report.html").exists()
