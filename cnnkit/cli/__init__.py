@@ -68,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         message = str(err).strip() or type(err).__name__
         print(f"cnnkit {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except MemoryError as err:  # sizes no check foresaw: one line, not a traceback
+        print(f"cnnkit {args.command}: error: out of memory ({str(err).strip() or 'MemoryError'}); try smaller "
+              "sizes (--batch-size, model arguments, images)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

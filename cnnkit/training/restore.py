@@ -84,8 +84,12 @@ def load_trained_model(path: str | os.PathLike) -> tuple[Any, dict[str, Any], Da
     refuse_non_finite(checkpoint.model_state, source)
     meta = checkpoint.meta
     info, config = described_model(meta, source)
-    model = get_model(config["model"], num_classes=len(info.classes), in_channels=info.input_shape[0],
-                      **config.get("model_args", {}))
+    try:
+        model = get_model(config["model"], num_classes=len(info.classes), in_channels=info.input_shape[0],
+                          **config.get("model_args", {}))
+    except (TypeError, MemoryError) as error:  # model_args of the wrong type or size in the metadata
+        raise CheckpointError(f"{source}: its model {config['model']!r} cannot be built with the stored "
+                              f"model_args {config.get('model_args', {})!r} ({error})") from None
     model.load_state_dict(full_state(checkpoint.model_state, meta))
     model.eval()
     return model, meta, info

@@ -147,7 +147,7 @@ def build_model(config: RunConfig, info: DataInfo):
     try:
         return get_model(config.model, num_classes=len(info.classes), in_channels=info.input_shape[0],
                          **config.model_args)
-    except TypeError as error:  # a value of the wrong type (a string for a width): name the option
+    except (TypeError, MemoryError) as error:  # a string for a width, a width of 10⁵: name the option
         raise ValueError(f"--model-args {json.dumps(config.model_args)}: model {config.model!r} cannot be built "
                          f"with these values ({error})") from None
 

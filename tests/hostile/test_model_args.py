@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from cnnkit.models import list_models
 from cnnkit.models.registry import model_arguments
 from cnnkit.training.run import model_args_from_data
-from tests.hostile.helpers import refused
+from tests.hostile.helpers import GiB, one_line_refusal, refused, run_cli, run_fenced
 
 TASK_OF = {"unet": "segment", "diffusion_unet": "generate", "yolo": "detect", "propose_classify": "detect"}
 NAMES = [info.name for info in list_models()]
@@ -55,3 +57,37 @@ def test_a_key_the_task_sets_itself_is_refused(model, key, tmp_path, capsys):
 def test_a_value_of_the_wrong_type_is_refused_naming_the_option(tiny_fashion, tmp_path, capsys):
     refused(["train", "--model", "alexnet_small", "--model-args", '{"dropout": "much"}', "--data-dir", tiny_fashion,
              "--epochs", "1", "--out", tmp_path / "run", "--quiet"], capsys, "--model-args", "alexnet_small")
+
+
+@pytest.mark.parametrize("option", ["--model-args", "--data-args", "--loss-args"])
+def test_json_nested_100000_deep_is_refused_naming_the_option(tmp_path, capsys, option):
+    refused(["train", "--task", "segment", option, "[" * 100_000, "--out", tmp_path / "run", "--quiet"], capsys,
+            option, "not valid JSON")
+
+
+def test_model_args_too_large_to_build_are_refused_under_a_memory_limit():
+    # built after the data are read (the data decide num_classes): the trainer's build_model, fenced
+    code = """
+        from cnnkit.training.datasets import DataInfo
+        from cnnkit.training.run import RunConfig, build_model
+        config = RunConfig.for_task("segment", model_args={"base_channels": 100000})
+        try:
+            build_model(config, DataInfo("fashion-scenes", ["a", "b"], (1, 64, 64), (0.5,), (0.5,)))
+        except ValueError as error:
+            print(error)
+        """
+    fenced = run_fenced(code, memory=2 * GiB, timeout=60)
+    assert fenced.returncode == 0, fenced.stderr
+    assert fenced.stdout.startswith('--model-args {"base_channels": 100000}: model \'unet\' cannot be built')
+
+
+def test_a_checkpoint_whose_model_cannot_be_built_is_refused_naming_it(classifier_run, tmp_path):
+    from cnnkit.training.checkpoint import load_checkpoint, save_checkpoint
+
+    best = load_checkpoint(classifier_run / "best.safetensors")
+    best.meta["config"].update(model="unet", model_args={"base_channels": 100000})
+    path = tmp_path / "huge.safetensors"
+    save_checkpoint(path, best.model_state, None, best.meta)
+    image = tmp_path / "x.png"
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(image)
+    one_line_refusal(run_cli(["predict", path, image], memory=2 * GiB, timeout=60), str(path), "base_channels")
