@@ -62,3 +62,17 @@ def test_predict_and_eval_name_the_malformed_part(best, tmp_path, image, capsys,
 def test_eval_names_a_run_setting_of_the_wrong_type(best, tmp_path, capsys, key, value, names):
     path = _altered(best, tmp_path, "config", key, value)
     refused(["eval", path], capsys, str(path), "config", *names)
+
+
+@pytest.mark.parametrize("content", [
+    b"",  # zero bytes
+    (1 << 62).to_bytes(8, "little") + b"{}",  # a header length of 4 EiB
+    (100_000_000).to_bytes(8, "little") + b"{" * 100,  # a header longer than the file
+    (2).to_bytes(8, "little") + b"[]",  # a header that is JSON but not an object
+    b"\x89PNG\r\n\x1a\n" + bytes(64),  # another kind of file
+], ids=["empty", "huge-header", "header-past-the-end", "header-not-object", "png"])
+def test_a_file_that_is_not_a_checkpoint_is_named(tmp_path, image, capsys, content):
+    path = tmp_path / "weights.safetensors"
+    path.write_bytes(content)
+    refused(["predict", path, image], capsys, str(path))
+    refused(["eval", path], capsys, str(path))
