@@ -36,7 +36,7 @@ class GenerationRun(RunFolder):  # model: the GaussianDiffusion, in eval mode
 def newest_grid(run_dir: Path) -> tuple[Path | None, int | None]:
     """(RUN/samples/epoch-NNN.png with the largest NNN, NNN), or (None, None) when there is none."""
     names = ((GRID_NAME.fullmatch(p.name), p) for p in (run_dir / "samples").glob("epoch-*.png"))
-    found = [(int(match.group(1)), path) for match, path in names if match]
+    found = [(int(match.group(1)), path) for match, path in names if match and path.is_file()]  # not a folder
     if not found:
         return None, None
     epoch, path = max(found)

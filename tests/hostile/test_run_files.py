@@ -55,3 +55,12 @@ def test_a_corrupt_history_is_named_by_report(run_copy, capsys, text, what):
     path.write_bytes(text if isinstance(text, bytes) else text.encode())
     refused(["report", run_copy], capsys, str(path), what)
     assert not (run_copy / "report.html").exists()
+
+
+def test_newest_grid_skips_a_folder_named_like_a_grid(tmp_path):
+    from cnnkit.report.generation_data import newest_grid
+
+    (tmp_path / "samples").mkdir()
+    (tmp_path / "samples" / "epoch-001.png").write_bytes(b"png")
+    (tmp_path / "samples" / "epoch-002.png").mkdir()  # reading it as the newest grid: IsADirectoryError
+    assert newest_grid(tmp_path) == (tmp_path / "samples" / "epoch-001.png", 1)
