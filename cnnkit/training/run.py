@@ -267,6 +267,10 @@ def settings_for_resume(given: RunConfig, run_dir: Path, log) -> RunConfig:
         options = ", ".join("--" + name.replace("_", "-") for name in ignored)
         log(f"note: resuming with the run's own settings (config.json); ignoring {options}")
     stored.out = given.out
+    if given.data_dir is None and stored.data_dir is not None and not Path(stored.data_dir).expanduser().is_dir():
+        # an exact resume needs the same data: never another copy found by the search
+        raise FileNotFoundError(f"cannot resume: the run's data folder {stored.data_dir} (in its config.json) no "
+                                "longer exists; pass --data-dir with the folder's new place")
     stored.data_dir = given.data_dir or stored.data_dir
     return stored
 

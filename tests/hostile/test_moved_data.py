@@ -89,3 +89,15 @@ def test_a_folder_given_now_or_still_there_is_used_as_it_is(tmp_path):
     assert notes == []
     assert data_dir_for_run(None, str(tmp_path / "gone"), "mnist", notes.append) is None
     assert len(notes) == 1 and "mnist" in notes[0]
+
+
+def test_resume_refuses_naming_the_moved_folder_and_takes_its_new_place(moved_run, search_finds, tmp_path, capsys):
+    from tests.hostile.helpers import refused
+
+    run, gone, moved = moved_run
+    resumed = tmp_path / "resumed"
+    shutil.copytree(run, resumed)
+    argv = ["train", "--model", "lenet5_relu", "--epochs", "2", "--batch-size", "32", "--val-split", "0", "--out",
+            resumed, "--resume", "--quiet"]
+    refused(argv, capsys, str(gone), "no longer exists", "--data-dir")  # never the copy the search would find
+    assert main([str(a) for a in [*argv, "--data-dir", moved]]) == 0
