@@ -62,3 +62,12 @@ def test_an_out_that_is_or_lies_under_a_file_is_refused_naming_it(tmp_path, caps
     argv[argv.index("--out") + 1] = out
     refused(argv, capsys, f"--out {out}", f"{blocker} is a file")
     assert blocker.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize("command", [["gradcheck", "lenet5"], ["generate", "RUN"], ["demo", "gradients"],
+                                     ["segment-baseline"], ["data", "scenes", "--format", "yolo", "--out", "OUT"],
+                                     ["train"]])
+def test_a_negative_seed_is_refused_naming_the_option_by_every_command(tmp_path, capsys, command):
+    argv = [str(tmp_path / "nowhere") if part in ("RUN", "OUT") else part for part in command]
+    refused([*argv, "--seed", "-1"], capsys, "--seed", "-1")
+    assert not (tmp_path / "nowhere").exists()
