@@ -113,3 +113,20 @@ def test_a_scene_run_records_its_data_source_in_config_json(scene_data, copy_els
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["data_dir"] == str(given)
     assert config["data_source"] == str((given / "fashion-scenes-0").resolve())
+
+
+@pytest.mark.parametrize("loss_args, names", [
+    ({"dice": float("nan")}, ["dice", "finite"]), ({"dice": float("inf")}, ["dice", "finite"]),
+    ({"class_weights": [1.0] * 10 + [float("nan")]}, ["class_weights", "finite"]),
+    ({"class_weights": [1.0] * 10 + [float("inf")]}, ["class_weights", "finite"]),
+    ({"class_weights": [1.0] * 10 + ["x"]}, ["class_weights"]),
+    ({"class_weights": [1.0] * 10 + [True]}, ["class_weights"]),
+])
+def test_non_finite_loss_args_are_refused_naming_them(scene_data, loss_args, names):
+    from cnnkit.training.tasks.segmentation import build_loss
+
+    config = RunConfig.for_task("segment", data_dir=str(scene_data), data_args=dict(TINY), loss_args=loss_args)
+    with pytest.raises(ValueError, match="--loss-args") as raised:
+        build_loss(config)
+    for name in names:
+        assert name in str(raised.value)

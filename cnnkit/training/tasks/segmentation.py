@@ -93,8 +93,8 @@ def build_loss(config: Any):
         raise ValueError(f"--loss-args: --task segment takes {' and '.join(LOSS_ARGS)}, "
                          f"got {', '.join(sorted(unknown))}")
     dice = args.get("dice", 0.0)
-    if isinstance(dice, bool) or not isinstance(dice, int | float) or dice < 0:
-        raise ValueError(f"--loss-args: dice must be a number ≥ 0 (the Dice loss's weight), got {dice!r}")
+    if isinstance(dice, bool) or not isinstance(dice, int | float) or not 0 <= dice < np.inf:  # NaN fails too
+        raise ValueError(f"--loss-args: dice must be a finite number ≥ 0 (the Dice loss's weight), got {dice!r}")
     weight = class_weights(config, args["class_weights"]) if args.get("class_weights") is not None else None
     cross_entropy = nn.CrossEntropyLoss(weight=weight, ignore_index=IGNORE_INDEX,
                                         label_smoothing=config.label_smoothing)
@@ -121,10 +121,11 @@ def class_weights(config: Any, given: Any) -> np.ndarray:
             raise ValueError(f"--loss-args: class_weights \"balanced\" needs every class in the training masks; "
                              f"{', '.join(missing)} never occur")
         return (np.median(frequency) / frequency).astype(np.float32)
-    weights = np.asarray(given, dtype=np.float64) if isinstance(given, list) else None
-    if weights is None or weights.shape != (count,) or (weights < 0).any():
-        raise ValueError(f"--loss-args: class_weights must be \"balanced\" or {count} numbers ≥ 0 (one per class, "
-                         f"background first), got {given!r}")
+    numbers = isinstance(given, list) and all(isinstance(w, int | float) and not isinstance(w, bool) for w in given)
+    weights = np.asarray(given, dtype=np.float64) if numbers else None
+    if weights is None or weights.shape != (count,) or not ((weights >= 0) & (weights < np.inf)).all():
+        raise ValueError(f"--loss-args: class_weights must be \"balanced\" or {count} finite numbers ≥ 0 (one per "
+                         f"class, background first), got {given!r}")
     return weights.astype(np.float32)
 
 
