@@ -124,8 +124,8 @@ def class_weights(config: Any, given: Any) -> np.ndarray:
     numbers = isinstance(given, list) and all(isinstance(w, int | float) and not isinstance(w, bool) for w in given)
     weights = np.asarray(given, dtype=np.float64) if numbers else None
     if weights is None or weights.shape != (count,) or not ((weights >= 0) & (weights < np.inf)).all():
-        raise ValueError(f"--loss-args: class_weights must be \"balanced\" or {count} finite numbers ≥ 0 (one per "
-                         f"class, background first), got {given!r}")
+        raise ValueError(f"--loss-args: class_weights must be \"balanced\" or {count} numbers ≥ 0, each finite (one "
+                         f"per class, background first), got {given!r}")
     return weights.astype(np.float32)
 
 
