@@ -52,6 +52,14 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     return (UserError, FileNotFoundError, FileExistsError, ValueError, CheckpointError, OSError, RuntimeError)
 
 
+def check_seed(args: argparse.Namespace) -> None:
+    """Every command's --seed is a seed for NumPy's generators: an integer >= 0 (a negative one would fail deep
+    inside, without naming the option)."""
+    seed = getattr(args, "seed", None)
+    if isinstance(seed, int) and seed < 0:
+        raise UserError(f"--seed must be an integer >= 0, got {seed}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # the command line, for `train --nprocs` to re-run
@@ -60,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # NumPy's overflow warnings would precede the one-line error that a non-finite loss, weight or output gets
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            check_seed(args)
             return int(args.run(args) or 0)
     except KeyboardInterrupt:
         print("\ncnnkit: interrupted", file=sys.stderr)
@@ -67,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     except _user_errors() as err:
         message = str(err).strip() or type(err).__name__
         print(f"cnnkit {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except MemoryError as err:  # sizes no check foresaw: one line, not a traceback
+        print(f"cnnkit {args.command}: error: out of memory ({str(err).strip() or 'MemoryError'}); try smaller "
+              "sizes (--batch-size, model arguments, images)", file=sys.stderr)
         return 2
 
 

@@ -38,12 +38,14 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from cnnkit.cli import UserError
     from cnnkit.serialization import save
+    from cnnkit.training.checkpoint import refuse_run_file
 
     source, target = Path(args.source), Path(args.target)
     if not source.is_file():
         raise UserError(f"no such checkpoint: {source}")
     if target.suffix != ".safetensors":
         raise UserError(f"expected the output to end in .safetensors, got {target}")
+    refuse_run_file(target, "the output")
     widened: dict[int, str] = {}
     arrays = state_dict_arrays(_read_checkpoint(source, widened), source, widened)
     save(arrays, target)

@@ -60,14 +60,14 @@ def format_confusion(confusion, classes: list[str]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cnnkit.training.datasets import data_dir_for_run
     from cnnkit.training.restore import load_trained_model
     from cnnkit.training.run import RunConfig, evaluation_loader
     from cnnkit.training.tasks import get_task
 
     model, meta, info = load_trained_model(args.checkpoint)
-    stored = dict(meta["config"])
-    stored["data_dir"] = args.data_dir or stored.get("data_dir")
-    config = RunConfig(**stored)
+    config = RunConfig.from_stored(dict(meta["config"]), f"{args.checkpoint} (its metadata's config)")
+    config.data_dir = data_dir_for_run(args.data_dir, config.data_dir, config.dataset)
     task = get_task(config.task)
     model = with_tta(model, args.tta, task.kind, config.augment)
     if task.kind == "generation":  # the quality table of samples and baselines instead of a test-set pass

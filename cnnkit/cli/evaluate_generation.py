@@ -93,14 +93,15 @@ def run_generation(args: argparse.Namespace, model, meta: dict, info) -> int:
     from cnnkit.data.loader import gather_arrays
     from cnnkit.diffusion.quality import format_quality, measure_quality
     from cnnkit.metrics.generative import load_feature_model
-    from cnnkit.training.datasets import load_classification_data
+    from cnnkit.training.datasets import data_dir_for_run, load_classification_data
 
     parts = chosen_parts(args.parts, args.ddpm_check, model.num_classes is not None)
     features = load_feature_model(args.features)
     if features.classes is not None and list(features.classes) != list(info.classes):
         raise ValueError(f"the feature classifier's classes {features.classes} differ from the run's {info.classes}")
     config = meta["config"]
-    train, test, _ = load_classification_data(config["dataset"], args.data_dir or config.get("data_dir"))
+    train, test, _ = load_classification_data(
+        config["dataset"], data_dir_for_run(args.data_dir, config.get("data_dir"), config["dataset"]))
     train_images, train_labels = gather_arrays(train, np.arange(len(train)))
     test_images, _ = gather_arrays(test, np.arange(len(test)))
     if not 2 <= args.samples <= len(train_images):

@@ -128,7 +128,7 @@ def add_parser(sub) -> None:
 def _json_option(name: str, text: str) -> dict:
     try:
         value = json.loads(text)
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, RecursionError) as err:  # RecursionError: arrays nested thousands deep
         raise ValueError(f"--{name} is not valid JSON: {err}") from None
     if not isinstance(value, dict):
         raise ValueError(f"--{name} must be a JSON object, got {text}")

@@ -25,6 +25,9 @@ RECORD = 1 + CHANNELS * SIDE * SIDE  # 3073 bytes
 TRAIN_FILES = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
 TEST_FILES = ("test_batch.bin",)
 META_FILE = "batches.meta.txt"
+MAX_MEMBER = 64 << 20  # a batch file is 30.7 MB (10,000 records)
+MAX_TOTAL = 1 << 30
+MAX_MEMBERS = 10_000
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
@@ -50,18 +53,38 @@ def parse_classes(text: str, name: str) -> list[str]:
     return names
 
 
-def read_from_tar(archive: Path, files: tuple[str, ...]) -> dict[str, bytes]:
-    """The named members (matched by base name) of a .tar.gz, read in one pass, never written to disk."""
-    wanted = set(files) | {META_FILE}
+def read_tar_members(archive: Path, wanted: set[str]) -> dict[str, bytes]:
+    """The members of a .tar.gz whose base names are `wanted`, read in one pass, never written to disk; bounded:
+    a member claiming more than MAX_MEMBER bytes is refused before it is read (a gzip of zeros holds gigabytes in
+    a few megabytes), and so is an archive whose members add up to more than MAX_TOTAL or number more than
+    MAX_MEMBERS (CIFAR-10's hold 8 members, 180 MB)."""
     found: dict[str, bytes] = {}
+    total = 0
     try:
         with tarfile.open(archive, "r:*") as tar:
-            for member in tar:
+            for count, member in enumerate(tar, 1):
                 base = member.name.rsplit("/", 1)[-1]
-                if member.isfile() and base in wanted and base not in found:
+                chosen = member.isfile() and base in wanted and base not in found
+                if chosen and member.size > MAX_MEMBER:
+                    raise DatasetFormatError(f"CIFAR-10 archive {archive}: {member.name} claims {member.size:,} "
+                                             f"bytes, more than any CIFAR-10 file ({MAX_MEMBER:,} at most); "
+                                             "refused unread")
+                total += member.size
+                if count > MAX_MEMBERS or total > MAX_TOTAL:
+                    raise DatasetFormatError(f"CIFAR-10 archive {archive}: more than {MAX_MEMBERS:,} members or "
+                                             f"{MAX_TOTAL >> 20:,} MiB; not a CIFAR-10 archive, refused")
+                if chosen:
                     found[base] = tar.extractfile(member).read()
+                    if set(found) == wanted:
+                        break  # nothing more to read
     except (tarfile.TarError, OSError, EOFError, zlib.error) as error:
         raise DatasetFormatError(f"CIFAR-10 archive {archive}: cannot be read as a tar.gz ({error})") from None
+    return found
+
+
+def read_from_tar(archive: Path, files: tuple[str, ...]) -> dict[str, bytes]:
+    """The named batch files (matched by base name) and the class names of a .tar.gz."""
+    found = read_tar_members(archive, set(files) | {META_FILE})
     missing = [f for f in files if f not in found]
     if missing:
         raise DatasetFormatError(f"CIFAR-10 archive {archive}: lacks {', '.join(missing)}")

@@ -31,7 +31,30 @@ def find_classes(root: Path) -> tuple[list[str], dict[str, int]]:
     classes = sorted(entry.name for entry in os.scandir(root) if entry.is_dir())
     if not classes:
         raise FileNotFoundError(f"ImageFolder: {root} has no class sub-folders (expected root/<class>/<image>)")
+    for name in classes:  # a class name is stored as text (checkpoints, reports): undecodable bytes cannot be
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            raw = os.fsencode(name)
+            raise DatasetFormatError(f"ImageFolder: the class folder {raw!r} in {root} is not named in UTF-8; "
+                                     "rename it (class names are stored as text)") from None
     return classes, {c: i for i, c in enumerate(classes)}
+
+
+def class_folders(folder: Path) -> list[tuple[str, list[str]]]:
+    """(folder, file names) of folder and every folder under it, links followed but each real folder read once:
+    a link that leads back into the walk (a loop) is refused naming it, where os.walk would list the same images
+    again at every level until the path grows too long."""
+    seen: dict[str, str] = {}
+    walked = []
+    for dirpath, _, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            raise DatasetFormatError(f"ImageFolder: {dirpath} is {seen[real]} again, through a link that loops "
+                                     "(a folder linked into itself or a folder above it); remove the link")
+        seen[real] = dirpath
+        walked.append((dirpath, files))
+    return walked
 
 
 def make_samples(root: Path, class_to_idx: dict[str, int], extensions: Sequence[str]) -> list[tuple[str, int]]:
@@ -42,7 +65,7 @@ def make_samples(root: Path, class_to_idx: dict[str, int], extensions: Sequence[
     for name, index in sorted(class_to_idx.items(), key=lambda kv: kv[1]):
         found = [
             (os.path.join(dirpath, f), index)
-            for dirpath, _, files in sorted(os.walk(root / name, followlinks=True))
+            for dirpath, files in sorted(class_folders(root / name))
             for f in sorted(files)
             if f.lower().endswith(lowered)
         ]

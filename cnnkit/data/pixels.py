@@ -6,7 +6,8 @@
 - `unit_pixels(picture, mode)` gives float32 (H, W, C) in [0, 1] for mode "L" (C = 1) or "RGB" (C = 3).
   8-bit images are divided by 255 (as torchvision's `to_tensor`); 16-bit grey images (Pillow modes I;16…,
   and I, which Pillow gives 16-bit PNGs) by 65535, so a 16-bit image and its 8-bit version agree to 1/255.
-  Colour, palette and CMYK images go through Pillow's conversion to the mode.
+  Colour, palette and CMYK images go through Pillow's conversion to the mode. 32-bit float images (mode F)
+  are refused: their range is not defined (Pillow's conversion would clip them).
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ def unit_pixels(picture, mode: str, size: tuple[int, int] | None = None) -> np.n
     (width, height) when given."""
     from PIL import Image
 
+    if picture.mode == "F":  # Pillow's convert would clip at 0–255 and turn 0–1 images black, NaN into 0
+        raise ValueError("32-bit float pixels (Pillow mode F) have no defined range to scale from; save the "
+                         "image with 8 or 16-bit pixels")
     if picture.mode in SIXTEEN_BIT_MODES:  # Pillow's convert("L") would clip these at 255, not scale them
         grey = Image.fromarray(np.asarray(picture, dtype=np.float32) / np.float32(65535))  # mode "F"
         if size is not None and grey.size != size:

@@ -27,6 +27,7 @@ class DetectionArrays:
     classes: list[str]  # the C object classes (label k is classes[k − 1])
     dropped: int = 0  # objects that could not be encoded (YOLO: a larger object's centre in the same cell)
     source: str = ""
+    folder: str | None = None  # the folder the images were read from, when they came from files
 
     def __len__(self) -> int:
         return len(self.images)

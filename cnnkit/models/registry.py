@@ -23,9 +23,19 @@ from cnnkit.models.vgg import fashion_vgg, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg
 
 def diffusion_unet(**kwargs: Any) -> nn.Module:
     """`cnnkit.diffusion.diffusion_unet` (imported on use: cnnkit.diffusion builds on cnnkit.models' blocks)."""
+    return _diffusion_builder()(**kwargs)
+
+
+def _diffusion_builder() -> Callable[..., nn.Module]:
     from cnnkit.diffusion.gaussian import diffusion_unet as build
 
-    return build(**kwargs)
+    return build
+
+
+def _propose_classify_class() -> Callable[..., nn.Module]:
+    from cnnkit.detection.propose_classify import ProposeClassify
+
+    return ProposeClassify
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,8 @@ class ModelInfo:
     num_classes: int
     num_params: int  # with the default arguments
     description: str
+    # for a builder that passes **kwargs on: returns the callable they go to, whose signature lists the rest
+    forwards_to: Callable[[], Callable[..., Any]] | None = None
 
 
 MNIST, CIFAR, IMAGENET = (1, 28, 28), (3, 32, 32), (3, 224, 224)
@@ -69,11 +81,13 @@ _ENTRIES = [
     ModelInfo("unet", unet, (1, 64, 64), 11, 482_619,
               "U-Net (Ronneberger 2015), batch norm, depth 3, width 16: a class per pixel"),
     ModelInfo("diffusion_unet", diffusion_unet, MNIST, 10, 958_209,
-              "DDPM noise predictor: U-Net blocks with GroupNorm, SiLU, time and class embeddings, EMA"),
+              "DDPM noise predictor: U-Net blocks with GroupNorm, SiLU, time and class embeddings, EMA",
+              _diffusion_builder),
     ModelInfo("yolo", yolo_v1, (1, 64, 64), 10, 202_948,
               "YOLO v1 (Redmon 2016) for 64×64 scenes: 8×8 grid, 2 boxes per cell, batch norm, leaky ReLU"),
     ModelInfo("propose_classify", propose_classify, (1, 28, 28), 10, 62_131,
-              "propose-then-classify (R-CNN in miniature): windows → 28×28 crops → LeNet-5, 11 classes + 4 offsets"),
+              "propose-then-classify (R-CNN in miniature): windows → 28×28 crops → LeNet-5, 11 classes + 4 offsets",
+              _propose_classify_class),
 ]
 _REGISTRY = {info.name: info for info in _ENTRIES}
 
@@ -92,13 +106,21 @@ def model_info(name: str) -> ModelInfo:
 
 
 def model_arguments(name: str) -> list[str] | None:
-    """The keyword arguments the builder of `name` accepts (None when it takes any, through **kwargs)."""
+    """The keyword arguments the builder of `name` accepts, including those its **kwargs pass on to the callable
+    the entry names (`forwards_to`); None only for a builder whose **kwargs go somewhere unnamed."""
     import inspect
 
-    parameters = inspect.signature(model_info(name).builder).parameters.values()
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
-        return None
-    return [p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    info = model_info(name)
+    accepted: list[str] = []
+    for target in (info.builder, info.forwards_to() if info.forwards_to is not None else None):
+        if target is None:
+            return None  # **kwargs that go nowhere named: any keyword may be right
+        parameters = inspect.signature(target).parameters.values()
+        accepted += [p.name for p in parameters
+                     if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in accepted]
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+            return accepted
+    return None
 
 
 def check_model_args(name: str, kwargs: dict[str, Any], reserved: tuple[str, ...] = (), option: str = "get_model"
@@ -113,7 +135,8 @@ def check_model_args(name: str, kwargs: dict[str, Any], reserved: tuple[str, ...
     free = ", ".join(a for a in accepted if a not in reserved) if accepted is not None else "any keyword"
     problem = (f"sets {', '.join(map(repr, own))}, which the run sets itself from the data" if own
                else f"has {', '.join(map(repr, unknown))}, which model {name!r} does not take")
-    note = f" ({' and '.join(reserved)} come from the data)" if reserved else ""
+    named = f"{', '.join(reserved[:-1])} and {reserved[-1]}" if len(reserved) > 1 else "".join(reserved)
+    note = f" ({named} come from the data)" if reserved else ""
     raise ValueError(f"{option} {problem}; {name}'s arguments{note}: {free or 'none'}")
 
 

@@ -46,6 +46,7 @@ def load_detection_run(
     run_dir: str | os.PathLike, data_dir: str | None = None, max_scenes: int | None = None, batch_size: int = 100
 ) -> DetectionRun:
     """Load a detection run folder and score its best checkpoint on the test scenes (the first max_scenes)."""
+    from cnnkit.training.datasets import data_dir_for_run
     from cnnkit.training.history import read_history
     from cnnkit.training.restore import load_trained_model
     from cnnkit.training.run import RunConfig, evaluation_loader
@@ -56,9 +57,8 @@ def load_detection_run(
     config = json.loads((run_dir / "config.json").read_text())
     history = read_history(run_dir)
     model, meta, info = load_trained_model(run_dir)
-    stored = dict(meta["config"])
-    stored["data_dir"] = data_dir or stored.get("data_dir")
-    run_config = RunConfig(**stored)
+    run_config = RunConfig.from_stored(dict(meta["config"]), f"{run_dir} (its checkpoint's config)")
+    run_config.data_dir = data_dir_for_run(data_dir, run_config.data_dir, run_config.dataset)
     task = get_task(run_config.task)
     test_set = detection_arrays(run_config, "test")  # what task.load_data(split="test") holds out, without train
     scenes = first_scenes(test_set, len(test_set) if max_scenes is None else max_scenes, run_config)

@@ -42,7 +42,7 @@ class GenerationRun(RunFolder):  # model: the GaussianDiffusion, in eval mode
 def newest_grid(run_dir: Path) -> tuple[Path | None, int | None]:
     """(RUN/samples/epoch-NNN.png with the largest NNN, NNN), or (None, None) when there is none."""
     names = ((GRID_NAME.fullmatch(p.name), p) for p in (run_dir / "samples").glob("epoch-*.png"))
-    found = [(int(match.group(1)), path) for match, path in names if match]
+    found = [(int(match.group(1)), path) for match, path in names if match and path.is_file()]  # not a folder
     if not found:
         return None, None
     epoch, path = max(found)
@@ -60,6 +60,6 @@ def load_generation_run(run_dir: str | os.PathLike) -> GenerationRun:
     config = json.loads((run_dir / "config.json").read_text())
     history = read_history(run_dir)
     model, meta, info = load_trained_model(run_dir)
-    task_args = data_args(RunConfig(**meta["config"]))
+    task_args = data_args(RunConfig.from_stored(meta["config"], f"{run_dir} (its checkpoint's config)"))
     grid, grid_epoch = newest_grid(run_dir)
     return GenerationRun(run_dir, config, history, model, meta, info, task_args, grid, grid_epoch)

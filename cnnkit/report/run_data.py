@@ -50,10 +50,11 @@ def load_run(run_dir: str | os.PathLike, data_dir: str | None = None, batch_size
     from cnnkit.data import DataLoader
     from cnnkit.data.transforms import Normalize
     from cnnkit.metrics import confusion_matrix
-    from cnnkit.training.datasets import load_classification_data
+    from cnnkit.training.datasets import data_dir_for_run, load_classification_data
     from cnnkit.training.history import read_history
     from cnnkit.training.loop import evaluate
     from cnnkit.training.restore import load_trained_model
+    from cnnkit.training.run import RunConfig
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -62,6 +63,7 @@ def load_run(run_dir: str | os.PathLike, data_dir: str | None = None, batch_size
     if not config_path.is_file():
         raise FileNotFoundError(f"{run_dir} has no config.json: is it a cnnkit run folder?")
     config = json.loads(config_path.read_text())
+    RunConfig.from_stored(config, config_path)  # a setting of the wrong type is named here, not deep inside
     task = config.get("task", "classify")
     if task != "classify":
         raise ValueError(
@@ -70,7 +72,8 @@ def load_run(run_dir: str | os.PathLike, data_dir: str | None = None, batch_size
         )
     history = read_history(run_dir)
     model, meta, info = load_trained_model(run_dir)
-    _, test_set, _ = load_classification_data(info.dataset, data_dir or config.get("data_dir"))
+    data_dir = data_dir_for_run(data_dir, config.get("data_dir"), info.dataset)
+    _, test_set, _ = load_classification_data(info.dataset, data_dir)
     transform = Normalize(info.mean, info.std)
     loader = DataLoader(test_set, batch_size=batch_size, shuffle=False, transform=transform)
     evaluation = evaluate(model, loader)

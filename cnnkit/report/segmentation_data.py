@@ -41,6 +41,7 @@ def load_segmentation_run(
     run_dir: str | os.PathLike, data_dir: str | None = None, batch_size: int = 100
 ) -> SegmentationRun:
     """Load a segmentation run folder and predict every scene of its test split with its best checkpoint."""
+    from cnnkit.training.datasets import data_dir_for_run
     from cnnkit.training.history import read_history
     from cnnkit.training.restore import load_trained_model
     from cnnkit.training.run import RunConfig, evaluation_loader
@@ -52,9 +53,8 @@ def load_segmentation_run(
     config = json.loads((run_dir / "config.json").read_text())
     history = read_history(run_dir)
     model, meta, info = load_trained_model(run_dir)
-    stored = dict(meta["config"])
-    stored["data_dir"] = data_dir or stored.get("data_dir")
-    run_config = RunConfig(**stored)
+    run_config = RunConfig.from_stored(dict(meta["config"]), f"{run_dir} (its checkpoint's config)")
+    run_config.data_dir = data_dir_for_run(data_dir, run_config.data_dir, run_config.dataset)
     task = get_task(run_config.task)
     _, test_set, _ = task.load_data(run_config, split="test")
     predictions = predict(model, evaluation_loader(task, run_config, info, test_set, batch_size))

@@ -102,3 +102,17 @@ def require_resumable(checkpoint: Checkpoint, path: str | os.PathLike) -> None:
     if checkpoint.optimizer_state is None:
         raise CheckpointError(f"{path}: cannot resume from it: it holds no optimiser state (best.safetensors and "
                               "exported weights do not); resume from the run's own last.safetensors")
+
+
+RUN_FILES = ("config.json", "history.json", "history.csv", "best.safetensors", "last.safetensors", "best.json",
+             "last.json")
+
+
+def refuse_run_file(path: str | os.PathLike, what: str) -> None:
+    """Refuse to write `path` (or the .json beside it) over a file a training run keeps: its checkpoints, their
+    metadata, config.json or history. An export written as RUN/last.safetensors would end the run's --resume."""
+    path = Path(path)
+    for place in (path, path.with_suffix(".json")):
+        if place.name in RUN_FILES and (place.parent / "config.json").is_file():
+            raise FileExistsError(f"{what} {path} would overwrite {place.name} of the training run in {place.parent}; "
+                                  "write to another file")

@@ -39,6 +39,25 @@ class DataInfo:
         return cls(d["dataset"], list(d["classes"]), tuple(d["input_shape"]), tuple(d["mean"]), tuple(d["std"]))
 
 
+def data_dir_for_run(given: str | None, recorded: str | None, dataset: str, log=None) -> str | None:
+    """The data folder to evaluate a trained run on: the one given now, else the one it was trained from.
+
+    A recorded folder that has moved or vanished is not an error for a data set cnnkit can find by itself: the
+    usual search takes over (as in a training without --data-dir), said in one line through `log` (default:
+    stderr). A folder of the user's own images cannot be searched for: that is refused, naming the folder."""
+    if given is not None or recorded is None or Path(recorded).expanduser().is_dir():
+        return given if given is not None else recorded
+    if dataset == "folder":
+        raise FileNotFoundError(f"the run's data folder {recorded} no longer exists; pass --data-dir with the "
+                                "folder's new place")
+    import sys
+
+    note = (f"note: the run's data folder {recorded} no longer exists; looking for {dataset} in the usual places "
+            "instead (pass --data-dir to choose the folder)")
+    (log or (lambda line: print(line, file=sys.stderr)))(note)
+    return None
+
+
 def _channel_stats(dataset) -> tuple[tuple[float, ...], tuple[float, ...]]:
     import numpy as np
 

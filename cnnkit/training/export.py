@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from cnnkit.training.checkpoint import load_checkpoint, save_checkpoint
+from cnnkit.training.checkpoint import load_checkpoint, refuse_run_file, save_checkpoint
 
 EMA_PREFIX, NET_PREFIX = "ema.shadow.", "net."
 KEPT_META = ("kind", "config", "data", "epoch", "history", "best_score", "score_name", "best_accuracy")
@@ -56,6 +56,7 @@ def export_checkpoint(source: str | os.PathLike, target: str | os.PathLike, ema_
         raise ValueError(f"expected the exported file to end in .safetensors, got {target}")
     if target.resolve() == path.resolve():
         raise ValueError(f"{target} is the checkpoint being exported: write the export to another file")
+    refuse_run_file(target, "the export")
     checkpoint = load_checkpoint(path)
     state = ema_only_state(checkpoint.model_state) if ema_only else checkpoint.model_state
     meta = {key: checkpoint.meta[key] for key in KEPT_META if key in checkpoint.meta}

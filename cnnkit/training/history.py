@@ -35,4 +35,10 @@ def read_history(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
     path = Path(run_dir) / "history.json"
     if not path.is_file():
         raise FileNotFoundError(f"{run_dir} has no history.json: is it a cnnkit run folder?")
-    return json.loads(path.read_text())
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, RecursionError) as error:  # UnicodeDecodeError is a ValueError
+        raise ValueError(f"{path} is not valid JSON ({error}); the run's checkpoints hold the same history") from None
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise ValueError(f"{path} is not a training history (a list of one object per epoch)")
+    return rows

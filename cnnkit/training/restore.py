@@ -44,10 +44,35 @@ def described_model(meta: dict[str, Any], source: Path) -> tuple[DataInfo, dict[
                                   f"{'training data' if key == 'data' else 'model and run'})")
     if not isinstance(meta["config"].get("model"), str):
         raise CheckpointError(f"{source}: its metadata's config lacks 'model' (the model's name)")
+    if not isinstance(meta["config"].get("model_args", {}), dict):
+        raise CheckpointError(f"{source}: its metadata's config has 'model_args' "
+                              f"{meta['config']['model_args']!r}, not an object of the model's arguments")
     try:
-        return DataInfo.from_dict(meta["data"]), meta["config"]
+        info = DataInfo.from_dict(meta["data"])
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"{source}: its metadata's 'data' is incomplete or malformed ({error!r})") from None
+    problem = data_problem(info)
+    if problem:
+        raise CheckpointError(f"{source}: its metadata's 'data' is malformed: {problem}")
+    return info, meta["config"]
+
+
+def data_problem(info: DataInfo) -> str | None:
+    """What is wrong with a stored DataInfo (None: nothing): the model is built and images prepared from it."""
+    def is_number(value: Any) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool) and bool(np.isfinite(value))
+
+    if not info.classes or not all(isinstance(name, str) for name in info.classes):
+        return f"'classes' should be a non-empty list of names, got {info.classes!r}"
+    shape = info.input_shape
+    if len(shape) != 3 or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape):
+        return f"'input_shape' should be three positive integers (channels, height, width), got {list(shape)!r}"
+    for name, values in (("mean", info.mean), ("std", info.std)):
+        if len(values) != shape[0] or not all(is_number(v) for v in values):
+            return f"{name!r} should be {shape[0]} finite number(s), one per channel, got {list(values)!r}"
+    if not all(v > 0 for v in info.std):
+        return f"'std' should be positive, got {list(info.std)!r}"
+    return None
 
 
 def load_trained_model(path: str | os.PathLike) -> tuple[Any, dict[str, Any], DataInfo]:
@@ -59,8 +84,12 @@ def load_trained_model(path: str | os.PathLike) -> tuple[Any, dict[str, Any], Da
     refuse_non_finite(checkpoint.model_state, source)
     meta = checkpoint.meta
     info, config = described_model(meta, source)
-    model = get_model(config["model"], num_classes=len(info.classes), in_channels=info.input_shape[0],
-                      **config.get("model_args", {}))
+    try:
+        model = get_model(config["model"], num_classes=len(info.classes), in_channels=info.input_shape[0],
+                          **config.get("model_args", {}))
+    except (TypeError, MemoryError) as error:  # model_args of the wrong type or size in the metadata
+        raise CheckpointError(f"{source}: its model {config['model']!r} cannot be built with the stored "
+                              f"model_args {config.get('model_args', {})!r} ({error})") from None
     model.load_state_dict(full_state(checkpoint.model_state, meta))
     model.eval()
     return model, meta, info

@@ -14,6 +14,7 @@ of an uninterrupted run.
 from __future__ import annotations
 
 import json
+import math
 import os
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, fields
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cnnkit.data.locate import dataset_folder
+from cnnkit.models.registry import check_model_args
 from cnnkit.serialization import atomic_write_text
 from cnnkit.tensor import Tensor
 from cnnkit.training.checkpoint import load_checkpoint, require_resumable, save_checkpoint
@@ -35,6 +37,10 @@ from cnnkit.training.tasks import TASKS, get_task
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("none", "cosine", "step", "onecycle")
 AUGMENTATIONS = ("none", "crop", "flip", "crop-flip")
+
+
+# the JSON values each RunConfig annotation accepts (an int is a float too; a bool is neither)
+_STORED_KINDS = {"str": (str,), "int": (int,), "float": (int, float), "dict[str, Any]": (dict,), "None": (type(None),)}
 
 
 @dataclass
@@ -66,6 +72,22 @@ class RunConfig:
     # default, 5,000 or --data-args eval_images; 0: none)
 
     @classmethod
+    def from_stored(cls, stored: Any, source: str | os.PathLike) -> RunConfig:
+        """The config a run stored (config.json, a checkpoint's metadata); a value of the wrong type or a setting
+        this cnnkit does not know is refused naming `source` and the setting."""
+        if not isinstance(stored, dict):
+            raise ValueError(f"{source} is not a cnnkit run configuration (not a JSON object)")
+        known = {f.name: f.type for f in fields(cls)}
+        unknown = sorted(set(stored) - set(known))
+        if unknown:
+            raise ValueError(f"{source} is not a cnnkit run configuration (unknown settings {', '.join(unknown)})")
+        for name, value in stored.items():
+            kinds = tuple(kind for part in known[name].split(" | ") for kind in _STORED_KINDS[part])
+            if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+                raise ValueError(f"{source}: the run setting {name!r} should be {known[name]}, got {value!r}")
+        return cls(**stored)
+
+    @classmethod
     def for_task(cls, task: str = "classify", **given: Any) -> RunConfig:
         """The defaults of `task` (classification's, overridden by e.g. segmentation's), then the given values.
 
@@ -85,7 +107,11 @@ class RunConfig:
                   ("augment", self.augment in AUGMENTATIONS, f"one of {', '.join(AUGMENTATIONS)}"),
                   ("epochs", self.epochs >= 1, "at least 1"),
                   ("batch_size", self.batch_size >= 1, "at least 1"),
-                  ("lr", self.lr > 0, "positive"),
+                  ("lr", 0 < self.lr < math.inf, "a positive finite number"),
+                  ("momentum", 0 <= self.momentum < math.inf, "a finite number >= 0"),
+                  ("weight_decay", 0 <= self.weight_decay < math.inf, "a finite number >= 0"),
+                  ("label_smoothing", 0 <= self.label_smoothing <= 1, "between 0 and 1"),
+                  ("seed", self.seed >= 0, "an integer >= 0"),
                   ("warmup_fraction", 0 < self.warmup_fraction < 1, "between 0 and 1"),
                   ("loss_args", not self.loss_args or self.task == "segment", "empty except for --task segment"),
                   ("val_split", self.val_split is None or (self.task in ("classify", "generate")
@@ -98,6 +124,16 @@ class RunConfig:
             if not ok:
                 raise ValueError(f"--{name.replace('_', '-')} must be {wanted}, got {getattr(self, name)!r}")
         model_info(self.model)  # an unknown model name is refused here, before any folder is made
+        task = get_task(self.task)
+        if task.check_config is not None:  # a model the task cannot use is named before its arguments are
+            task.check_config(self)
+        check_model_args(self.model, self.model_args, reserved=model_args_from_data(self.task),
+                         option="--model-args")  # before any data is read
+
+
+def model_args_from_data(task: str) -> tuple[str, ...]:
+    """The model arguments a run of `task` sets itself, which --model-args may not give."""
+    return ("num_classes", "in_channels", *get_task(task).model_args_set)
 
 
 def epoch_seed(seed: int, epoch: int, stream: int) -> int:
@@ -107,12 +143,15 @@ def epoch_seed(seed: int, epoch: int, stream: int) -> int:
 
 def build_model(config: RunConfig, info: DataInfo):
     from cnnkit.models import get_model
-    from cnnkit.models.registry import check_model_args
 
-    # after the task's own checks (which name a model the task cannot use), before any folder is made
-    check_model_args(config.model, config.model_args, reserved=("num_classes", "in_channels"), option="--model-args")
-    return get_model(config.model, num_classes=len(info.classes), in_channels=info.input_shape[0],
-                     **config.model_args)
+    check_model_args(config.model, config.model_args, reserved=model_args_from_data(config.task),
+                     option="--model-args")
+    try:
+        return get_model(config.model, num_classes=len(info.classes), in_channels=info.input_shape[0],
+                         **config.model_args)
+    except (TypeError, MemoryError) as error:  # a string for a width, a width of 10⁵: name the option
+        raise ValueError(f"--model-args {json.dumps(config.model_args)}: model {config.model!r} cannot be built "
+                         f"with these values ({error})") from None
 
 
 def build_optimizer(config: RunConfig, model):
@@ -188,6 +227,9 @@ class RunResult:
 def check_run_dir(config: RunConfig, resume: bool) -> Path:
     """The run folder, checked but not created: resuming needs a checkpoint there, a new run needs none."""
     run_dir = Path(config.out)
+    for place in (run_dir, *run_dir.parents):  # the folder, or a folder above it, already a file: say which
+        if place.exists() and not place.is_dir():
+            raise FileExistsError(f"--out {run_dir}: {place} is a file, not a folder; choose another run folder")
     has_checkpoint = (run_dir / "last.safetensors").exists()
     if resume and not has_checkpoint:
         raise FileNotFoundError(f"nothing to resume: {run_dir} has no last.safetensors")
@@ -206,14 +248,12 @@ def read_config(path: Path) -> RunConfig:
                                 ) from None
     except (ValueError, RecursionError) as error:
         raise ValueError(f"cannot resume: {path} is not valid JSON ({error})") from None
-    known = {f.name for f in fields(RunConfig)}
-    if not isinstance(stored, dict) or set(stored) - known:
-        unknown = sorted(set(stored) - known) if isinstance(stored, dict) else None
-        raise ValueError(f"cannot resume: {path} is not a cnnkit run configuration "
-                         + (f"(unknown settings {', '.join(unknown)})" if unknown else "(not a JSON object)"))
-    if stored.get("task", "classify") in ("classify", "generate"):  # a run made before these held out images
-        stored.setdefault("val_split", 0)  # keeps training on every image, as it began
-    return RunConfig(**stored)
+    if isinstance(stored, dict) and stored.get("task", "classify") in ("classify", "generate"):  # a run made
+        stored.setdefault("val_split", 0)  # before these held out images keeps training on every image
+    try:
+        return RunConfig.from_stored(stored, path)
+    except ValueError as error:
+        raise ValueError(f"cannot resume: {error}") from None
 
 
 def settings_for_resume(given: RunConfig, run_dir: Path, log) -> RunConfig:
@@ -229,6 +269,10 @@ def settings_for_resume(given: RunConfig, run_dir: Path, log) -> RunConfig:
         options = ", ".join("--" + name.replace("_", "-") for name in ignored)
         log(f"note: resuming with the run's own settings (config.json); ignoring {options}")
     stored.out = given.out
+    if given.data_dir is None and stored.data_dir is not None and not Path(stored.data_dir).expanduser().is_dir():
+        # an exact resume needs the same data: never another copy found by the search
+        raise FileNotFoundError(f"cannot resume: the run's data folder {stored.data_dir} (in its config.json) no "
+                                "longer exists; pass --data-dir with the folder's new place")
     stored.data_dir = given.data_dir or stored.data_dir
     return stored
 

@@ -57,7 +57,10 @@ def open_picture(path: Path):
 def load_image(path: str | os.PathLike) -> np.ndarray:
     """float32 (1 or 3, H, W) in [0, 1]; 16-bit grey images scaled by 65535."""
     picture = open_picture(Path(path))
-    values = unit_pixels(picture, "L" if picture.mode in GREY_MODES else "RGB")
+    try:
+        values = unit_pixels(picture, "L" if picture.mode in GREY_MODES else "RGB")
+    except ValueError as error:
+        raise DatasetFormatError(f"{path}: {error}") from None
     return np.ascontiguousarray(values.transpose(2, 0, 1))
 
 

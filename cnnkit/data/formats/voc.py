@@ -162,10 +162,27 @@ def voc_root(root: str | os.PathLike, year: str) -> Path:
     raise DatasetFormatError(f"{root}: not a VOC folder (no ImageSets/ in it, nor in VOCdevkit/VOC{year}/)")
 
 
+MAX_LIST_BYTES = 16 << 20  # an image-set list or labelmap: ~1,000,000 names, far beyond any real one
+
+
+def read_list_text(path: Path, holds: str) -> str:
+    """A list file's text (an image set, labelmap.txt): UTF-8, a byte-order mark dropped; a file that is too
+    large or not UTF-8 is refused naming it (`holds`: what it should hold, for the message)."""
+    size = path.stat().st_size
+    if size > MAX_LIST_BYTES:
+        raise DatasetFormatError(f"{path}: {size:,} bytes, more than the {MAX_LIST_BYTES:,} a list of {holds} may "
+                                 "hold")
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DatasetFormatError(f"{path}: not UTF-8 text (byte {error.start}: {error.reason}); it should list "
+                                 f"{holds}") from None
+
+
 def read_labelmap(path: Path) -> list[str]:
     """Class names from CVAT's labelmap.txt ('name:r,g,b:parts:actions' per line, '#' comments)."""
     names = []
-    for number_, line in enumerate(path.read_text().splitlines(), start=1):
+    for number_, line in enumerate(read_list_text(path, "class names").splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         parts = line.rsplit(":", 3)
@@ -190,7 +207,12 @@ def read_image_set(folder: Path, kind: str, image_set: str) -> list[str]:
     if not path.is_file():
         sets = sorted(p.stem for p in (folder / "ImageSets" / kind).glob("*.txt"))
         raise DatasetFormatError(f"{path}: no such image set list (found: {', '.join(sets) or 'none'})")
-    return [line.split()[0] for line in path.read_text().splitlines() if line.strip()]
+    names = [line.split()[0] for line in read_list_text(path, "image names").splitlines() if line.strip()]
+    for number_, name in enumerate(names, start=1):  # a name is a file stem in the dataset's own folders
+        if "/" in name or "\\" in name or name in (".", ".."):
+            raise DatasetFormatError(f"{path}: image name {name!r} (entry {number_}) is a path, not a file name "
+                                     "in JPEGImages/; refused")
+    return names
 
 
 def required(element: ET.Element, path: str, where: str, file: Path) -> str:

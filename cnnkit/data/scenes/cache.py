@@ -27,10 +27,13 @@ ARRAYS = ("images", "instances", "boxes", "labels", "items", "offsets")
 
 
 def cache_folder(root: str | os.PathLike | None, seed: int, clutter: bool) -> Path:
-    """Where the scenes of (seed, clutter) live: root, else $CNNKIT_DATA, else ~/.cache/cnnkit; plus the name."""
+    """Where the scenes of (seed, clutter) live: root, else $CNNKIT_DATA, else ~/.cache/cnnkit; plus the name.
+
+    A root that is itself that folder (`--data-dir ~/.cache/cnnkit/fashion-scenes-0`) is taken as it is."""
     env = os.environ.get(ENV_VAR)
     base = Path(root).expanduser() if root is not None else Path(env).expanduser() if env else cache_root()
-    return base / f"{NAME}-{seed}{'-clutter' if clutter else ''}"
+    name = f"{NAME}-{seed}{'-clutter' if clutter else ''}"
+    return base if root is not None and base.name == name else base / name
 
 
 def split_file(folder: Path, split: str) -> Path:

@@ -22,10 +22,11 @@ from typing import Any
 import numpy as np
 
 from cnnkit.data.dataset import Dataset, hold_out_last
+from cnnkit.data.errors import DatasetNotFoundError
 from cnnkit.data.formats.record import AnnotatedImage
 from cnnkit.data.joint_transforms import apply_to_sample, check_transform_args
 from cnnkit.data.mnist import FashionMNIST
-from cnnkit.data.scenes.cache import cache_folder, load_split, save_split
+from cnnkit.data.scenes.cache import cache_folder, load_split, save_split, split_file
 from cnnkit.data.scenes.compose import GENERATOR_VERSION, ItemPool, SceneConfig, SceneSet, generate_scenes
 
 SPLITS = ("train", "val", "test")
@@ -34,9 +35,21 @@ VAL_ITEMS = 5_000
 CLASSES = ["background", *FashionMNIST.classes]
 
 
-def item_pool(split: str, root: str | os.PathLike | None, val_items: int, download: bool) -> ItemPool:
-    """The items split may use: training items before the hold-out, the hold-out, or the test items."""
+def item_pool(split: str, root: str | os.PathLike | None, val_items: int, download: bool,
+              cached: Path | None = None) -> ItemPool:
+    """The items split may use: training items before the hold-out, the hold-out, or the test items.
+
+    An explicit root must hold the Fashion-MNIST files: a copy found elsewhere is refused, never silently used
+    (`cached`: the scene file that was looked for first, named in that refusal)."""
     source = FashionMNIST(root=root, train=split != "test", download=download)
+    if root is not None:
+        base, found = Path(root).expanduser().resolve(), Path(source.folder).resolve()
+        if found != base and base not in found.parents:
+            raise DatasetNotFoundError(
+                f"--data-dir {root} holds neither the {split} scenes made with these settings ({cached}) nor the "
+                f"Fashion-MNIST files to make them from (a copy was found in {found}, which is not used when "
+                "--data-dir is given); point --data-dir at a folder with either, or leave it out to use the usual "
+                "places")
     n = len(source)
     if split == "test":
         chosen = np.arange(n)
@@ -76,11 +89,13 @@ def load_scenes(
 ) -> tuple[Path, SceneSet]:
     """(cache folder, the first `count` scenes of split): from the cache, else generated and cached."""
     config = config or SceneConfig()
+    if root is not None and not Path(root).expanduser().is_dir():  # an explicit folder is used or refused
+        raise FileNotFoundError(f"--data-dir {root} does not exist or is not a folder")
     folder = cache_folder(root, seed, clutter)
     settings = split_settings(split, seed, clutter, val_items, config)
     scenes = load_split(folder, split, settings, count)
     if scenes is None:
-        pool = item_pool(split, root, val_items, download)
+        pool = item_pool(split, root, val_items, download, split_file(folder, split))
         scenes = generate_scenes(pool, count, seed=seed, stream=SPLITS.index(split), clutter=clutter, config=config)
         save_split(folder, split, scenes, settings)
     return folder, scenes.head(count)

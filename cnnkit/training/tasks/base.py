@@ -32,6 +32,7 @@ class Task:
     forward(model, images, targets) -> the outputs loss_fn takes; optimizer_step(model, optimizer) after
     backward (e.g. clip, step, update an EMA); after_epoch(model, run_dir, epoch, config, info) after each
     epoch's checkpoints (e.g. a grid of samples).
+    `model_args_set`: model arguments the task's data fix (refused in --model-args, as num_classes is).
     """
 
     name: str  # as given to --task
@@ -49,3 +50,28 @@ class Task:
     forward: Callable | None = None
     optimizer_step: Callable | None = None
     after_epoch: Callable | None = None
+    # model arguments the task sets itself besides num_classes and in_channels (e.g. the scenes' image size)
+    model_args_set: tuple[str, ...] = field(default=())
+    check_config: Callable | None = None  # check_config(config): refuse options the task cannot use, before any data
+
+
+def whole(minimum: int) -> tuple[str, Callable[[Any], bool]]:
+    """An argument that is an integer >= minimum (not a bool, not a float)."""
+    return (f"an integer >= {minimum}",
+            lambda v: isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= minimum)
+
+
+FLAG = ("true or false", lambda v: isinstance(v, bool))
+FINITE = ("a finite number", lambda v: isinstance(v, int | float) and not isinstance(v, bool) and bool(np.isfinite(v)))
+
+
+def check_arg_values(option: str, given: dict[str, Any], rules: dict[str, tuple[str, Callable[[Any], bool]]]
+                     ) -> None:
+    """Refuse a value of the wrong type or range in a JSON option (`--data-args`), naming the key: a string
+    where a count belongs would otherwise fail deep inside, or be taken silently."""
+    for key, value in given.items():
+        if key in rules and not (value is None and key in NULLABLE) and not rules[key][1](value):
+            raise ValueError(f"{option}: {key!r} must be {rules[key][0]}, got {value!r}")
+
+
+NULLABLE = ("num_images", "num_scenes")  # None: the whole set

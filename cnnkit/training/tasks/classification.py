@@ -25,6 +25,12 @@ def val_count(val_split: int | None, train_images: int) -> int:
     return val_split
 
 
+def check_config(config: Any) -> None:
+    if config.data_args:  # a scene option (--clutter, num_scenes) given to a classifier would be ignored silently
+        raise ValueError(f"--data-args: --task classify takes none, got {', '.join(sorted(config.data_args))} "
+                         "(these are for --task segment, detect or generate)")
+
+
 def load_data(config: Any, split: str = "val"):
     """(images trained on, images of `split`, DataInfo); "val" is the last `val_count` training images (None when
     the split is disabled), "test" the data set's test images."""
@@ -71,4 +77,5 @@ def evaluate(model: Any, loader: Any, loss_fn: Any) -> TaskEvaluation:
 
 CLASSIFY = Task(name="classify", kind="classification", score_name="accuracy", item_name="images",
                 eval_split="val", defaults={}, load_data=load_data, build_loss=build_loss,
-                batch_transform=batch_transform, batch_correct=batch_correct, evaluate=evaluate)
+                batch_transform=batch_transform, batch_correct=batch_correct, evaluate=evaluate,
+                check_config=check_config)

@@ -37,19 +37,17 @@ def check_config(config: Any) -> None:
             f"--task detect augments with {' or '.join(AUGMENTATIONS)} (an image mirrored with its "
             f"boxes), got --augment {config.augment!r}"
         )
+    from cnnkit.training.tasks.segmentation import scene_args
+
+    scene_args(config)
 
 
 def scenes(config: Any, split: str):
     """The Fashion-MNIST scenes of one split (generated and cached on first use); --data-args as for segment."""
     from cnnkit.data.scenes import FashionScenes
+    from cnnkit.training.tasks.segmentation import scene_args
 
-    args = dict(config.data_args)
-    unknown = set(args) - {"clutter", "ignore_border", "seed", "num_scenes", "val_items"}
-    if unknown:
-        raise ValueError(
-            f"--data-args: fashion-scenes takes clutter, ignore_border, seed, num_scenes and val_items, "
-            f"got {', '.join(sorted(unknown))}"
-        )
+    args = scene_args(config)
     count = args.pop("num_scenes", None)
     if split != "train" and count is not None:
         count = max(1, count // 10)  # keep the 10:1 train:val/test proportion of the full set
@@ -70,7 +68,8 @@ def detection_arrays(config: Any, split: str):
         encoded, dropped = encode_targets(boxes, labels, len(classes), config.model_args.get("grid", 8), IMAGE_SIZE)
     else:
         encoded = pad_boxes(boxes, labels)
-    return DetectionArrays(data.images, boxes, labels, encoded, classes, dropped, f"the {split} scenes")
+    return DetectionArrays(data.images, boxes, labels, encoded, classes, dropped, f"the {split} scenes",
+                           str(data.folder))
 
 
 def load_data(config: Any, split: str = "val"):
@@ -198,6 +197,8 @@ def crops_tensor(array: np.ndarray):
 
 DETECT = Task(
     name="detect",
+    model_args_set=("image_size",),
+    check_config=check_config,  # the scenes are IMAGE_SIZE pixels square; targets are encoded for that
     kind="detection",
     score_name="map50",
     item_name="scenes",

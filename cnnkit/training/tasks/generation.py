@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnkit.training.tasks.base import Task, TaskEvaluation
+from cnnkit.training.tasks.base import FINITE, Task, TaskEvaluation, check_arg_values, whole
 
 GRAD_CLIP = 1.0
 EVAL_SEED = 20_250_101  # the evaluation's t and ε draws, the same every epoch
@@ -35,7 +35,18 @@ def data_args(config: Any) -> dict[str, Any]:
     unknown = set(config.data_args) - set(DATA_ARGS)
     if unknown:
         raise ValueError(f"--data-args: --task generate takes {', '.join(DATA_ARGS)}, got {', '.join(sorted(unknown))}")
+    check_arg_values("--data-args", config.data_args, {"num_images": whole(1), "eval_images": whole(1),
+                                                       "grid_per_class": whole(0), "grid_steps": whole(1),
+                                                       "grid_guidance": FINITE})
     return {**DATA_ARGS, **config.data_args}
+
+
+def check_config(config: Any) -> None:
+    if config.augment in ("crop", "crop-flip"):
+        raise ValueError(
+            "--task generate: random crops would teach the model shifted images; use --augment none or flip"
+        )
+    data_args(config)
 
 
 def validation_count(config: Any) -> int:
@@ -51,10 +62,7 @@ def load_data(config: Any, split: str = "val"):
     from cnnkit.data.dataset import hold_out_last
     from cnnkit.training.datasets import load_classification_data
 
-    if config.augment in ("crop", "crop-flip"):
-        raise ValueError(
-            "--task generate: random crops would teach the model shifted images; use --augment none or flip"
-        )
+    check_config(config)
     args = data_args(config)
     train, test, info = load_classification_data(config.dataset, config.data_dir)
     held = validation_count(config)
@@ -157,6 +165,7 @@ def after_epoch(model: Any, run_dir: Path, epoch: int, config: Any, info: Any) -
 
 
 GENERATE = Task(
+    check_config=check_config,
     name="generate",
     kind="generation",
     score_name="eps_r2",

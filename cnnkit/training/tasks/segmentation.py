@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnkit.training.tasks.base import Task, TaskEvaluation
+from cnnkit.training.tasks.base import FLAG, Task, TaskEvaluation, check_arg_values, whole
 
 IGNORE_INDEX = 255
 DATASETS = ("fashion-scenes",)
@@ -27,6 +27,7 @@ class ImageMaskArrays:
     classes: list[str]
     transform: None = None
     target_transform: None = None
+    folder: str | None = None  # where the scenes were read from (recorded as the run's data_source)
 
     def __len__(self) -> int:
         return len(self.data)
@@ -35,28 +36,43 @@ class ImageMaskArrays:
         return self.data[index][None].astype(np.float32) / np.float32(255), self.targets[index].astype(np.int64)
 
 
+SCENE_ARGS = {"clutter": FLAG, "ignore_border": FLAG, "seed": whole(0), "num_scenes": whole(1), "val_items": whole(1)}
+
+
+def scene_args(config: Any) -> dict[str, Any]:
+    """The scenes' --data-args (segment and detect), checked: unknown keys and values of the wrong type refused."""
+    args = dict(config.data_args)
+    unknown = set(args) - set(SCENE_ARGS)
+    if unknown:
+        raise ValueError(f"--data-args: fashion-scenes takes clutter, ignore_border, seed, num_scenes and val_items, "
+                         f"got {', '.join(sorted(unknown))}")
+    check_arg_values("--data-args", args, SCENE_ARGS)
+    return args
+
+
 def scenes(config: Any, split: str):
     """The Fashion-MNIST scenes of one split as loader-ready arrays (generated and cached on first use)."""
     from cnnkit.data.scenes import FashionScenes
 
-    args = dict(config.data_args)
-    unknown = set(args) - {"clutter", "ignore_border", "seed", "num_scenes", "val_items"}
-    if unknown:
-        raise ValueError(f"--data-args: fashion-scenes takes clutter, ignore_border, seed, num_scenes and val_items, "
-                         f"got {', '.join(sorted(unknown))}")
+    args = scene_args(config)
     count = args.pop("num_scenes", None)
     if split != "train" and count is not None:
         count = max(1, count // 10)  # keep the 10:1 train:val/test proportion of the full set
     data = FashionScenes(root=config.data_dir, split=split, num_scenes=count, **args)
-    return ImageMaskArrays(data.images, data.masks, list(data.classes))
+    return ImageMaskArrays(data.images, data.masks, list(data.classes), folder=str(data.folder))
+
+
+def check_config(config: Any) -> None:
+    if config.dataset not in DATASETS:
+        raise ValueError(f"--task segment trains on {', '.join(DATASETS)}, got --dataset {config.dataset!r}")
+    scene_args(config)
 
 
 def load_data(config: Any, split: str = "val"):
     """(train scenes, evaluation scenes of `split`, DataInfo) for `--task segment`."""
     from cnnkit.training.datasets import DataInfo
 
-    if config.dataset not in DATASETS:
-        raise ValueError(f"--task segment trains on {', '.join(DATASETS)}, got --dataset {config.dataset!r}")
+    check_config(config)
     train, held_out = scenes(config, "train"), scenes(config, split)
     sample = train.data[:2000].astype(np.float32) / 255
     info = DataInfo(config.dataset, train.classes, (1,) + train.data.shape[1:], (float(sample.mean()),),
@@ -77,8 +93,8 @@ def build_loss(config: Any):
         raise ValueError(f"--loss-args: --task segment takes {' and '.join(LOSS_ARGS)}, "
                          f"got {', '.join(sorted(unknown))}")
     dice = args.get("dice", 0.0)
-    if isinstance(dice, bool) or not isinstance(dice, int | float) or dice < 0:
-        raise ValueError(f"--loss-args: dice must be a number ≥ 0 (the Dice loss's weight), got {dice!r}")
+    if isinstance(dice, bool) or not isinstance(dice, int | float) or not 0 <= dice < np.inf:  # NaN fails too
+        raise ValueError(f"--loss-args: dice must be a finite number ≥ 0 (the Dice loss's weight), got {dice!r}")
     weight = class_weights(config, args["class_weights"]) if args.get("class_weights") is not None else None
     cross_entropy = nn.CrossEntropyLoss(weight=weight, ignore_index=IGNORE_INDEX,
                                         label_smoothing=config.label_smoothing)
@@ -105,10 +121,11 @@ def class_weights(config: Any, given: Any) -> np.ndarray:
             raise ValueError(f"--loss-args: class_weights \"balanced\" needs every class in the training masks; "
                              f"{', '.join(missing)} never occur")
         return (np.median(frequency) / frequency).astype(np.float32)
-    weights = np.asarray(given, dtype=np.float64) if isinstance(given, list) else None
-    if weights is None or weights.shape != (count,) or (weights < 0).any():
-        raise ValueError(f"--loss-args: class_weights must be \"balanced\" or {count} numbers ≥ 0 (one per class, "
-                         f"background first), got {given!r}")
+    numbers = isinstance(given, list) and all(isinstance(w, int | float) and not isinstance(w, bool) for w in given)
+    weights = np.asarray(given, dtype=np.float64) if numbers else None
+    if weights is None or weights.shape != (count,) or not ((weights >= 0) & (weights < np.inf)).all():
+        raise ValueError(f"--loss-args: class_weights must be \"balanced\" or {count} numbers ≥ 0, each finite (one "
+                         f"per class, background first), got {given!r}")
     return weights.astype(np.float32)
 
 
@@ -166,4 +183,4 @@ SEGMENT = Task(name="segment", kind="segmentation", score_name="miou", item_name
                          "batch_size": 32, "epochs": 28, "eval_batch_size": 100, "augment": "flip",
                          "model_args": {"base_channels": 8, "depth": 4}, "loss_args": {"dice": 1.0}},
                load_data=load_data, build_loss=build_loss, batch_transform=batch_transform,
-               batch_correct=batch_correct, evaluate=evaluate, extra_columns=("miou",))
+               batch_correct=batch_correct, evaluate=evaluate, extra_columns=("miou",), check_config=check_config)

@@ -10,7 +10,6 @@ not there, the binary version (`cnnkit.data.CIFAR10`'s) is looked for as usual. 
 from __future__ import annotations
 
 import os
-import tarfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,15 +39,8 @@ def read_python_files(root: Path, files: tuple[str, ...]) -> dict[str, tuple[byt
     archive = root / PY_ARCHIVE
     if not archive.is_file():
         return None
-    wanted, found = {*files, PY_META}, {}
-    try:
-        with tarfile.open(archive, "r:*") as tar:
-            for member in tar:
-                base = member.name.rsplit("/", 1)[-1]
-                if member.isfile() and base in wanted and base not in found:
-                    found[base] = (tar.extractfile(member).read(), f"{base} (in {archive})")
-    except (tarfile.TarError, OSError, EOFError) as error:
-        raise DatasetFormatError(f"CIFAR-10 archive {archive}: cannot be read as a tar.gz ({error})") from None
+    read = cifar.read_tar_members(archive, {*files, PY_META})
+    found = {base: (payload, f"{base} (in {archive})") for base, payload in read.items()}
     missing = [f for f in files if f not in found]
     if missing:
         raise DatasetFormatError(f"CIFAR-10 archive {archive}: lacks {', '.join(missing)}")

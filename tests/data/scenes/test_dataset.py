@@ -134,7 +134,10 @@ SYSTEM = Path(SYSTEM_FASHION_SPEC.system_dirs[0])
 @pytest.mark.skipif(not SYSTEM.is_dir(), reason="Debian's dataset-fashion-mnist is not installed")
 def test_real_fashion_mnist_scenes(tmp_path, monkeypatch):
     monkeypatch.setattr(FashionMNIST, "spec", SYSTEM_FASHION_SPEC)
-    data = FashionScenes(tmp_path, split="test", num_scenes=200)
+    monkeypatch.setenv("CNNKIT_DATA", str(tmp_path))  # the scenes are cached there; the items come from the system
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # copy (an explicit root must hold Fashion-MNIST itself)
+    data = FashionScenes(split="test", num_scenes=200)
+    assert data.folder == tmp_path / "fashion-scenes-0"
     objects = np.diff(data.scenes.offsets)
     assert objects.min() >= 1 and objects.max() <= 4 and objects.mean() > 2.0
     foreground = ((data.masks > 0) & (data.masks < 255)).mean()
