@@ -59,7 +59,7 @@ def test_16_bit_pngs_are_scaled_by_65535_in_an_image_folder(tmp_path, rng):
     loaded = folder[0][0]
     assert folder.mode == "L" and loaded.shape == (1, 12, 12) and loaded.dtype == np.float32
     np.testing.assert_allclose(loaded[0], values / 65535, atol=1e-6)
-    assert abs(loaded.mean() - values.mean() / 65535) < 1e-4  # the issue's ~0.49, not ~1.0
+    assert abs(loaded.mean() - values.mean() / 65535) < 1e-4  # ~0.49, not the saturated ~1.0
 
 
 def test_mode_i_images_are_scaled_by_65535_too(rng):
