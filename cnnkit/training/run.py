@@ -305,6 +305,9 @@ def _train(config: RunConfig, resume: bool, progress: bool, log, parallel: Paral
     task = get_task(config.task)
     train_set, eval_set, info = parallel.main_first(lambda: task.load_data(config))
     config.data_source = dataset_folder(train_set)
+    held_out = f", {len(eval_set):,} held out for validation" if eval_set is not None else ""
+    log(f"{config.model} on {len(train_set):,} {task.item_name}{held_out}, read from "
+        f"{config.data_source or 'memory'}; run folder {run_dir}")
     if eval_set is None:
         log("warning: no validation split (--val-split 0): the best checkpoint is the last epoch's; the test set "
             "is never used to choose it")
