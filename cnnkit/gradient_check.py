@@ -68,6 +68,7 @@ class TensorCheck:
     numeric: float
     passed: bool
     refined: int = 0  # coordinates that agreed only at a smaller step (a kink within ε of the point)
+    zero: bool = False  # the whole analytic gradient is exactly 0: a pass that shows nothing
 
     @property
     def layer(self) -> str:
@@ -169,7 +170,7 @@ class _Checker:
         index = tuple(int(i) for i in np.unravel_index(int(coords[worst]), leaf.shape)) if leaf.ndim else ()
         return TensorCheck(name, tuple(leaf.shape), int(coords.size), float(rel.max(initial=0.0)), index,
                            float(a[worst]), float(n[worst]), bool(ratio.max(initial=0.0) <= 1),
-                           int((refined & (ratio <= 1)).sum()))
+                           int((refined & (ratio <= 1)).sum()), not analytic.any())
 
 
 def _as_float64_leaf(value: Any) -> Any:
@@ -283,8 +284,27 @@ SMALL_INPUTS = {
                                       "vgg19_bn")},  # five 2×2 max-pools: 32 → 1
     "resnet18": (3, 32, 32), "resnet34": (3, 32, 32), "resnet50": (3, 32, 32),  # stride 32 in all: 1×1 at the end
     "resnet20": (3, 8, 8), "resnet32": (3, 8, 8), "resnet56": (3, 8, 8),  # 8 → 4 → 2
-    "unet": (1, 16, 16), "diffusion_unet": (1, 16, 16),  # two and three 2× down-samplings
+    "unet": (1, 8, 8), "diffusion_unet": (1, 8, 8),  # two 2× down-samplings each: 2×2 at the bottom
 }
+
+
+def zoo_model(name: str, seed: int = 0) -> Any:
+    """Zoo model `name` with random weights (seed `seed`), at a point where every gradient can be checked.
+
+    A weight tensor that is initialised to all zeros (the DDPM noise predictor's output convolution, as in Ho
+    et al.) makes every gradient before it exactly 0, so its check would pass whatever the backward computes;
+    such a tensor is drawn from N(0, 1 / fan_in) instead. Zero biases stay: they block no gradient.
+    """
+    import cnnkit
+    from cnnkit.models import get_model
+
+    cnnkit.manual_seed(seed)
+    model = get_model(name)
+    rng = np.random.default_rng(seed)
+    for p in model.parameters():
+        if p.ndim >= 2 and not p._data.any():
+            p._data[...] = rng.standard_normal(p.shape) / np.sqrt(np.prod(p.shape[1:]))
+    return model
 
 
 def zoo_inputs(name: str, batch_size: int = 2, seed: int = 0,
@@ -311,7 +331,7 @@ def format_table(rows: Sequence[TensorCheck]) -> str:
     for r in rows:
         lines.append((r.layer, r.name.rpartition(".")[2] if r.name != INPUT else "input",
                       "×".join(str(s) for s in r.shape) or "scalar", f"{r.max_rel_error:.2e}", str(r.checked),
-                      "pass" if r.passed else f"FAIL at {r.worst_index}"))
+                      ("pass (gradient 0)" if r.zero else "pass") if r.passed else f"FAIL at {r.worst_index}"))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     text = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip() for line in lines]
     text.insert(1, "  ".join("-" * w for w in widths))

@@ -7,7 +7,7 @@ import pytest
 
 import cnnkit
 from cnnkit import nn
-from cnnkit.gradient_check import GradcheckError, check_function, check_module, format_table, zoo_inputs
+from cnnkit.gradient_check import GradcheckError, check_function, check_module, format_table, zoo_inputs, zoo_model
 from cnnkit.models import get_model, list_models
 from cnnkit.models.resnet import CifarResNet
 from cnnkit.ops.threads import get_num_threads
@@ -160,14 +160,34 @@ def test_zoo_inputs_are_small_and_a_noise_predictor_gets_time_steps_and_labels()
         zoo_inputs("vgg")
 
 
+def test_a_gradient_that_is_exactly_zero_is_shown_as_such() -> None:
+    model = small_net()
+    model[3].weight._data[...] = 0  # nothing reaches the layers before the classifier
+    rows = check_module(model, batch((2, 1, 4, 4)))
+    assert {r.name for r in rows if r.zero} == {"(input)", "0.weight", "0.bias", "1.weight"}
+    assert all(r.passed for r in rows)
+    line = next(line for line in format_table(rows).splitlines() if line.startswith("1 "))
+    assert line.split() == ["1", "weight", "3", "0.00e+00", "3", "pass", "(gradient", "0)"]
+
+
+def test_a_zoo_model_is_checked_away_from_an_all_zero_weight() -> None:
+    cnnkit.manual_seed(0)
+    plain = dict(get_model("diffusion_unet").named_parameters())
+    assert not plain["net.conv_out.weight"]._data.any()  # DDPM's zero-initialised output layer
+    checked = dict(zoo_model("diffusion_unet").named_parameters())
+    weight = checked["net.conv_out.weight"]._data
+    assert weight.std() == pytest.approx(1 / np.sqrt(32 * 9), rel=0.2)
+    assert all(np.array_equal(p._data, checked[n]._data) for n, p in plain.items() if n != "net.conv_out.weight")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [info.name for info in list_models()])
 def test_every_zoo_model_passes(name: str) -> None:
-    cnnkit.manual_seed(0)
     _, inputs = zoo_inputs(name)
-    rows = check_module(get_model(name), inputs, max_coords=3)
+    rows = check_module(zoo_model(name), inputs, max_coords=3)
     assert all(r.passed for r in rows), format_table(rows)
     assert len(rows) == 1 + len(list(get_model(name).parameters()))
+    assert not [r.name for r in rows if r.zero]  # each check compared non-zero gradients
 
 
 @pytest.mark.slow

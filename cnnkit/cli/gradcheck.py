@@ -31,17 +31,16 @@ def add_parser(sub) -> None:
 
 def _load(spec: str, seed: int) -> tuple[object, str | None, tuple[int, int, int]]:
     """The model, its zoo name (None for a run) and the input shape it was made for."""
-    import cnnkit
-    from cnnkit.models import get_model, model_info
+    from cnnkit.gradient_check import zoo_model
+    from cnnkit.models import model_info
 
     if Path(spec).exists():
         from cnnkit.training.restore import load_trained_model
 
         model, _, info = load_trained_model(spec)
         return model, None, tuple(info.input_shape)
-    cnnkit.manual_seed(seed)
     entry = model_info(spec)
-    return get_model(spec), entry.name, tuple(entry.input_shape)
+    return zoo_model(entry.name, seed), entry.name, tuple(entry.input_shape)
 
 
 def _inputs(model: object, name: str | None, shape: tuple[int, ...] | None, own: tuple[int, int, int],
@@ -82,6 +81,10 @@ def run(args: argparse.Namespace) -> int:
     if refined:
         print(f"{refined} coordinate(s) agreed only at a smaller finite-difference step: a ReLU or max-pool kink "
               "lay within the first step of the point")
+    zero = [r.name for r in rows if r.passed and r.zero]
+    if zero:
+        print(f"{len(zero)} gradient(s) are exactly 0 at this point, which checks nothing there: "
+              f"{', '.join(zero[:5])}{', ...' if len(zero) > 5 else ''}")
     mode = "eval" if args.eval else "training"
     print(f"{len(rows) - len(failed)} of {len(rows)} gradients agree with finite differences "
           f"({mode} mode, batch of {args.batch_size}, input {'×'.join(map(str, shape))})")
