@@ -29,6 +29,10 @@ against 2ε = 2e-8), keeping the best agreement: a kink within ε of the point i
 while a wrong backward disagrees with the derivative at every step size, so its error stays. The tolerance is
 never widened; `TensorCheck.refined` counts the coordinates that passed only at a smaller step.
 
+A tensor whose analytic gradient is exactly 0 everywhere passes without showing anything (`TensorCheck.zero`,
+"pass (gradient 0)" in the table). `zoo_model` therefore redraws a zoo model's all-zero weights before its check,
+and `zoo_inputs` gives each zoo model its smallest input (`SMALL_INPUTS`).
+
 Models run in training mode by default (batch norm uses the batch's statistics, the gradient training
 follows), with cnnkit's random generator reset to the same state before every forward so dropout draws the
 same mask each time; `train=False` checks the evaluation-mode function instead.
