@@ -184,9 +184,10 @@ def test_a_zoo_model_is_checked_away_from_an_all_zero_weight() -> None:
 @pytest.mark.parametrize("name", [info.name for info in list_models()])
 def test_every_zoo_model_passes(name: str) -> None:
     _, inputs = zoo_inputs(name)
-    rows = check_module(zoo_model(name), inputs, max_coords=3)
+    model = zoo_model(name)
+    rows = check_module(model, inputs, max_coords=3)
     assert all(r.passed for r in rows), format_table(rows)
-    assert len(rows) == 1 + len(list(get_model(name).parameters()))
+    assert len(rows) == 1 + len(list(model.parameters()))
     assert not [r.name for r in rows if r.zero]  # each check compared non-zero gradients
 
 
