@@ -20,7 +20,7 @@ def add_parser(sub) -> None:
     p.add_argument("--layer", default=None, metavar="NAME", help="check only this layer's parameters")
     p.add_argument("--input-shape", type=int, nargs=3, metavar=("C", "H", "W"),
                    help="input shape without the batch dimension (default: a run's own; for a zoo model the smallest "
-                        "it takes, e.g. 3×32×32 for VGG and ResNet-18/34/50, 3×8×8 for the CIFAR ResNets)")
+                        "it takes, e.g. 3×32×32 for VGG, 3×64×64 for ResNet-18/34/50, 3×8×8 for the CIFAR ResNets)")
     p.add_argument("--batch-size", type=int, default=2, help="images in the random batch")
     p.add_argument("--coords", type=int, default=16, help="coordinates checked per tensor, at most")
     p.add_argument("--eval", action="store_true", help="check evaluation mode (batch norm's running statistics, "
