@@ -280,8 +280,9 @@ def gradcheck(model_or_fn: Any, inputs: Any, *, eps: float = 1e-6, atol: float =
     return not failed
 
 
-# The smallest input (C, H, W) each expensive zoo model takes, so that checking one stays in seconds to minutes
-# (every checked coordinate costs two forward passes in float64); the others are checked at their own input.
+# A small input (C, H, W) for each expensive zoo model, mostly the smallest it takes, so that checking one stays
+# in seconds to minutes (every checked coordinate costs two forward passes in float64); the others are checked at
+# their own input.
 SMALL_INPUTS = {
     "alexnet": (3, 63, 63),  # the third max-pool needs 3×3: 63 → 15 → 7 → 7 → 3 → 3 → 1
     **{name: (3, 32, 32) for name in ("vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19",

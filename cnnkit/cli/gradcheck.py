@@ -19,8 +19,8 @@ def add_parser(sub) -> None:
                                                      "checkpoint (trained weights)")
     p.add_argument("--layer", default=None, metavar="NAME", help="check only this layer's parameters")
     p.add_argument("--input-shape", type=int, nargs=3, metavar=("C", "H", "W"),
-                   help="input shape without the batch dimension (default: a run's own; for a zoo model the smallest "
-                        "it takes, e.g. 3×32×32 for VGG, 3×64×64 for ResNet-18/34/50, 3×8×8 for the CIFAR ResNets)")
+                   help="input shape without the batch dimension (default: a run's own; for a zoo model a small one, "
+                        "e.g. 3×32×32 for VGG, 3×64×64 for ResNet-18/34/50, 3×8×8 for the CIFAR ResNets)")
     p.add_argument("--batch-size", type=int, default=2, help="images in the random batch")
     p.add_argument("--coords", type=int, default=16, help="coordinates checked per tensor, at most")
     p.add_argument("--eval", action="store_true", help="check evaluation mode (batch norm's running statistics, "
@@ -45,7 +45,7 @@ def _load(spec: str, seed: int) -> tuple[object, str | None, tuple[int, int, int
 
 def _inputs(model: object, name: str | None, shape: tuple[int, ...] | None, own: tuple[int, int, int],
             batch_size: int, seed: int) -> tuple[tuple[int, ...], list]:
-    """A random float64 batch: a zoo model at its smallest input (`SMALL_INPUTS`) unless --input-shape is
+    """A random float64 batch: a zoo model at its small input (`SMALL_INPUTS`) unless --input-shape is
     given, a run at the input it was trained on."""
     import numpy as np
 
