@@ -79,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"FAIL: {r.describe()}")
     refined = sum(r.refined for r in rows if r.passed)
     if refined:
-        print(f"{refined} coordinate(s) agreed only at a smaller finite-difference step: a ReLU or max-pool kink "
-              "lay within the first step of the point")
+        print(f"{refined} coordinate(s) agreed only at a smaller finite-difference step (a ReLU or max-pool kink "
+              "within the first step of the point, or a strongly curved point)")
     zero = [r.name for r in rows if r.passed and r.zero]
     if zero:
         print(f"{len(zero)} gradient(s) are exactly 0 at this point, which checks nothing there: "
