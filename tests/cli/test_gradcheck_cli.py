@@ -55,3 +55,10 @@ def test_gradcheck_of_representative_zoo_models_end_to_end(name: str, rows: int,
     assert f"{rows} of {rows} gradients agree with finite differences (training mode, batch of 2, input {shape})" \
         in done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_gradcheck_of_a_checkpoint_uses_its_trained_weights_and_input(capsys) -> None:
+    checkpoint = ROOT / "cnnkit" / "models" / "weights" / "fashion_vgg.safetensors"
+    assert main(["gradcheck", str(checkpoint), "--layer", "classifier.3", "--coords", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "2 of 2 gradients agree with finite differences (training mode, batch of 2, input 1×28×28)" in out
