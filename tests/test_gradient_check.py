@@ -7,9 +7,10 @@ import pytest
 
 import cnnkit
 from cnnkit import nn
-from cnnkit.gradient_check import GradcheckError, check_module, format_table
+from cnnkit.gradient_check import GradcheckError, check_function, check_module, format_table, zoo_inputs, zoo_model
 from cnnkit.models import get_model, list_models
 from cnnkit.models.resnet import CifarResNet
+from cnnkit.ops.threads import get_num_threads
 from cnnkit.tensor import Tensor, record
 
 
@@ -121,23 +122,81 @@ def test_a_tiny_resnet_passes() -> None:
     assert cnnkit.gradcheck(CifarResNet(1, num_classes=4, in_channels=3), batch((2, 3, 8, 8)), max_coords=4)
 
 
-# Small inputs that each model accepts, so that a check of the whole zoo stays in minutes.
-ZOO_INPUTS = {"alexnet": (3, 64, 64), "vgg11": (3, 32, 32), "vgg11_bn": (3, 32, 32), "vgg13": (3, 32, 32),
-              "vgg13_bn": (3, 32, 32), "vgg16": (3, 32, 32), "vgg16_bn": (3, 32, 32), "vgg19": (3, 32, 32),
-              "vgg19_bn": (3, 32, 32), "resnet18": (3, 32, 32), "resnet34": (3, 32, 32), "resnet50": (3, 32, 32),
-              "unet": (1, 16, 16), "diffusion_unet": (1, 16, 16), "yolo": (1, 64, 64)}
+def test_a_kink_within_the_step_is_measured_again_with_smaller_steps() -> None:
+    # relu at 3e-7: the ±1e-6 step crosses 0 and measures (1.3e-6 − 0) / 2e-6 = 0.65, the ±1e-7 step does not
+    x = np.array([3e-7, 0.5, -0.5])
+    row = check_function(nn.functional.relu, x)[0]
+    assert row.passed and row.refined == 1 and row.max_rel_error < 1e-6
+    # a wrong backward is wrong at every step size: a gradient of 1.1 where relu's is 1 still fails
+    def wrong_relu(t: Tensor) -> Tensor:
+        return record(np.maximum(t._data, 0), (t,), lambda g: (g * (t._data > 0) * 1.1,), "WrongRelu")
+
+    row = check_function(wrong_relu, x)[0]
+    assert not row.passed and row.refined == 0 and row.max_rel_error == pytest.approx(1 / 11, rel=1e-3)
+
+
+def test_the_check_runs_on_one_thread_and_restores_the_setting() -> None:
+    seen = []
+
+    def probe(t: Tensor) -> Tensor:
+        seen.append(get_num_threads())
+        return t * 2
+
+    before = get_num_threads()
+    assert cnnkit.gradcheck(probe, batch((3,)))
+    assert set(seen) == {1} and get_num_threads() == before
+    seen.clear()
+    assert cnnkit.gradcheck(probe, batch((3,)), threads=None) and set(seen) == {before}
+
+
+def test_zoo_inputs_are_small_and_a_noise_predictor_gets_time_steps_and_labels() -> None:
+    assert zoo_inputs("vgg16")[0] == (3, 32, 32) and zoo_inputs("resnet56")[0] == (3, 8, 8)
+    shape, inputs = zoo_inputs("lenet5", batch_size=3)
+    assert shape == (1, 28, 28) and len(inputs) == 1 and inputs[0].shape == (3, 1, 28, 28)
+    assert inputs[0].dtype == np.float64
+    shape, (x, t, y) = zoo_inputs("diffusion_unet", shape=(1, 8, 8))
+    assert x.shape == (2, 1, 8, 8) and t.shape == (2,) and 0 <= t.min() and t.max() < 1000 and y[-1] == -1
+    with pytest.raises(ValueError, match="unknown model 'vgg'"):
+        zoo_inputs("vgg")
+
+
+def test_a_gradient_that_is_exactly_zero_is_shown_as_such() -> None:
+    model = small_net()
+    model[3].weight._data[...] = 0  # nothing reaches the layers before the classifier
+    rows = check_module(model, batch((2, 1, 4, 4)))
+    assert {r.name for r in rows if r.zero} == {"(input)", "0.weight", "0.bias", "1.weight"}
+    assert all(r.passed for r in rows)
+    line = next(line for line in format_table(rows).splitlines() if line.startswith("1 "))
+    assert line.split() == ["1", "weight", "3", "0.00e+00", "3", "pass", "(gradient", "0)"]
+
+
+def test_a_zoo_model_is_checked_away_from_an_all_zero_weight() -> None:
+    cnnkit.manual_seed(0)
+    plain = dict(get_model("diffusion_unet").named_parameters())
+    assert not plain["net.conv_out.weight"]._data.any()  # DDPM's zero-initialised output layer
+    checked = dict(zoo_model("diffusion_unet").named_parameters())
+    weight = checked["net.conv_out.weight"]._data
+    assert weight.std() == pytest.approx(1 / np.sqrt(32 * 9), rel=0.2)
+    assert all(np.array_equal(p._data, checked[n]._data) for n, p in plain.items() if n != "net.conv_out.weight")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [info.name for info in list_models()])
 def test_every_zoo_model_passes(name: str) -> None:
-    from cnnkit.models import model_info
-
-    cnnkit.manual_seed(0)
-    shape = ZOO_INPUTS.get(name, model_info(name).input_shape)
-    inputs = [batch((2, *shape))]
-    if name == "diffusion_unet":
-        inputs.append(np.array([3, 700]))
-    rows = check_module(get_model(name), inputs, max_coords=3)
+    _, inputs = zoo_inputs(name)
+    model = zoo_model(name)
+    rows = check_module(model, inputs, max_coords=3)
     assert all(r.passed for r in rows), format_table(rows)
-    assert len(rows) == 1 + len(list(get_model(name).parameters()))
+    assert len(rows) == 1 + len(list(model.parameters()))
+    assert not [r.name for r in rows if r.zero]  # each check compared non-zero gradients
+
+
+@pytest.mark.slow
+def test_resnet20_at_32x32_passes_where_a_step_crosses_a_relu_kink() -> None:
+    # layer1.0.bn1.bias[14]: at ε = 1e-6 and 1e-7 a pre-ReLU value crosses 0 (relative error 1.1e-2 and
+    # 1.7e-3), at 1e-8 the difference agrees to 4e-6; the analytic gradient equals PyTorch's to 1e-14
+    cnnkit.manual_seed(0)
+    model = get_model("resnet20")
+    rows = check_module(model, batch((2, 3, 32, 32)), layer="layer1.0.bn1", max_coords=16)
+    assert all(r.passed for r in rows), format_table(rows)
+    assert [r.checked for r in rows] == [16, 16] and rows[1].refined >= 1

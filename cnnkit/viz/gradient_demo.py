@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from cnnkit.viz.figure import new_figure, save_figure
 
@@ -17,6 +18,11 @@ STYLES = ("-", "--", ":", "-.")
 def plot_gradient_demo(norms: dict[str, np.ndarray], accuracy: dict[str, float], path: str | os.PathLike,
                        title: str = "") -> Path:
     """Left: ‖∂L/∂W_l‖ against layer l for each network ('kind-depth'); right: test accuracy per depth and kind."""
+    return save_figure(draw_gradient_demo(norms, accuracy, title), path)
+
+
+def draw_gradient_demo(norms: dict[str, np.ndarray], accuracy: dict[str, float], title: str = "") -> Figure:
+    """The figure of `plot_gradient_demo`, not yet saved."""
     if not norms:
         raise ValueError("plot_gradient_demo: no networks to draw")
     names = list(norms)
@@ -42,13 +48,13 @@ def plot_gradient_demo(norms: dict[str, np.ndarray], accuracy: dict[str, float],
         bars_ax.bar(x, values, width, color=COLOURS.get(kind, "grey"), label=kind)
         for xi, v in zip(x, values, strict=True):
             bars_ax.text(xi, v + 0.01, f"{v:.2f}", ha="center", va="bottom", fontsize=7)
-    bars_ax.axhline(0.1, color="grey", linestyle=":", linewidth=1)
-    bars_ax.text(len(depths) - 0.5, 0.105, "chance", fontsize=7, color="grey", ha="right", va="bottom")
+    bars_ax.axhline(0.1, color="grey", linestyle=":", linewidth=1, label="chance")
     bars_ax.set_xticks(np.arange(len(depths)), [f"{d} layers" for d in depths])
     bars_ax.set_ylim(0, 1)
     bars_ax.set_ylabel("test accuracy after training")
-    bars_ax.legend(fontsize=8, loc="upper right")
+    # the legend (and the chance line's label) above the axes: inside, any corner may hide a bar's value label
+    bars_ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(kinds) + 1, frameon=False)
     bars_ax.grid(alpha=0.3, axis="y")
     if title:
         fig.suptitle(title, fontsize=10)
-    return save_figure(fig, path)
+    return fig

@@ -82,3 +82,24 @@ def test_demo_gradients_prints_the_table_and_plots_it(tmp_path, capsys) -> None:
 def test_demo_gradients_refuses_an_odd_depth(capsys) -> None:
     assert main(["demo", "gradients", "--depths", "7", "--train-size", "1"]) == 2
     assert "even for residual" in capsys.readouterr().err
+
+
+def test_no_value_label_of_the_bars_is_hidden_by_the_legend() -> None:
+    from cnnkit.viz.gradient_demo import draw_gradient_demo
+
+    # the accuracies of the docs' run: the 32-layer residual net's 0.80 sat under the legend's upper-right corner
+    accuracy = {"sigmoid-8": 0.1015, "relu-8": 0.6555, "residual-8": 0.7770, "sigmoid-20": 0.1015, "relu-20": 0.5895,
+                "residual-20": 0.7575, "sigmoid-32": 0.1015, "relu-32": 0.2505, "residual-32": 0.7995}
+    norms = {name: np.geomspace(1e-3, 1, int(name.rsplit("-", 1)[1])) for name in accuracy}
+    fig = draw_gradient_demo(norms, accuracy, "title")
+    renderer = fig.canvas.get_renderer()
+    fig.draw_without_rendering()
+    bars_ax = fig.axes[1]
+    legend = bars_ax.get_legend().get_window_extent(renderer)
+    labels = [t for t in bars_ax.texts if t.get_text() in {f"{v:.2f}" for v in accuracy.values()}]
+    assert len(labels) == 9 and "0.80" in [t.get_text() for t in labels]
+    for text in labels:
+        box = text.get_window_extent(renderer)
+        assert not legend.overlaps(box), text.get_text()
+        assert bars_ax.bbox.contains(box.x0, box.y1), text.get_text()  # inside the axes, not cut off at the top
+    assert "chance" in [t.get_text() for t in bars_ax.get_legend().get_texts()]
