@@ -61,7 +61,7 @@ def _read_checkpoint(source: Path, widened: dict[int, str]) -> Any:
     try:
         return load_torch_zip(source, widened)
     except UnsafePickleError as error:
-        raise UserError(f"{source}: not a checkpoint cnnkit can read safely: {error}") from None
+        raise UserError(f"not a checkpoint cnnkit can read safely: {error}") from None  # the error names the file
     except (OSError, zipfile.BadZipFile, RuntimeError) as error:
         raise UserError(f"{source}: not a readable checkpoint ({type(error).__name__}: {error})") from None
 
@@ -87,7 +87,7 @@ def state_dict_arrays(checkpoint: Any, source: Path, widened: dict[int, str] | N
     arrays, skipped, converted = {}, [], {}
     for name, value in state.items():
         if isinstance(value, Tensor):
-            arrays[_strip(str(name))] = np.ascontiguousarray(value._data)
+            arrays[_strip(str(name))] = value._data.copy(order="C")  # ascontiguousarray would make 0-d 1-d
             if id(value) in widened:
                 converted.setdefault(widened[id(value)], []).append(str(name))
         else:
