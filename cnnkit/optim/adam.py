@@ -30,6 +30,18 @@ def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
         np.add(end, diff, out=start)
 
 
+def apply_weight_decay(theta: np.ndarray, g: np.ndarray, lr: float, weight_decay: float,
+                       decoupled: bool) -> np.ndarray:
+    """The Adam family's weight decay; returns the gradient to use. Decoupled (AdamW): θ ← θ(1 − γλ) in place,
+    g unchanged; otherwise L2: g ← g + λθ."""
+    if weight_decay == 0:
+        return g
+    if decoupled:
+        theta *= 1 - lr * weight_decay
+        return g
+    return g + weight_decay * theta
+
+
 class Adam(Optimizer):
     """torch.optim.Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *, maximize)."""
 
@@ -76,11 +88,7 @@ class Adam(Optimizer):
                 self._init_state(state, p, amsgrad)
             state["step"] = step = state["step"] + 1
             g = -grad if group["maximize"] else grad
-            if weight_decay != 0:
-                if group["decoupled_weight_decay"]:
-                    p._data *= 1 - lr * weight_decay  # θ ← θ(1 − γλ)
-                else:
-                    g = g + weight_decay * p._data  # g ← g + λθ
+            g = apply_weight_decay(p._data, g, lr, weight_decay, group["decoupled_weight_decay"])
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
             lerp_(exp_avg, g, 1 - beta1)  # m ← β₁m + (1 − β₁)g
             exp_avg_sq *= beta2  # v ← β₂v + (1 − β₂)g²

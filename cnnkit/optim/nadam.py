@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnkit.optim.adam import Adam, lerp_
+from cnnkit.optim.adam import Adam, apply_weight_decay, lerp_
 from cnnkit.optim.optimizer import check_implementation, check_non_negative
 from cnnkit.tensor import Tensor
 
@@ -51,11 +51,7 @@ class NAdam(Adam):
                              exp_avg_sq=np.zeros_like(theta))
             state["step"] = step = state["step"] + 1
             g = -grad if group["maximize"] else grad
-            if weight_decay != 0:
-                if group["decoupled_weight_decay"]:
-                    theta *= 1 - lr * weight_decay
-                else:
-                    g = g + weight_decay * theta
+            g = apply_weight_decay(theta, g, lr, weight_decay, group["decoupled_weight_decay"])
             mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * psi)))
             mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * psi)))
             mu_product = float(np.float32(state["mu_product"]) * np.float32(mu))

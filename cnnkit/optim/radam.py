@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from cnnkit.optim.adam import Adam, lerp_
+from cnnkit.optim.adam import Adam, apply_weight_decay, lerp_
 from cnnkit.optim.optimizer import check_implementation
 from cnnkit.tensor import Tensor
 
@@ -45,11 +45,7 @@ class RAdam(Adam):
                 state.update(step=0.0, exp_avg=np.zeros_like(theta), exp_avg_sq=np.zeros_like(theta))
             state["step"] = step = state["step"] + 1
             g = -grad if group["maximize"] else grad
-            if weight_decay != 0:
-                if group["decoupled_weight_decay"]:
-                    theta *= 1 - lr * weight_decay
-                else:
-                    g = g + weight_decay * theta
+            g = apply_weight_decay(theta, g, lr, weight_decay, group["decoupled_weight_decay"])
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
             lerp_(exp_avg, g, 1 - beta1)
             exp_avg_sq *= beta2
