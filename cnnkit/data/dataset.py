@@ -62,13 +62,17 @@ class ArrayDataset(Dataset):
         return len(self.data)
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
-        image: Any = image_to_float(self.data[index], batched=False)
+        image: Any = self.item_image(self.data[index])
         target: Any = int(self.targets[index])
         if self.transform is not None:
             image = self.transform(image)
         if self.target_transform is not None:
             target = self.target_transform(target)
         return image, target
+
+    def item_image(self, pixels: np.ndarray) -> Any:
+        """One stored image as an item gives it, before `transform`: float32 (C, H, W) in [0, 1]."""
+        return image_to_float(pixels, batched=False)
 
 
 class SplitDataset(ArrayDataset):

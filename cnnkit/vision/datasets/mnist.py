@@ -23,21 +23,11 @@ def pil_gray(pixels: Any) -> Any:
 
 
 class TorchvisionItems:
-    """Items as torchvision gives them: (PIL image, int target), then `transform` / `target_transform`."""
+    """Items as torchvision gives them: (PIL image, int target), then `transform` / `target_transform` (the
+    `cnnkit.data` dataset's own `__getitem__`, with PIL images in place of float arrays)."""
 
-    data: Any
-    targets: Any
-    transform: Callable | None
-    target_transform: Callable | None
-
-    def __getitem__(self, index: int) -> tuple[Any, Any]:
-        image: Any = self.to_pil(self.data[index])
-        target: Any = int(self.targets[index])
-        if self.transform is not None:
-            image = self.transform(image)
-        if self.target_transform is not None:
-            target = self.target_transform(target)
-        return image, target
+    def item_image(self, pixels: Any) -> Any:
+        return self.to_pil(pixels)
 
     @staticmethod
     def to_pil(pixels: Any) -> Any:
