@@ -49,10 +49,11 @@ def check_config(config: Any) -> None:
     data_args(config)
 
 
-def validation_count(config: Any) -> int:
-    """Training images held out to score epochs: --val-split, else the eval_images data argument."""
+def validation_count(config: Any, args: dict[str, Any]) -> int:
+    """Training images held out to score epochs: --val-split, else the eval_images data argument (of `args`,
+    the checked --data-args)."""
     given = getattr(config, "val_split", None)
-    return int(data_args(config)["eval_images"]) if given is None else int(given)
+    return int(args["eval_images"]) if given is None else int(given)
 
 
 def load_data(config: Any, split: str = "val"):
@@ -65,7 +66,7 @@ def load_data(config: Any, split: str = "val"):
     check_config(config)
     args = data_args(config)
     train, test, info = load_classification_data(config.dataset, config.data_dir)
-    held = validation_count(config)
+    held = validation_count(config, args)
     kept, held_out = hold_out_last(len(train), held, "images") if held else (np.arange(len(train)), None)
     if args["num_images"] is not None:
         kept = kept[: int(args["num_images"])]
