@@ -29,9 +29,13 @@ class GenerationRun(RunFolder):  # model: the GaussianDiffusion, in eval mode
     grid_epoch: int | None
 
     @property
-    def split(self) -> str:
-        """The split the epochs were scored on: "val", or "test" in runs made before a validation split was held out."""
-        return "test" if any("test_eps_r2" in row for row in self.history) else "val"
+    def split(self) -> str | None:
+        """The split the epochs were scored on: "val", "test" in runs made before a validation split was held
+        out, None when nothing was held out (--val-split 0: the last epoch is kept)."""
+        for split in ("val", "test"):
+            if any(f"{split}_eps_r2" in row for row in self.history):
+                return split
+        return None
 
     def best_row(self) -> dict[str, Any]:
         """The history row of the checkpoint's epoch (empty when the history lacks it)."""

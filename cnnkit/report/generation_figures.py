@@ -37,14 +37,16 @@ def generation_figures(run: GenerationRun, folder: Path, images: int = 3) -> lis
     """Write every figure of a diffusion report into folder; the trajectory shows min(images, 6) samples."""
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{run.config.get('model', 'model')} on {run.info.dataset}"
-    losses, scores = _columns(run.split)
+    losses, scores = _columns(run.split or "val")  # no held-out split: the train loss alone, nothing marked
     figures = [
         FigureFile(
             "Training curves",
-            plot_history(run.history, folder / "curves.png", losses, scores, scores[0][0], f"{name}: training",
+            plot_history(run.history, folder / "curves.png", losses, scores, run.split and scores[0][0],
+                         f"{name}: training",
                          loss_label="ε-MSE (the loss)"),
             f"the loss (mean square of the ε-residual) per epoch and the {run.split} score eps_r2, the share of the "
-            "noise's variance predicted (the best picks the checkpoint)",
+            "noise's variance predicted (the best picks the checkpoint)" if run.split else
+            "the loss (mean square of the ε-residual) per epoch; nothing was held out, so the last epoch is kept",
         )
     ]  # fmt: skip
     count = min(images, TRAJECTORY_MAX)

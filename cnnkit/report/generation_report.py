@@ -35,8 +35,8 @@ def write_generation_report(run_dir: str | os.PathLike, images: int = 3, log: Ca
     run = load_generation_run(run_dir)
     best = run.best_row()
     split = run.split
-    log(f"report: {run.run_dir}: {split} eps_r2 {best.get(f'{split}_eps_r2', float('nan')):.4f}; "
-        "sampling and drawing figures")
+    scored = f"{split} eps_r2 {best.get(f'{split}_eps_r2', float('nan')):.4f}" if split else "nothing held out"
+    log(f"report: {run.run_dir}: {scored}; sampling and drawing figures")
     table = summary(run.model, tuple(run.info.input_shape))
     figures = generation_figures(run, run.run_dir / "report", images=images)
     path = run.run_dir / "report.html"
@@ -51,16 +51,18 @@ def render(run: GenerationRun, summary_text: str, figures: list[FigureFile]) -> 
 
 def _results(run: GenerationRun) -> str:
     best, history, model, split = run.best_row(), run.history, run.model, run.split
-    headline = html.paragraph(
-        f"{split} eps_r2 {best[f'{split}_eps_r2']:.4f} · ε-MSE {best[f'{split}_loss']:.4f}" if best
-        else "no history row", "big"
-    )
-    scored_on = ("the validation split (training images never trained on)" if split == "val"
-                 else f"the first {run.task_args['eval_images']:,} test images")
+    if split is None:  # --val-split 0: no score, the last epoch's weights
+        headline = f"nothing held out (--val-split 0) · train ε-MSE {best['train_loss']:.4f}" if best else None
+    else:
+        headline = f"{split} eps_r2 {best[f'{split}_eps_r2']:.4f} · ε-MSE {best[f'{split}_loss']:.4f}" if best else None
+    headline = html.paragraph(headline or "no history row", "big")
+    scored_on = {"val": "the validation split (training images never trained on)",
+                 "test": f"the first {run.task_args['eval_images']:,} test images",
+                 None: "nothing: no images were held out (--val-split 0), so the last epoch is kept"}[split]
     last = history[-1] if history else {}
     conditional = model.num_classes is not None
     facts = [
-        ("checkpoint", f"epoch {run.meta.get('epoch', '?')} (best {split} eps_r2)"),
+        ("checkpoint", f"epoch {run.meta.get('epoch', '?')} " + (f"(best {split} eps_r2)" if split else "(the last)")),
         (
             "eps_r2",
             f"1 − ε-MSE of the EMA network on {scored_on}, the same t "
@@ -75,11 +77,16 @@ def _results(run: GenerationRun) -> str:
             else "unconditional",
         ),
         ("epochs trained", str(len(history))),
-        (
-            f"final epoch: train / {split} ε-MSE, {split} eps_r2",
-            f"{last['train_loss']:.4f} / {last[f'{split}_loss']:.4f}, {last[f'{split}_eps_r2']:.4f}" if last else "-",
-        ),
+        _final_epoch(last, split),
         ("training time", f"{sum(float(r.get('seconds', 0)) for r in history):.0f} s"),
         ("quality table", QUALITY_NOTE),
     ]
     return html.section("Results", headline, html.table(None, facts))
+
+
+def _final_epoch(last: dict, split: str | None) -> tuple[str, str]:
+    """The results row of the last epoch's losses (and score, when a split was held out)."""
+    if split is None:
+        return "final epoch: train ε-MSE", f"{last['train_loss']:.4f}" if last else "-"
+    return (f"final epoch: train / {split} ε-MSE, {split} eps_r2",
+            f"{last['train_loss']:.4f} / {last[f'{split}_loss']:.4f}, {last[f'{split}_eps_r2']:.4f}" if last else "-")

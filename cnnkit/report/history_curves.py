@@ -19,15 +19,15 @@ def plot_history(
     path: str | os.PathLike,
     losses: Sequence[tuple[str, str]],
     scores: Sequence[tuple[str, str]],
-    best: str,
+    best: str | None,
     title: str = "",
     loss_label: str = "loss",
 ) -> Path:
     """Two panels against epoch: `losses` and `scores` as (history column, legend label) pairs; the best (largest)
-    value of column `best` is annotated. Returns the PNG's path."""
+    value of column `best` is annotated (None: a run that held nothing out, none). Returns the PNG's path."""
     if not history:
         raise ValueError("plot_history: the history is empty (no epoch finished)")
-    if best not in history[0]:
+    if best is not None and best not in history[0]:
         raise ValueError(f"plot_history: the history rows lack the column {best!r} that picks the best checkpoint")
     epochs = [float(row["epoch"]) for row in history]
     fig = new_figure(8.0, 3.2)
@@ -43,7 +43,13 @@ def plot_history(
             ax.set_xticks(epochs)
     loss_ax.set_ylabel(loss_label)
     score_ax.set_ylabel("score")
-    values = [float(row[best]) for row in history]
+    if best is not None:
+        _mark_best(score_ax, epochs, [float(row[best]) for row in history])
+    fig.suptitle(title or "training curves", fontsize=10)
+    return save_figure(fig, path)
+
+
+def _mark_best(score_ax: Any, epochs: list[float], values: list[float]) -> None:
     top = max(range(len(values)), key=values.__getitem__)
     score_ax.annotate(
         f"best {values[top]:.4f}",
@@ -53,8 +59,6 @@ def plot_history(
         ha="center",
         fontsize=8,
     )
-    fig.suptitle(title or "training curves", fontsize=10)
-    return save_figure(fig, path)
 
 
 def _present(history: Sequence[dict[str, Any]], lines: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -118,3 +118,18 @@ def test_a_diffusion_run_without_a_checkpoint_is_refused_by_name(generation_run,
     shutil.copy(run_dir / "config.json", started / "config.json")  # training began, no epoch finished
     with pytest.raises(FileNotFoundError, match=r"started \(a 'generate' run\) holds no checkpoint"):
         write_report(started)
+
+
+def test_a_run_that_held_nothing_out_gets_a_page_that_says_so(tmp_path) -> None:
+    from cnnkit.training.run import train
+
+    data_dir = write_tiny_fashion(tmp_path / "fashion", n_train=96, n_test=40)
+    config = dataclasses.replace(tiny_config(data_dir, tmp_path / "all", epochs=1), batch_size=64, val_split=0)
+    config.data_args["grid_per_class"] = 0
+    train(config, progress=False, log=lambda *_: None)
+    [row] = json.loads((tmp_path / "all" / "history.json").read_text())
+    assert "val_eps_r2" not in row and "test_eps_r2" not in row  # nothing was scored
+    text = write_report(tmp_path / "all", images=1, log=lambda *_: None).read_text()
+    assert f"nothing held out (--val-split 0) · train ε-MSE {row['train_loss']:.4f}" in text
+    assert "<td>checkpoint</td><td>epoch 1 (the last)</td>" in text
+    assert len(IMG_SRC.findall(text)) >= 3  # the curves, the samples and the trajectory are still drawn
