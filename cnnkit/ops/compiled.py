@@ -92,6 +92,13 @@ _wanted: list[int] = []  # set_num_threads's values, the last one applied when n
 
 @functools.cache
 def _numba() -> Any:
+    # Numba's threading layer: TBB when it is installed (a dependency on x86-64; numba prefers it by itself), else
+    # OpenMP. Measured on a ResNet-20 training step (2 cores, `CLOCK=wall python docs/tools/step_split.py resnet20`):
+    # TBB 633–657 ms; OpenMP 1,073 ms with its default waiting, where its threads spin after each parallel region
+    # on the cores the convolutions' threads (cnnkit.ops.threads) want next, and 764 ms with passive waiting.
+    # The OpenMP runtime is shared with any other library of the process that loaded it first (PyTorch's reads
+    # its settings when torch is imported), so passive waiting is asked for here only as the fallback's default.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import numba
 
     # Threads: $NUMBA_NUM_THREADS when set (numba reads it itself), else as many as BLAS was given through

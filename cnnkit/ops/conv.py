@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from cnnkit.ops.conv_depthwise import depthwise_forward, depthwise_input_grad, depthwise_weight_grad, is_depthwise
-from cnnkit.ops.im2col import Pair, Window, col2im, col2im_into, im2col, scratch
+from cnnkit.ops.im2col import Pair, Window, col2im, col2im_folded_into, im2col, im2col_folded, scratch
 from cnnkit.ops.shape import reshape
 from cnnkit.ops.threads import split_batch
 from cnnkit.tensor import Tensor, as_tensor, record
@@ -109,12 +109,13 @@ def _forward_product(w3: np.ndarray, cols4: np.ndarray, out: np.ndarray | None =
 
 
 def _adjoint_product(w3: np.ndarray, y4: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """cols = Wᵀ · Y per group: (G, A, B)ᵀ @ (N, G, A, L) → (N, G, B, L); the transpose is a BLAS flag, not a copy.
+    """cols = Wᵀ · Y per group: (G, A, B)ᵀ @ (N, G, A, L) → (N, G, B, L), or (G, A, n·L) → (G, B, n·L) folded;
+    the transpose is a BLAS flag, not a copy.
 
     Without `out`, the result is a pooled scratch array: it only lives until col2im has folded it into an image.
     """
     if out is None:
-        out = scratch(y4.shape[:2] + (w3.shape[2], y4.shape[3]), y4.dtype)
+        out = scratch(y4.shape[:-2] + (w3.shape[2], y4.shape[-1]), y4.dtype)
     return np.matmul(w3.swapaxes(-1, -2), y4, out=out)
 
 
@@ -124,10 +125,14 @@ SMALL_OUTPUT = 16  # output pixels per image below which per-image products are 
 def _weight_product(y4: np.ndarray, cols4: np.ndarray) -> np.ndarray:
     """dW = Σ_n Y_n · cols_nᵀ per group: (N, G, A, L) and (N, G, B, L) → (G, A, B).
 
+    Folded (3-D) operands, (G, A, n·L) and (G, B, n·L), are already one product per group.
+
     Large outputs: one batched product over the images, then a sum. Tiny outputs (L ≤ 16, e.g. LeNet's
     5×5 → 1×1 conv): N products of rank L are pure overhead (measured 100× slower for L = 1), so the
     batch is folded into the inner dimension instead: (G, A, N·L) · (G, N·L, B), one product per group.
     """
+    if y4.ndim == 3:
+        return np.matmul(y4, cols4.swapaxes(-1, -2))
     n, g, a, pixels = y4.shape
     if pixels <= SMALL_OUTPUT:
         y_folded = y4.transpose(1, 2, 0, 3).reshape(g, a, n * pixels)
@@ -137,7 +142,9 @@ def _weight_product(y4: np.ndarray, cols4: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------- conv2d over batch chunks
-CHUNK_COLS_BYTES = 1 << 20  # a chunk's columns: small enough to stay in a core's cache between gather and product
+# A chunk's columns: about 2 MiB, measured best among 1, 2, 4 and 8 MiB on ResNet-20's and LeNet-5's layers (2 cores,
+# L2 1 MiB per core, L3 32 MiB): smaller chunks make products too short for BLAS, larger ones leave the cache.
+CHUNK_COLS_BYTES = 2 << 20
 # At least this many chunks, so that a thread slowed by a busy core can take fewer of them. A constant, not a
 # multiple of the thread count: the chunks, and so the order of dW's sums, are then the same on any number of
 # threads, and results are bitwise identical whatever `set_num_threads` says.
@@ -155,20 +162,29 @@ def _cols_bytes(c: int, window: Window, out_hw: Pair, dtype: np.dtype) -> int:
     return c * window.kernel[0] * window.kernel[1] * out_hw[0] * out_hw[1] * np.dtype(dtype).itemsize
 
 
+def _folded_output(x: np.ndarray, lo: int, hi: int, y: np.ndarray) -> np.ndarray:
+    """A chunk's (F, n·L) product seen as (n, F, L), the NCHW order of the output."""
+    return y.reshape(y.shape[0] * y.shape[1], hi - lo, -1).transpose(1, 0, 2)
+
+
 def _split_forward(x: np.ndarray, w3: np.ndarray, b: np.ndarray | None, window: Window, out_hw: Pair) -> np.ndarray:
-    """y = W · im2col(x) (+ b), chunk by chunk: each chunk's columns are gathered, multiplied and dropped while
-    they are still in cache, instead of one (N, C·kH·kW, OH·OW) buffer written and re-read through memory."""
+    """y = W · im2col(x) (+ b), chunk by chunk: each chunk's columns are gathered (its images side by side),
+    multiplied by one product and dropped while they are still in cache, instead of one (N, C·kH·kW, OH·OW)
+    buffer written and re-read through memory. The product's (F, n·L) result is transposed into NCHW while
+    it is in cache too, with the bias added on the way."""
     n, c = x.shape[:2]
     groups, per_group = w3.shape[:2]
     f, pixels = groups * per_group, out_hw[0] * out_hw[1]
     out = np.empty((n, f) + tuple(out_hw), x.dtype)
-    out4 = out.reshape(n, groups, per_group, pixels)
+    out3 = out.reshape(n, f, pixels)
 
     def work(lo: int, hi: int, _worker: int) -> None:
-        cols = im2col(x[lo:hi], window, out_hw).reshape(hi - lo, groups, -1, pixels)
-        _forward_product(w3, cols, out4[lo:hi])
-        if b is not None:
-            out[lo:hi] += b.reshape(f, 1, 1)
+        cols = im2col_folded(x[lo:hi], window, out_hw).reshape(groups, -1, (hi - lo) * pixels)
+        y = _forward_product(w3, cols, scratch((groups, per_group, (hi - lo) * pixels), x.dtype))
+        if b is None:
+            np.copyto(out3[lo:hi], _folded_output(x, lo, hi, y))
+        else:
+            np.add(_folded_output(x, lo, hi, y), b.reshape(f, 1), out=out3[lo:hi])
 
     split_batch(work, n, _chunk(n, _cols_bytes(c, window, out_hw, x.dtype)))
     return out
@@ -176,8 +192,9 @@ def _split_forward(x: np.ndarray, w3: np.ndarray, b: np.ndarray | None, window: 
 
 def _split_backward(x: np.ndarray, w3: np.ndarray, g: np.ndarray, window: Window, need_x: bool,
                     need_w: bool) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """(dX, dW) chunk by chunk: dW = Σ_chunks dY · im2col(x)ᵀ (columns gathered again, not kept from the
-    forward), dX = col2im(Wᵀ · dY) scattered into the chunk's own images.
+    """(dX, dW) chunk by chunk, with the chunk's dY transposed once to (F, n·L), the folded layout of the forward:
+    dW = Σ_chunks dY · im2col(x)ᵀ (columns gathered again, not kept from the forward; one product whose inner
+    dimension is n·L), dX = col2im(Wᵀ · dY) scattered into the chunk's own images.
 
     Each chunk's dW is kept in its own slot and the slots are added in chunk order: which thread took which
     chunk varies from run to run, and float sums in another order differ in the last bits, which would make
@@ -187,22 +204,21 @@ def _split_backward(x: np.ndarray, w3: np.ndarray, g: np.ndarray, window: Window
     groups, per_group = w3.shape[:2]
     out_hw = g.shape[2:]
     pixels = out_hw[0] * out_hw[1]
-    g4 = g.reshape(n, groups, per_group, pixels)
+    g3 = g.reshape(n, groups * per_group, pixels)
     gx = np.empty(x.shape, x.dtype) if need_x else None
-    pointwise = window.is_pointwise()
     chunk = _chunk(n, _cols_bytes(c, window, out_hw, x.dtype))
     parts: list[np.ndarray | None] = [None] * (-(-n // chunk))
 
     def work(lo: int, hi: int, _worker: int) -> None:
-        if need_w:  # dW = Σ_n dY_n · cols_nᵀ
-            cols = im2col(x[lo:hi], window, out_hw).reshape(hi - lo, groups, -1, pixels)
-            parts[lo // chunk] = _weight_product(g4[lo:hi], cols)
+        gy = scratch((groups * per_group, hi - lo, pixels), x.dtype)
+        np.copyto(gy, g3[lo:hi].transpose(1, 0, 2))
+        gy = gy.reshape(groups, per_group, (hi - lo) * pixels)
+        if need_w:  # dW = dY · colsᵀ over the chunk's n·L columns
+            cols = im2col_folded(x[lo:hi], window, out_hw).reshape(groups, -1, (hi - lo) * pixels)
+            parts[lo // chunk] = _weight_product(gy, cols)
             del cols  # frees the scratch buffer for the adjoint product below
         if need_x:  # dX = col2im(Wᵀ · dY)
-            if pointwise:
-                _adjoint_product(w3, g4[lo:hi], gx[lo:hi].reshape(hi - lo, groups, -1, pixels))
-            else:
-                col2im_into(_adjoint_product(w3, g4[lo:hi]).reshape(hi - lo, -1, pixels), window, gx[lo:hi])
+            col2im_folded_into(_adjoint_product(w3, gy).reshape(-1, (hi - lo) * pixels), window, gx[lo:hi])
 
     split_batch(work, n, chunk)
     gw = None

@@ -184,6 +184,22 @@ def im2col(x: np.ndarray, window: Window, out_hw: Pair | None = None) -> np.ndar
     return cols.reshape(n, c * kh * kw, out_hw[0] * out_hw[1])
 
 
+def im2col_folded(x: np.ndarray, window: Window, out_hw: Pair) -> np.ndarray:
+    """Gather a chunk of images (n, C, H, W) into columns (C·kH·kW, n·OH·OW): the images side by side.
+
+    cols[(c, k, l), (b, i, j)] = x_padded[b, c, i·s + k·d, j·s + l·d]. With the chunk's images folded into the
+    columns, a convolution of the whole chunk is one matrix product W · cols of n·OH·OW columns instead of n
+    products of OH·OW: per-call costs in BLAS are paid once per chunk, and the product's long side is long
+    enough for its kernels. A pooled scratch array: do not keep it.
+    """
+    n, c = x.shape[:2]
+    kh, kw = window.kernel
+    cols = scratch((c, kh, kw, n) + tuple(out_hw), x.dtype)
+    view = window_view(_pad(x, window.padding), window, out_hw)  # (n, c, kH, kW, OH, OW)
+    np.copyto(cols, view.transpose(1, 2, 3, 0, 4, 5))
+    return cols.reshape(c * kh * kw, n * out_hw[0] * out_hw[1])
+
+
 # ----------------------------------------------------------------- col2im
 @compiled
 def _scatter(cols, image, sh, sw, dh, dw, top, left):  # noqa: ANN001, ANN202 - a compiled loop nest
@@ -225,6 +241,19 @@ def col2im_into(cols: np.ndarray, window: Window, image: np.ndarray) -> None:
         (sh, sw), (dh, dw) = window.stride, window.dilation
         cols6 = np.ascontiguousarray(cols).reshape((n, c) + window.kernel + out_hw)
         _scatter_serial(cols6, image, sh, sw, dh, dw, window.padding[0], window.padding[2])
+
+
+def col2im_folded_into(cols: np.ndarray, window: Window, image: np.ndarray) -> None:
+    """The adjoint of `im2col_folded`: columns (C·kH·kW, n·OH·OW) added back onto `image` (n, C, H, W), in
+    the calling thread alone (every pixel of `image` is written)."""
+    n, c, h, w = image.shape
+    out_hw = window.output_size((h, w))
+    cols6 = cols.reshape((c,) + window.kernel + (n,) + out_hw)
+    if window.is_pointwise():
+        image[...] = cols6[:, 0, 0].transpose(1, 0, 2, 3)
+    elif image.size:
+        (sh, sw), (dh, dw) = window.stride, window.dilation
+        _scatter_serial(cols6.transpose(3, 0, 1, 2, 4, 5), image, sh, sw, dh, dw, window.padding[0], window.padding[2])
 
 
 def col2im(cols: np.ndarray, window: Window, image_shape: tuple[int, int, int, int],

@@ -1,6 +1,7 @@
 """A training step's CPU time split by kind of work (convolution, batch norm, pooling, activations, ...), cnnkit alone.
 
     OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python docs/tools/step_split.py resnet20 [steps]
+    CLOCK=wall python docs/tools/step_split.py resnet20 [steps]       # wall time, every core (a quiet machine)
 
 Runs zero_grad → forward → cross-entropy → backward → SGD step (lr 0.01, momentum 0.9) at batch 128 ($BATCH) under
 cProfile with a CPU-time clock, after two warm-up steps. Each function's own time is charged to the kind of the
@@ -66,7 +67,8 @@ def main() -> None:
 
     for _ in range(2):
         step()
-    profile = cProfile.Profile(time.process_time)
+    wall = os.environ.get("CLOCK") == "wall"
+    profile = cProfile.Profile(time.perf_counter if wall else time.process_time)
     profile.enable()
     for _ in range(steps):
         step()
@@ -82,7 +84,8 @@ def main() -> None:
             theirs = kind(caller) or "other"
             split[theirs] = split.get(theirs, 0.0) + own * c[2] / total
     whole = sum(split.values())
-    print(f"{name} b{batch}: {whole / steps * 1e3:.0f} ms CPU per step (profiled), split by kind:")
+    clock = "wall" if wall else "CPU"
+    print(f"{name} b{batch}: {whole / steps * 1e3:.0f} ms {clock} per step (profiled), split by kind:")
     for k, v in sorted(split.items(), key=lambda kv: -kv[1]):
         print(f"  {k:12s} {v / steps * 1e3:8.1f} ms  {100 * v / whole:5.1f} %")
 

@@ -255,8 +255,8 @@ def test_products_floor_replays_each_convolutions_three_products():
     names = [name for name, _ in calls]
     assert names.count("_forward_product") == 4 * convs and names.count("_weight_product") == 4 * convs
     assert names.count("_adjoint_product") == 4 * (convs - 1)  # the stem's input needs no gradient
-    stem = calls[0][1]  # W (groups, 16, 3·3·3), cols (chunk, groups, 27, 32·32) and the chunk's output
-    assert stem == [(1, 16, 27), (1, 1, 27, 1024), (1, 1, 16, 1024)]
+    stem = calls[0][1]  # W (groups, 16, 3·3·3), the chunk's cols (groups, 27, 1·32·32) and its output
+    assert stem == [(1, 16, 27), (1, 27, 1024), (1, 16, 1024)]
     built = products_floor.floor_case("resnet20")
     assert built.torch is None and built.images == 128
     built.cnnkit()  # replays without error
