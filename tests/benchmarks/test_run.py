@@ -243,18 +243,22 @@ def test_op_workloads_pass_their_check():
 
 def test_products_floor_replays_each_convolutions_three_products():
     """One step's record: a forward and a weight product for every Conv2d of the model, an input gradient for
-    every one but the stem (its input needs no gradient), once per chunk of the batch (batch 4: chunks of one
-    image), with the stem's shapes as conv2d lays them out."""
+    every one but the stem (its input needs no gradient: a forward product for stride-1 3×3 layers, an adjoint
+    one for the others), once per chunk of the batch (batch 4: chunks of one image), with the stem's shapes
+    as conv2d lays them out."""
     from benchmarks import products_floor
     from benchmarks.workloads_models import model_case
     from cnnkit.models import get_model
     from cnnkit.nn import Conv2d
 
-    convs = sum(isinstance(m, Conv2d) for m in get_model("resnet20").modules())
+    layers = [m for m in get_model("resnet20").modules() if isinstance(m, Conv2d)]
+    by_correlation = sum(m.stride == (1, 1) and m.kernel_size == (3, 3) for m in layers[1:])
+    assert 0 < by_correlation < len(layers) - 1
     calls = products_floor.recorded_products(model_case("resnet20", 4, True).cnnkit)
     names = [name for name, _ in calls]
-    assert names.count("_forward_product") == 4 * convs and names.count("_weight_product") == 4 * convs
-    assert names.count("_adjoint_product") == 4 * (convs - 1)  # the stem's input needs no gradient
+    assert names.count("_weight_product") == 4 * len(layers)
+    assert names.count("_forward_product") == 4 * (len(layers) + by_correlation)
+    assert names.count("_adjoint_product") == 4 * (len(layers) - 1 - by_correlation)
     stem = calls[0][1]  # W (groups, 16, 3·3·3), the chunk's cols (groups, 27, 1·32·32) and its output
     assert stem == [(1, 16, 27), (1, 27, 1024), (1, 16, 1024)]
     built = products_floor.floor_case("resnet20")

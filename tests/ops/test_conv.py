@@ -200,6 +200,11 @@ SPLIT_CASES = [  # (batch, input (C, H, W), weight, kwargs): every branch of the
     (4, (8, 5, 5), (6, 8, 1, 1), {"stride": 2}),  # 1×1 strided: gathered like any window
     (1, (3, 6, 6), (2, 3, 3, 3), {"padding": 1}),  # batch 1: no split
     (130, (1, 12, 12), (6, 1, 5, 5), {}),  # many chunks (dW sums 130·64 terms of size ~1: atol below)
+    # dX of a stride-1 convolution as a correlation of dY with the turned kernel, or the scatter when it cannot
+    (6, (4, 9, 7), (6, 4, 2, 4), {"padding": "same"}),  # even kernels: unequal paddings, turned unequal too
+    (5, (4, 8, 8), (6, 2, 3, 3), {"groups": 2, "dilation": (2, 1), "padding": (2, 0)}),
+    (5, (3, 8, 8), (4, 3, 3, 3), {"padding": (3, 1)}),  # padding 3 > k − 1 = 2: the scatter
+    (5, (3, 8, 8), (4, 3, 5, 5), {}),  # no padding: dY padded by 4 on every side
 ]
 
 
@@ -226,9 +231,34 @@ def test_split_conv2d_matches_torch(n, chw, w_shape, kwargs, thread_count, rng):
                        lambda x, w, b: torch.nn.functional.conv2d(x, w, b, **kwargs), x, w, b, atol=atol)
 
 
-def test_split_gradients_equal_finite_differences(thread_count, rng):
+@pytest.mark.parametrize(("kernel", "stride", "dilation", "padding", "expected"), [
+    ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), (1, 1, 1, 1)),
+    ((2, 4), (1, 1), (1, 1), (0, 1, 1, 2), (1, 0, 2, 1)),
+    ((3, 3), (1, 1), (2, 1), (2, 2, 0, 0), (2, 2, 2, 2)),
+    ((5, 5), (1, 1), (1, 1), (0, 0, 0, 0), (4, 4, 4, 4)),
+    ((3, 3), (1, 1), (1, 1), (3, 3, 1, 1), None),  # the correlation would crop dY
+    ((3, 3), (2, 2), (1, 1), (1, 1, 1, 1), None),  # stride 2
+    ((1, 1), (1, 1), (1, 1), (0, 0, 0, 0), None),  # pointwise: Wᵀ · dY is already the whole input gradient
+])
+def test_input_gradient_by_correlation_is_chosen_where_it_holds(kernel, stride, dilation, padding, expected):
+    from cnnkit.ops.conv import _flipped
+    from cnnkit.ops.im2col import Window
+
+    w = np.arange(2 * 3 * kernel[0] * kernel[1], dtype=np.float32).reshape(2, 3, *kernel)
+    chosen = _flipped(Window(kernel, stride, dilation, padding), w.reshape(1, 2, -1), kernel)
+    if expected is None:
+        assert chosen is None
+        return
+    window, flipped = chosen
+    assert window.padding == expected and window.stride == (1, 1) and window.dilation == dilation
+    # flipped[0, c, (f, k, l)] = W[f, c, kH − 1 − k, kW − 1 − l]
+    np.testing.assert_array_equal(flipped.reshape(3, 2, *kernel), w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+
+
+@pytest.mark.parametrize("stride", [(1, 2), 1], ids=["scatter", "correlation"])
+def test_split_gradients_equal_finite_differences(stride, thread_count, rng):
     x, w, b = rng.standard_normal((5, 2, 5, 4)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
-    check_gradients(lambda x, w, b: conv2d(x, w, b, stride=(1, 2), padding=1), x, w, b)
+    check_gradients(lambda x, w, b: conv2d(x, w, b, stride=stride, padding=1), x, w, b)
 
 
 @requires_torch
