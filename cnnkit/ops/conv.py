@@ -25,7 +25,17 @@ from typing import Any
 import numpy as np
 
 from cnnkit.ops.conv_depthwise import depthwise_forward, depthwise_input_grad, depthwise_weight_grad, is_depthwise
-from cnnkit.ops.im2col import Pair, Window, col2im, col2im_folded_into, im2col, im2col_folded, scratch
+from cnnkit.ops.im2col import (
+    Pair,
+    Window,
+    col2im,
+    col2im_folded_into,
+    im2col,
+    im2col_folded,
+    im2col_rows,
+    rows_width,
+    scratch,
+)
 from cnnkit.ops.shape import reshape
 from cnnkit.ops.threads import split_batch
 from cnnkit.tensor import Tensor, as_tensor, record
@@ -162,9 +172,16 @@ def _cols_bytes(c: int, window: Window, out_hw: Pair, dtype: np.dtype) -> int:
     return c * window.kernel[0] * window.kernel[1] * out_hw[0] * out_hw[1] * np.dtype(dtype).itemsize
 
 
-def _folded_output(x: np.ndarray, lo: int, hi: int, y: np.ndarray) -> np.ndarray:
-    """A chunk's (F, n·L) product seen as (n, F, L), the NCHW order of the output."""
-    return y.reshape(y.shape[0] * y.shape[1], hi - lo, -1).transpose(1, 0, 2)
+def _folded_output(lo: int, hi: int, y: np.ndarray, out_hw: Pair, width: int | None) -> np.ndarray:
+    """A chunk's (G, F/G, n·OH·W') product seen as (n, F, OH, OW), the NCHW order of the output; W' is the padded
+    width of a whole-row gather (its columns past OW dropped), else OW."""
+    rows = y.reshape(y.shape[0] * y.shape[1], hi - lo, out_hw[0], width or out_hw[1])
+    return rows[..., : out_hw[1]].transpose(1, 0, 2, 3)
+
+
+def _gather(x: np.ndarray, window: Window, out_hw: Pair, width: int | None) -> np.ndarray:
+    """A chunk's columns for a forward product: in whole padded rows when `width` is set, else `im2col_folded`."""
+    return im2col_rows(x, window, out_hw[0]) if width else im2col_folded(x, window, out_hw)
 
 
 def _split_forward(x: np.ndarray, w3: np.ndarray, b: np.ndarray | None, window: Window, out_hw: Pair) -> np.ndarray:
@@ -174,17 +191,17 @@ def _split_forward(x: np.ndarray, w3: np.ndarray, b: np.ndarray | None, window: 
     it is in cache too, with the bias added on the way."""
     n, c = x.shape[:2]
     groups, per_group = w3.shape[:2]
-    f, pixels = groups * per_group, out_hw[0] * out_hw[1]
+    f = groups * per_group
     out = np.empty((n, f) + tuple(out_hw), x.dtype)
-    out3 = out.reshape(n, f, pixels)
+    width = rows_width(window, x.shape[2:])
 
     def work(lo: int, hi: int, _worker: int) -> None:
-        cols = im2col_folded(x[lo:hi], window, out_hw).reshape(groups, -1, (hi - lo) * pixels)
-        y = _forward_product(w3, cols, scratch((groups, per_group, (hi - lo) * pixels), x.dtype))
+        cols = _gather(x[lo:hi], window, out_hw, width).reshape(groups, w3.shape[2], -1)
+        y = _forward_product(w3, cols, scratch((groups, per_group, cols.shape[2]), x.dtype))
         if b is None:
-            np.copyto(out3[lo:hi], _folded_output(x, lo, hi, y))
+            np.copyto(out[lo:hi], _folded_output(lo, hi, y, out_hw, width))
         else:
-            np.add(_folded_output(x, lo, hi, y), b.reshape(f, 1), out=out3[lo:hi])
+            np.add(_folded_output(lo, hi, y, out_hw, width), b.reshape(f, 1, 1), out=out[lo:hi])
 
     split_batch(work, n, _chunk(n, _cols_bytes(c, window, out_hw, x.dtype)))
     return out
@@ -230,10 +247,12 @@ def _split_backward(x: np.ndarray, w3: np.ndarray, g: np.ndarray, window: Window
     pixels = out_hw[0] * out_hw[1]
     g3 = g.reshape(n, groups * per_group, pixels)
     gx = np.empty(x.shape, x.dtype) if need_x else None
-    gx3 = gx.reshape(n, c, x.shape[2] * x.shape[3]) if need_x else None
     chunk = _chunk(n, _cols_bytes(c, window, out_hw, x.dtype))
     parts: list[np.ndarray | None] = [None] * (-(-n // chunk))
     flipped = _flipped(window, w3, window.kernel) if need_x else None
+    if flipped is not None:
+        flipped += (rows_width(flipped[0], out_hw),)
+    kernel_size = window.kernel[0] * window.kernel[1]
 
     def work(lo: int, hi: int, _worker: int) -> None:
         gy = None
@@ -246,10 +265,10 @@ def _split_backward(x: np.ndarray, w3: np.ndarray, g: np.ndarray, window: Window
             parts[lo // chunk] = _weight_product(gy, cols)
             del cols  # frees the scratch buffer for the products below
         if need_x and flipped is not None:  # dX = W_flipped ⋆ dY
-            flip_window, w_flipped = flipped
-            cols = im2col_folded(g[lo:hi], flip_window, x.shape[2:]).reshape(groups, -1, (hi - lo) * gx3.shape[2])
+            flip_window, w_flipped, width = flipped
+            cols = _gather(g[lo:hi], flip_window, x.shape[2:], width).reshape(groups, per_group * kernel_size, -1)
             y = _forward_product(w_flipped, cols, scratch((groups, c // groups, cols.shape[2]), x.dtype))
-            np.copyto(gx3[lo:hi], _folded_output(x, lo, hi, y))
+            np.copyto(gx[lo:hi], _folded_output(lo, hi, y, x.shape[2:], width))
         elif need_x:  # dX = col2im(Wᵀ · dY)
             col2im_folded_into(_adjoint_product(w3, gy).reshape(-1, (hi - lo) * pixels), window, gx[lo:hi])
 

@@ -259,8 +259,9 @@ def test_products_floor_replays_each_convolutions_three_products():
     assert names.count("_weight_product") == 4 * len(layers)
     assert names.count("_forward_product") == 4 * (len(layers) + by_correlation)
     assert names.count("_adjoint_product") == 4 * (len(layers) - 1 - by_correlation)
-    stem = calls[0][1]  # W (groups, 16, 3·3·3), the chunk's cols (groups, 27, 1·32·32) and its output
-    assert stem == [(1, 16, 27), (1, 27, 1024), (1, 16, 1024)]
+    # W (groups, 16, 3·3·3), the chunk's cols (groups, 27, 1·32·34: whole padded rows) and its output
+    stem = calls[0][1]
+    assert stem == [(1, 16, 27), (1, 27, 1088), (1, 16, 1088)]
     built = products_floor.floor_case("resnet20")
     assert built.torch is None and built.images == 128
     built.cnnkit()  # replays without error

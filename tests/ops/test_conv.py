@@ -404,6 +404,46 @@ def test_im2col_matches_a_naive_gather_and_col2im_is_its_adjoint(window, rng):
     np.testing.assert_allclose((cols * c).sum(), (x * col2im(c, window, x.shape)).sum(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("window", WINDOWS, ids=str)
+def test_folded_gather_holds_the_same_columns_with_the_images_side_by_side(window, rng):
+    from cnnkit.ops.im2col import col2im_folded_into, im2col_folded
+
+    x = rng.standard_normal((3, 2, 7, 6))
+    oh, ow = window.output_size(x.shape[2:])
+    folded = im2col_folded(x, window, (oh, ow))
+    assert folded.shape == (2 * window.kernel[0] * window.kernel[1], 3 * oh * ow)
+    expected = _naive_im2col(x, window)  # (n, C·kH·kW, OH·OW)
+    np.testing.assert_array_equal(folded, expected.transpose(1, 0, 2).reshape(folded.shape))
+    c = rng.standard_normal(folded.shape)  # col2im_folded_into is its exact adjoint
+    back = np.full(x.shape, np.nan)  # every pixel must be written, the ones no window reads included
+    col2im_folded_into(c, window, back)
+    np.testing.assert_allclose((folded * c).sum(), (x * back).sum(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("window", [Window((3, 3), padding=(1, 1, 1, 1)), Window((2, 4), (1, 1), (2, 1), (0, 1, 2, 1)),
+                                    Window((5, 5))], ids=str)
+def test_whole_row_gather_holds_the_columns_in_its_first_output_columns(window, rng):
+    from cnnkit.ops.im2col import im2col_rows, rows_width
+
+    x = rng.standard_normal((3, 2, 9, 12))
+    oh, ow = window.output_size(x.shape[2:])
+    width = rows_width(window, x.shape[2:])
+    assert width == 12 + window.padding[2] + window.padding[3] and width > ow
+    rows = im2col_rows(x, window, oh).reshape(-1, 3, oh, width)
+    expected = _naive_im2col(x, window).reshape(3, -1, oh, ow).transpose(1, 0, 2, 3)
+    np.testing.assert_array_equal(rows[..., :ow], expected)
+    assert np.isfinite(rows).all()  # the dropped columns read real pixels or zero rows, never past the buffer
+
+
+def test_whole_row_gather_is_chosen_for_stride_1_from_8_output_columns():
+    from cnnkit.ops.im2col import rows_width
+
+    assert rows_width(Window((3, 3), padding=(1, 1, 1, 1)), (8, 8)) == 10
+    assert rows_width(Window((3, 3), padding=(1, 1, 1, 1)), (7, 7)) is None  # 2 wasted columns of 9: no gain
+    assert rows_width(Window((3, 3), (2, 2), padding=(1, 1, 1, 1)), (32, 32)) is None
+    assert rows_width(Window((1, 1)), (32, 32)) is None
+
+
 def test_pointwise_convolution_skips_im2col(rng):
     x = rng.standard_normal((2, 3, 4, 5)).astype(np.float32)
     cols = im2col(x, Window((1, 1)))
