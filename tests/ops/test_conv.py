@@ -200,11 +200,12 @@ SPLIT_CASES = [  # (batch, input (C, H, W), weight, kwargs): every branch of the
     (4, (8, 5, 5), (6, 8, 1, 1), {"stride": 2}),  # 1×1 strided: gathered like any window
     (1, (3, 6, 6), (2, 3, 3, 3), {"padding": 1}),  # batch 1: no split
     (130, (1, 12, 12), (6, 1, 5, 5), {}),  # many chunks (dW sums 130·64 terms of size ~1: atol below)
-    # dX of a stride-1 convolution as a correlation of dY with the turned kernel, or the scatter when it cannot
-    (6, (4, 9, 7), (6, 4, 2, 4), {"padding": "same"}),  # even kernels: unequal paddings, turned unequal too
-    (5, (4, 8, 8), (6, 2, 3, 3), {"groups": 2, "dilation": (2, 1), "padding": (2, 0)}),
-    (5, (3, 8, 8), (4, 3, 3, 3), {"padding": (3, 1)}),  # padding 3 > k − 1 = 2: the scatter
-    (5, (3, 8, 8), (4, 3, 5, 5), {}),  # no padding: dY padded by 4 on every side
+    # dX of a stride-1 convolution (C ≥ F) as a correlation of dY with the turned kernel, or the scatter
+    (6, (6, 9, 7), (4, 6, 2, 4), {"padding": "same"}),  # even kernels: unequal paddings, turned unequal too
+    (5, (6, 8, 8), (4, 3, 3, 3), {"groups": 2, "dilation": (2, 1), "padding": (2, 0)}),
+    (5, (4, 8, 8), (3, 4, 3, 3), {"padding": (3, 1)}),  # padding 3 > k − 1 = 2: the scatter
+    (5, (5, 8, 8), (4, 5, 5, 5), {}),  # no padding: dY padded by 4 on every side
+    (5, (3, 8, 8), (4, 3, 5, 5), {"padding": 1}),  # C < F: the scatter
 ]
 
 
@@ -255,9 +256,10 @@ def test_input_gradient_by_correlation_is_chosen_where_it_holds(kernel, stride, 
     np.testing.assert_array_equal(flipped.reshape(3, 2, *kernel), w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
 
 
-@pytest.mark.parametrize("stride", [(1, 2), 1], ids=["scatter", "correlation"])
-def test_split_gradients_equal_finite_differences(stride, thread_count, rng):
-    x, w, b = rng.standard_normal((5, 2, 5, 4)), rng.standard_normal((3, 2, 3, 3)), rng.standard_normal(3)
+@pytest.mark.parametrize(("stride", "filters"), [((1, 2), 3), (1, 2)], ids=["scatter", "correlation"])
+def test_split_gradients_equal_finite_differences(stride, filters, thread_count, rng):
+    x, w = rng.standard_normal((5, 2, 5, 4)), rng.standard_normal((filters, 2, 3, 3))
+    b = rng.standard_normal(filters)
     check_gradients(lambda x, w, b: conv2d(x, w, b, stride=stride, padding=1), x, w, b)
 
 
