@@ -1,12 +1,14 @@
 """The BLAS floor of a training step: cnnkit's convolution products alone, against PyTorch's whole step.
 
-cnnkit's convolutions make three kinds of matrix product, per chunk of the batch (`cnnkit.ops.threads`):
-W·cols (forward), Wᵀ·dY (input gradient) and dY·colsᵀ (weight gradient). `recorded_products` runs one real
-training step of a model with the three product functions of `cnnkit.ops.conv` wrapped, and notes the shape
-of every call; the workload then replays exactly those calls one after another in the calling thread (BLAS with
-the benchmark's thread count), on fresh arrays of the same shapes and layouts, and nothing else: no im2col, no
-col2im, no batch norm, no Python above them. That is the products' own cost; the real step runs them on all
-cores at once, one chunk per thread, so its floor on 2 cores is about half of it. The PyTorch side is the
+cnnkit's convolutions make four kinds of matrix product, per chunk of the batch (`cnnkit.ops.threads`):
+W·cols (forward, and the input gradient of stride-1 layers as a correlation), Wᵀ·dY (input gradient),
+dY·colsᵀ (weight gradient), and Winograd's 16 tile products (forward and input gradient of 3×3 stride-1 layers,
+`cnnkit.ops.winograd`). `recorded_products` runs one real training step of a model with those product functions
+wrapped, and notes the shape of every call; the workload then replays exactly those calls one after another in
+the calling thread (BLAS with the benchmark's thread count), on fresh contiguous arrays of the same shapes, and
+nothing else: no im2col, no col2im, no Winograd transforms, no batch norm, no Python above them. That is the
+products' own cost; the real step runs them on all cores at once, one chunk per thread, so its floor on 2 cores
+is about half of it. The PyTorch side is the
 model's real training step (`workloads_models`).
 """
 
@@ -20,7 +22,7 @@ from benchmarks.workload import Built, Workload
 from benchmarks.workloads_models import TRAIN_BATCH, model_case
 
 MODELS = ("resnet20", "fashion_vgg")
-PRODUCTS = ("_forward_product", "_adjoint_product", "_weight_product")
+PRODUCTS = {"conv": ("_forward_product", "_adjoint_product", "_weight_product"), "winograd": ("_tile_products",)}
 
 
 def workloads() -> list[Workload]:
@@ -34,10 +36,11 @@ def _builder(name: str):
 
 @contextlib.contextmanager
 def _recording(calls: list[tuple[str, list[tuple]]]) -> Iterator[None]:
-    """Wrap conv's product functions so that each call appends (function name, [argument shapes])."""
-    from cnnkit.ops import conv
+    """Wrap the convolutions' product functions so that each call appends (function name, [argument shapes])."""
+    import importlib
 
-    originals = {name: getattr(conv, name) for name in PRODUCTS}
+    modules = {name: importlib.import_module(f"cnnkit.ops.{name}") for name in PRODUCTS}
+    originals = {(module, name): getattr(modules[module], name) for module, names in PRODUCTS.items() for name in names}
 
     def wrap(name: str, fn: Callable) -> Callable:
         def recorded(*arrays: Any) -> Any:
@@ -46,13 +49,13 @@ def _recording(calls: list[tuple[str, list[tuple]]]) -> Iterator[None]:
 
         return recorded
 
-    for name, fn in originals.items():
-        setattr(conv, name, wrap(name, fn))
+    for (module, name), fn in originals.items():
+        setattr(modules[module], name, wrap(name, fn))
     try:
         yield
     finally:
-        for name, fn in originals.items():
-            setattr(conv, name, fn)
+        for (module, name), fn in originals.items():
+            setattr(modules[module], name, fn)
 
 
 def recorded_products(step: Callable[[], object]) -> list[tuple[str, list[tuple]]]:
@@ -67,13 +70,13 @@ def floor_case(name: str, torch: Any = None) -> Built:
     """cnnkit: the recorded products replayed alone; PyTorch: the model's whole training step."""
     import numpy as np
 
-    from cnnkit.ops import conv
+    from cnnkit.ops import conv, winograd
 
     whole = model_case(name, TRAIN_BATCH, True, torch)
     calls = recorded_products(whole.cnnkit)  # one real step of the very model the PyTorch twin copies
     rng = np.random.default_rng(0)
-    replay = [(getattr(conv, fn), [rng.standard_normal(shape, dtype=np.float32) for shape in shapes])
-              for fn, shapes in calls]
+    replay = [(getattr(winograd if fn == "_tile_products" else conv, fn),
+               [rng.standard_normal(shape, dtype=np.float32) for shape in shapes]) for fn, shapes in calls]
 
     def products() -> None:
         for fn, arrays in replay:

@@ -122,6 +122,11 @@ def _row_length(tiles: int) -> int:
     return 16 * (lines + 1 - lines % 2)
 
 
+def _tile_products(u: np.ndarray, v: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """M[ij] = U[ij] · V[ij]: 16 products (F, C) · (C, tiles), one broadcast BLAS call (into `out`)."""
+    return np.matmul(u, v, out=out)
+
+
 CHUNK_BYTES = 2 << 20  # a chunk's transformed input V: the same cache budget as conv2d's columns
 
 
@@ -149,7 +154,7 @@ def conv2d_winograd(x: np.ndarray, u: np.ndarray, bias: np.ndarray | None, paddi
         v = scratch((c, 16, row), x.dtype)[:, :, :tiles]
         _input_transform(_pad(x[lo:hi], extra), v, th, tw)
         mm = scratch((f, 16, row), x.dtype)[:, :, :tiles]
-        np.matmul(u, v.transpose(1, 0, 2), out=mm.transpose(1, 0, 2))  # 16 products (F, C) · (C, tiles)
+        _tile_products(u, v.transpose(1, 0, 2), mm.transpose(1, 0, 2))
         _output_transform(mm, b, out[lo:hi], th, tw)
 
     split_batch(work, n, chunk)

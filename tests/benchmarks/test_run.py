@@ -241,24 +241,29 @@ def test_op_workloads_pass_their_check():
         built.cnnkit(), built.torch()
 
 
-def test_products_floor_replays_each_convolutions_three_products():
-    """One step's record: a forward and a weight product for every Conv2d of the model, an input gradient for
-    every one but the stem (its input needs no gradient: a forward product for stride-1 3×3 layers, an adjoint
-    one for the others), once per chunk of the batch (batch 4: chunks of one image), with the stem's shapes
-    as conv2d lays them out."""
+def test_products_floor_replays_every_product_of_the_convolutions():
+    """One step's record, once per chunk of the batch (batch 4: chunks of one image):
+    a weight product for every Conv2d of the model; Winograd's tile products for the forward of every eligible
+    layer and for the input gradient of every eligible one but the stem (its input needs no gradient); W·cols
+    for the forward of the others; Wᵀ·dY for their input gradients (no stride-1 layer of ResNet-20 outside
+    Winograd has C ≥ F), with the stem's shapes as conv2d lays them out."""
     from benchmarks import products_floor
     from benchmarks.workloads_models import model_case
     from cnnkit.models import get_model
     from cnnkit.nn import Conv2d
+    from cnnkit.ops import winograd
+    from cnnkit.ops.im2col import Window
 
     layers = [m for m in get_model("resnet20").modules() if isinstance(m, Conv2d)]
-    by_correlation = sum(m.stride == (1, 1) and m.kernel_size == (3, 3) for m in layers[1:])
-    assert 0 < by_correlation < len(layers) - 1
+    eligible = [winograd.eligible(Window(m.kernel_size, m.stride, m.dilation), m.kernel_size, m.groups,
+                                  m.in_channels, m.out_channels) for m in layers]
+    assert not eligible[0] and 0 < sum(eligible) < len(layers) - 1
     calls = products_floor.recorded_products(model_case("resnet20", 4, True).cnnkit)
     names = [name for name, _ in calls]
     assert names.count("_weight_product") == 4 * len(layers)
-    assert names.count("_forward_product") == 4 * (len(layers) + by_correlation)
-    assert names.count("_adjoint_product") == 4 * (len(layers) - 1 - by_correlation)
+    assert names.count("_tile_products") == 4 * 2 * sum(eligible)  # the forward and dX
+    assert names.count("_forward_product") == 4 * (len(layers) - sum(eligible))
+    assert names.count("_adjoint_product") == 4 * (len(layers) - 1 - sum(eligible))
     # W (groups, 16, 3·3·3), the chunk's cols (groups, 27, 1·32·34: whole padded rows) and its output
     stem = calls[0][1]
     assert stem == [(1, 16, 27), (1, 27, 1088), (1, 16, 1088)]
