@@ -235,8 +235,9 @@ def _split_backward(x: np.ndarray, w3: np.ndarray, g: np.ndarray, window: Window
                     need_w: bool) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(dX, dW) chunk by chunk, with the chunk's dY transposed once to (F, n·L), the folded layout of the forward:
     dW = Σ_chunks dY · im2col(x)ᵀ (columns gathered again, not kept from the forward; one product whose inner
-    dimension is n·L); dX for stride 1 as a forward convolution of dY (`_flipped`; by Winograd when it is
-    eligible, in a split of its own), else col2im(Wᵀ · dY) scattered into the chunk's own images.
+    dimension is n·L); dX for stride 1 as a forward convolution of dY (`_flipped`), else col2im(Wᵀ · dY)
+    scattered into the chunk's own images. Layers that Winograd takes (`winograd.eligible`) get dX and dW from
+    it instead, each in a split of its own.
 
     Each chunk's dW is kept in its own slot and the slots are added in chunk order: which thread took which
     chunk varies from run to run, and float sums in another order differ in the last bits, which would make
@@ -250,6 +251,10 @@ def _split_backward(x: np.ndarray, w3: np.ndarray, g: np.ndarray, window: Window
     gx = np.empty(x.shape, x.dtype) if need_x else None
     chunk = _chunk(n, _cols_bytes(c, window, out_hw, x.dtype))
     parts: list[np.ndarray | None] = [None] * (-(-n // chunk))
+    gw = None
+    if need_w and winograd.eligible(window, window.kernel, groups, c, g.shape[1]):
+        gw = winograd.weight_grad_winograd(x, g, window.padding).reshape(w3.shape)
+        need_w = False
     flipped = _flipped(window, w3, window.kernel) if need_x else None
     if flipped is not None and winograd.eligible(flipped[0], window.kernel, groups, g.shape[1], c):
         w4 = flipped[1].reshape(c, g.shape[1], *window.kernel)  # one group: (C, F, 3, 3), turned
@@ -285,7 +290,6 @@ def _split_backward(x: np.ndarray, w3: np.ndarray, g: np.ndarray, window: Window
 
     if need_w or need_x:
         split_batch(work, n, chunk)
-    gw = None
     if need_w:
         gw = np.zeros(w3.shape, x.dtype)
         for part in parts:  # in chunk order, whatever thread made each

@@ -110,3 +110,26 @@ def test_conv2d_takes_the_winograd_branch_for_an_eligible_layer(monkeypatch, rng
     w = cnnkit.tensor(rng.standard_normal((8, 8, 3, 3)).astype(np.float32), requires_grad=True)
     conv2d(x, w, padding=1).sum().backward()
     assert calls == [(1, 1, 1, 1), (1, 1, 1, 1)]  # the forward, then dX (padding 2 − 1)
+
+
+@pytest.mark.parametrize(("shape", "filters", "padding"), [
+    ((3, 8, 9, 7), 12, (1, 1, 1, 1)),
+    ((2, 9, 8, 8), 8, (0, 0, 0, 0)),
+    ((2, 8, 5, 6), 10, (2, 0, 1, 2)),
+    ((40, 16, 16, 16), 16, (1, 1, 1, 1)),
+], ids=str)
+def test_winograd_weight_gradient_equals_the_direct_sum(shape, filters, padding, rng):
+    """dW[f, c, k, l] = Σ_n Σ_i Σ_j dY[n, f, i, j] · x_padded[n, c, i + k, j + l]."""
+    x = rng.standard_normal(shape).astype(np.float32)
+    top, bottom, left, right = padding
+    out_hw = (shape[2] + top + bottom - 2, shape[3] + left + right - 2)
+    g = rng.standard_normal((shape[0], filters) + out_hw).astype(np.float32)
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (top, bottom), (left, right)))
+    expected = np.empty((filters, shape[1], 3, 3))
+    for k in range(3):
+        for l in range(3):  # noqa: E741
+            expected[:, :, k, l] = np.einsum("nfij,ncij->fc", g, xp[:, :, k : k + out_hw[0], l : l + out_hw[1]])
+    dw = winograd.weight_grad_winograd(x, g, padding)
+    assert dw.dtype == np.float32
+    scale = np.sqrt(shape[0] * out_hw[0] * out_hw[1])
+    np.testing.assert_allclose(dw, expected, rtol=1e-4, atol=2e-6 * scale)
