@@ -242,11 +242,11 @@ def test_op_workloads_pass_their_check():
 
 
 def test_products_floor_replays_every_product_of_the_convolutions():
-    """One step's record, once per chunk of the batch (batch 4: chunks of one image):
-    a weight product for every Conv2d of the model; Winograd's tile products for the forward of every eligible
-    layer and for the input gradient of every eligible one but the stem (its input needs no gradient); W·cols
-    for the forward of the others; Wᵀ·dY for their input gradients (no stride-1 layer of ResNet-20 outside
-    Winograd has C ≥ F), with the stem's shapes as conv2d lays them out."""
+    """One step's record, once per chunk of the batch (batch 4: chunks of one image): Winograd's tile products
+    for the forward, the input gradient and the weight gradient of every eligible layer (the stem is not one);
+    for the others W·cols (forward), dY·colsᵀ (weight gradient) and Wᵀ·dY for the input gradients but the
+    stem's (its input needs no gradient; no stride-1 layer of ResNet-20 outside Winograd has C ≥ F), with the
+    stem's shapes as conv2d lays them out."""
     from benchmarks import products_floor
     from benchmarks.workloads_models import model_case
     from cnnkit.models import get_model
@@ -260,8 +260,8 @@ def test_products_floor_replays_every_product_of_the_convolutions():
     assert not eligible[0] and 0 < sum(eligible) < len(layers) - 1
     calls = products_floor.recorded_products(model_case("resnet20", 4, True).cnnkit)
     names = [name for name, _ in calls]
-    assert names.count("_weight_product") == 4 * len(layers)
-    assert names.count("_tile_products") == 4 * 2 * sum(eligible)  # the forward and dX
+    assert names.count("_weight_product") == 4 * (len(layers) - sum(eligible))
+    assert names.count("_tile_products") == 4 * 3 * sum(eligible)  # the forward, dX and dW
     assert names.count("_forward_product") == 4 * (len(layers) - sum(eligible))
     assert names.count("_adjoint_product") == 4 * (len(layers) - 1 - sum(eligible))
     # W (groups, 16, 3·3·3), the chunk's cols (groups, 27, 1·32·34: whole padded rows) and its output
