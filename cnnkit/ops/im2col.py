@@ -23,6 +23,7 @@ How (measured on 2 cores, float32; see /work/shared/notes/numpy-conv-speed.md):
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 from dataclasses import dataclass
@@ -67,7 +68,7 @@ def scratch(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     pool's own is free. Small arrays are not pooled.
     """
     dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape)) * dtype.itemsize
+    nbytes = math.prod(shape) * dtype.itemsize  # math.prod: 0.15 µs, np.prod 5 µs (called per chunk)
     if nbytes < _POOL_MIN_BYTES:
         return np.empty(shape, dtype)
     arrays = _pool.arrays.setdefault((tuple(shape), dtype.str), [])
@@ -167,7 +168,11 @@ def window_view(xp: np.ndarray, window: Window, out_hw: Pair) -> np.ndarray:
     sn, sc, sy, sx = xp.strides
     shape = xp.shape[:2] + window.kernel + tuple(out_hw)
     strides = (sn, sc, dh * sy, dw * sx, sh * sy, sw * sx)
-    return np.lib.stride_tricks.as_strided(xp, shape, strides, writeable=False)
+    if not xp.flags.c_contiguous:
+        return np.lib.stride_tricks.as_strided(xp, shape, strides, writeable=False)
+    view = np.ndarray(shape, xp.dtype, xp, 0, strides)  # as as_strided, in 1 µs instead of 5 (called per chunk)
+    view.flags.writeable = False
+    return view
 
 
 def im2col(x: np.ndarray, window: Window, out_hw: Pair | None = None) -> np.ndarray:
