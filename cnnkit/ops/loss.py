@@ -13,6 +13,7 @@ pos_weight are constants: like PyTorch we refuse ones that require grad.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -245,6 +246,11 @@ def _index_target_shape(x: Tensor) -> tuple[int, ...]:
 
 def _class_indices(op: str, x: Tensor, target: Tensor, ignore_index: int) -> np.ndarray:
     """The target as an int array of shape (N, d1, …), checked against the input's shape and class count."""
+    return _checked_targets(op, x, target, ignore_index)[0]
+
+
+def _checked_targets(op: str, x: Tensor, target: Tensor, ignore_index: int) -> tuple[np.ndarray, bool]:
+    """`_class_indices`, and whether every target lies in [0, C) (then none equals an ignore_index outside it)."""
     expected = _index_target_shape(x)
     classes = x.shape[0] if x.ndim == 1 else x.shape[1]
     if target.dtype.kind not in "iu":
@@ -254,11 +260,13 @@ def _class_indices(op: str, x: Tensor, target: Tensor, ignore_index: int) -> np.
         raise ValueError(f"{op}: expected target of shape {expected} for input of shape {x.shape}, "
                          f"got {target.shape}")
     t = target._data.reshape((1,) + expected) if x.ndim == 1 else target._data
-    if t.size and (t.min() < 0 or t.max() >= classes):  # slow path only when something is outside [0, C)
+    # one reduction: read as unsigned, a negative index is larger than any class count
+    if t.size and t.view(f"u{t.dtype.itemsize}").max() >= classes:  # slow path only when something is outside [0, C)
         bad = (t != ignore_index) & ((t < 0) | (t >= classes))
         if bad.any():
             raise IndexError(f"{op}: target {t[bad].flat[0]} is out of range for {classes} classes")
-    return t
+        return t, False
+    return t, True
 
 
 def _class_weights(op: str, weight: Tensor | None, classes: int, x: Tensor) -> np.ndarray | None:
@@ -380,7 +388,10 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, i
         if ignore_index != -100:
             raise ValueError(f"{op}: ignore_index is not supported for class-probability targets")
         return _cross_entropy_probabilities(input, target, w, reduction, label_smoothing)
-    t = _class_indices(op, input, target, ignore_index)
+    t, in_range = _checked_targets(op, input, target, ignore_index)
+    if in_range and input.ndim == 2 and t.size and w is None and label_smoothing == 0 and reduction == "mean" \
+            and not 0 <= ignore_index < xd.shape[1]:  # so no target is ignored
+        return _cross_entropy_mean(input, target, xd, t)
     picked = _Picked(t, xd.shape[1], ignore_index, w, input.dtype)
     classes, eps = xd.shape[1], float(label_smoothing)
 
@@ -414,6 +425,48 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, i
         return grad.reshape(input.shape), None
 
     out = _unbatch(_reduce_weighted(loss, picked, reduction), input, reduction)
+    return record(out, (input, target), backward, "CrossEntropyLoss")
+
+
+# Row sums of e^z below this (the smallest normal number times 2²⁴) are redone with the row's own maximum
+_LOW_SUM = {np.dtype(d): float(np.finfo(d).tiny) * 2**24 for d in (np.float32, np.float64)}
+
+
+@functools.lru_cache(maxsize=8)
+def _row_starts(n: int, classes: int) -> np.ndarray:
+    """0, C, 2C, …, (n − 1)·C: the flat offset of each row (read-only, kept for the next batch of the same size)."""
+    starts = np.arange(0, n * classes, classes)
+    starts.flags.writeable = False
+    return starts
+
+
+def _cross_entropy_mean(input: Tensor, target: Tensor, x: np.ndarray, t: np.ndarray) -> Tensor:  # noqa: A002
+    """The common case on its own short path: (N, C) logits, class indices all in [0, C), no weights, no smoothing,
+    'mean'. loss = (1/N)·Σ_n (log Σ_c e^{x_nc} − x_{n,t_n}); dL/dx = (softmax(x) − onehot(t))·g/N.
+
+    The general path's per-call costs (masks, weights, offsets) made a 128×10 loss 80 µs against PyTorch's 10 µs.
+    """
+    n, classes = x.shape
+    picked = _row_starts(n, classes) + t  # flat offsets n·C + t_n
+    # Shifted by the largest logit of the whole batch, not of each row: a reduction along rows of 10 takes 6.6 µs,
+    # over the whole array 1.3 µs. Every e^z ≤ 1 either way; a row whose sum falls so low that float rounding
+    # could show (far below its own maximum) is shifted again by its own maximum, which is PyTorch's form.
+    z = x - np.maximum.reduce(x, axis=None)
+    e = np.exp(z)
+    s = e @ np.ones(classes, x.dtype)  # row sums by one BLAS call: 2.7 µs against 4.4 for add.reduce(axis=1)
+    if np.minimum.reduce(s) < _LOW_SUM.get(x.dtype, 1.0):
+        z = x - np.maximum.reduce(x, axis=1, keepdims=True)
+        e = np.exp(z)
+        s = np.add.reduce(e, axis=1)
+    loss_sum = np.add.reduce(np.log(s) - z.reshape(-1)[picked])
+    out = np.asarray(loss_sum / n, dtype=x.dtype)
+
+    def backward(g: np.ndarray):
+        scale = g / n
+        grad = e * (scale / s)[:, None]
+        grad.reshape(-1)[picked] -= scale
+        return grad, None
+
     return record(out, (input, target), backward, "CrossEntropyLoss")
 
 

@@ -156,6 +156,26 @@ def test_cross_entropy_image_targets_with_weights_smoothing_and_ignore():
 
 
 @requires_torch
+@pytest.mark.parametrize("spread", [0.0, 60.0, 200.0])
+def test_plain_cross_entropy_matches_torch_when_rows_lie_far_apart(spread):
+    """(N, C) logits, indices, no weights, 'mean': the short path shifts the batch by its largest logit and
+    redoes rows whose sum of e^z would fall near underflow with their own maximum."""
+    import torch.nn.functional as F
+
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((6, 5)) + spread * np.arange(6).reshape(-1, 1)).astype(np.float32)
+    for t in (np.array([0, 4, 2, 1, 3, 0]), np.array([0, 4, 2, 1, 3, 0], dtype=np.uint8)):
+        compare_with_torch(L.cross_entropy, F.cross_entropy, x, t.astype(np.int64), grad_inputs=[0])
+        loss = L.cross_entropy(cnnkit.tensor(x), cnnkit.tensor(t))  # unsigned indices take the same path
+        np.testing.assert_allclose(loss.item(), F.cross_entropy(_th(x), _th(t.astype(np.int64))).item(), rtol=1e-6)
+
+
+def test_negative_class_index_is_refused():
+    with pytest.raises(IndexError, match="target -3 is out of range for 4 classes"):
+        L.cross_entropy(cnnkit.tensor(np.zeros((2, 4), np.float32)), cnnkit.tensor(np.array([1, -3])))
+
+
+@requires_torch
 def test_cross_entropy_is_stable_for_huge_logits():
     import torch.nn.functional as F
 
