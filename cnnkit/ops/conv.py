@@ -204,8 +204,13 @@ def _split_forward(x: np.ndarray, w3: np.ndarray, b: np.ndarray | None, window: 
         else:
             np.add(_folded_output(lo, hi, y, out_hw, width), b.reshape(f, 1, 1), out=out[lo:hi])
 
-    split_batch(work, n, _chunk(n, _cols_bytes(c, window, out_hw, x.dtype)))
+    split_batch(work, n, _chunk(n, _cols_bytes(c, window, out_hw, x.dtype)), _flops(n, w3, out_hw))
     return out
+
+
+def _flops(n: int, w3: np.ndarray, out_hw: Pair) -> float:
+    """2·N·F·(C/G·kH·kW)·OH·OW: the multiply-adds of one product pass of a convolution, counted twice."""
+    return 2.0 * n * w3.shape[0] * w3.shape[1] * w3.shape[2] * out_hw[0] * out_hw[1]
 
 
 def _flipped(window: Window, w3: np.ndarray, kernel: Pair) -> tuple[Window, np.ndarray] | None:
@@ -289,7 +294,7 @@ def _split_backward(x: np.ndarray, w3: np.ndarray, g: np.ndarray, window: Window
             col2im_folded_into(_adjoint_product(w3, gy).reshape(-1, (hi - lo) * pixels), window, gx[lo:hi])
 
     if need_w or need_x:
-        split_batch(work, n, chunk)
+        split_batch(work, n, chunk, (int(need_w) + int(need_x)) * _flops(n, w3, out_hw))
     if need_w:
         gw = np.zeros(w3.shape, x.dtype)
         for part in parts:  # in chunk order, whatever thread made each

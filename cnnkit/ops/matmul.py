@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnkit.ops.broadcast import unbroadcast
+from cnnkit.ops.threads import small_product
 from cnnkit.tensor import Tensor, as_tensor, record
 
 
@@ -43,15 +44,18 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                          f"(weight {weight.shape}), got input of shape {x.shape}")
     lead = x.shape[:-1]
     x2 = x._data.reshape(-1, x.shape[-1])
-    out = x2 @ weight._data.T
+    flops = 2.0 * x2.shape[0] * x2.shape[1] * weight.shape[0]  # per product; backward makes two of that size
+    with small_product(flops):
+        out = x2 @ weight._data.T
     if bias is not None:
         out += bias._data
     inputs = (x, weight) if bias is None else (x, weight, bias)
 
     def backward(g: np.ndarray):
         g2 = g.reshape(-1, weight.shape[0])
-        gx = (g2 @ weight._data).reshape(x.shape) if x.requires_grad else None  # dL/dx = G W
-        gw = g2.T @ x2 if weight.requires_grad else None  # dL/dW = Gᵀ x
+        with small_product(flops):
+            gx = (g2 @ weight._data).reshape(x.shape) if x.requires_grad else None  # dL/dx = G W
+            gw = g2.T @ x2 if weight.requires_grad else None  # dL/dW = Gᵀ x
         grads = (gx, gw)
         if bias is not None:
             grads += (g2.sum(axis=0) if bias.requires_grad else None,)  # dL/db = Σ_rows G

@@ -18,10 +18,11 @@ Thread count: `set_num_threads(n)`; else $CNNKIT_NUM_THREADS, $OPENBLAS_NUM_THRE
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 _ENV = ("CNNKIT_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
@@ -89,6 +90,22 @@ def _openblas() -> tuple:
     return _State.blas
 
 
+@contextlib.contextmanager
+def small_product(flops: float) -> Iterator[None]:
+    """BLAS on one thread inside the block when a product outside any split does less than PARALLEL_MIN_FLOPS of
+    work (a linear layer's, say), its own threads otherwise: for small products a second BLAS thread gains
+    nothing on a quiet machine and waits for the scheduler when another process holds a core."""
+    blas = _openblas() if flops < PARALLEL_MIN_FLOPS else ()
+    before = blas[1]() if blas else 1
+    if before > 1:
+        blas[0](1)
+    try:
+        yield
+    finally:
+        if before > 1:
+            blas[0](before)
+
+
 # ----------------------------------------------------------------- the split
 def _pool(workers: int) -> Any:
     from concurrent.futures import ThreadPoolExecutor
@@ -103,25 +120,37 @@ def _pool(workers: int) -> Any:
     return _State.pool
 
 
-def split_threads(n: int, chunk: int) -> int:
-    """Threads a split of n images into chunks of `chunk` would use (1: it runs in the caller alone)."""
+# Below this much work a split runs in the caller alone, BLAS on one thread (PyTorch's grain size plays the same
+# part). Measured on 2 cores: a LeNet-5 training step (its convolutions 30–120 MFLOP a pass) took 22 ms on one
+# thread and on two when the machine was quiet, and 22 ms on one but 29–66 ms on two when another process
+# held a core: a chunk taken by the thread that shares the busy core waits for the scheduler's time slice.
+PARALLEL_MIN_FLOPS = 150e6
+
+
+def split_threads(n: int, chunk: int, flops: float | None = None) -> int:
+    """Threads a split of n images into chunks of `chunk` would use (1: it runs in the caller alone); `flops`,
+    when given, is the whole split's work, and less than PARALLEL_MIN_FLOPS runs on one thread."""
     chunks = -(-n // chunk) if n > 0 else 0
     if chunks < 2 or not _openblas():  # without a way to make BLAS single-threaded, its own threads are used
+        return 1
+    if flops is not None and flops < PARALLEL_MIN_FLOPS:
         return 1
     return max(1, min(get_num_threads(), chunks))
 
 
-def split_batch(work: Callable[[int, int, int], None], n: int, chunk: int) -> int:
+def split_batch(work: Callable[[int, int, int], None], n: int, chunk: int, flops: float | None = None) -> int:
     """Run work(lo, hi, worker) over [0, n) in chunks; returns the number of workers (worker ids are < it).
 
     Chunks run in any order and concurrently: `work` must write only its own rows [lo, hi) of shared outputs,
-    and anything it sums must go into the per-worker slot `worker`.
+    and anything it sums must go into the per-worker slot `worker`. `flops`: the split's whole work, when known
+    (see `PARALLEL_MIN_FLOPS`).
     """
-    threads = split_threads(n, chunk)
+    threads = split_threads(n, chunk, flops)
     owner = _State.lock.acquire(blocking=False)  # False inside another split: run serially within its thread
     # BLAS on one thread in the serial case too (a 2-thread BLAS on a chunk's small products waits for a busy
-    # core), except for a single chunk when more threads are wanted: BLAS's own threads are then the only ones
-    single_chunk_on_many = n <= chunk and get_num_threads() > 1
+    # core), except for a single chunk of enough work when more threads are wanted: BLAS's own threads are then
+    # the only ones
+    single_chunk_on_many = n <= chunk and get_num_threads() > 1 and (flops is None or flops >= PARALLEL_MIN_FLOPS)
     blas = _openblas() if owner and not single_chunk_on_many else ()
     blas_before = blas[1]() if blas else None
     if blas:

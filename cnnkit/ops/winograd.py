@@ -196,7 +196,7 @@ def conv2d_winograd(x: np.ndarray, u: np.ndarray, bias: np.ndarray | None, paddi
         _tile_products(u, v.transpose(1, 0, 2), mm.transpose(1, 0, 2))
         _output_transform(mm, b, out[lo:hi], th, tw)
 
-    split_batch(work, n, _chunk(n, c, th * tw, x.dtype.itemsize))
+    split_batch(work, n, _chunk(n, c, th * tw, x.dtype.itemsize), 2.0 * n * f * c * 9 * out_hw[0] * out_hw[1])
     return out
 
 
@@ -278,7 +278,7 @@ def weight_grad_winograd(x: np.ndarray, g: np.ndarray, padding: tuple[int, int, 
         parts[lo // chunk] = _tile_products(z.transpose(1, 0, 2), v.transpose(1, 2, 0),
                                             np.empty((16, f, c), x.dtype))
 
-    split_batch(work, n, chunk)
+    split_batch(work, n, chunk, 2.0 * n * f * c * 9 * g.shape[2] * g.shape[3])
     du = np.zeros((16, f, c))
     for part in parts:  # in chunk order, whatever thread made each
         du += part

@@ -210,9 +210,10 @@ SPLIT_CASES = [  # (batch, input (C, H, W), weight, kwargs): every branch of the
 
 
 @pytest.fixture(params=[1, 2], ids=["1-thread", "2-threads"])
-def thread_count(request):
+def thread_count(request, monkeypatch):
     from cnnkit.ops import threads
 
+    monkeypatch.setattr(threads, "PARALLEL_MIN_FLOPS", 0)  # the tests' tiny convolutions split too
     before = threads._State.threads
     threads.set_num_threads(request.param)
     yield request.param
@@ -302,11 +303,13 @@ def test_empty_batch_gives_empty_output_and_zero_gradients():
     assert wc.grad.dtype == np.float32 and not wc.grad._data.any()
 
 
-def test_split_results_do_not_depend_on_the_thread_count(rng):
+@pytest.mark.parametrize("channels", [4, 8], ids=["im2col", "winograd"])
+def test_split_results_do_not_depend_on_the_thread_count(channels, rng, monkeypatch):
     from cnnkit.ops import threads
 
-    x = cnnkit.tensor(rng.standard_normal((33, 4, 10, 10)).astype(np.float32), requires_grad=True)
-    w = cnnkit.tensor(rng.standard_normal((8, 4, 3, 3)).astype(np.float32), requires_grad=True)
+    monkeypatch.setattr(threads, "PARALLEL_MIN_FLOPS", 0)
+    x = cnnkit.tensor(rng.standard_normal((33, channels, 10, 10)).astype(np.float32), requires_grad=True)
+    w = cnnkit.tensor(rng.standard_normal((8, channels, 3, 3)).astype(np.float32), requires_grad=True)
     results = []
     before = threads._State.threads
     try:

@@ -134,3 +134,30 @@ def test_the_thread_count_is_set_from_the_top_level_as_in_pytorch(two_threads):
     assert set(seen) == {0}  # one thread: every chunk in the caller
     cnnkit.set_num_threads(2)
     assert cnnkit.get_num_threads() == 2 and compiled._wanted == [2]
+
+
+def test_small_work_runs_in_the_caller_alone(two_threads):
+    if not threads._openblas():
+        pytest.skip("no OpenBLAS thread setter: splits use BLAS's own threads")
+    assert split_threads(100, 1) == 2  # work unknown: split
+    assert split_threads(100, 1, flops=threads.PARALLEL_MIN_FLOPS / 2) == 1
+    assert split_threads(100, 1, flops=threads.PARALLEL_MIN_FLOPS) == 2
+    workers = set()
+    split_batch(lambda lo, hi, w: workers.add(w), 100, 1, flops=1e6)
+    assert workers == {0}
+
+
+def test_small_products_outside_splits_run_blas_on_one_thread(two_threads):
+    blas = threads._openblas()
+    if not blas:
+        pytest.skip("no OpenBLAS thread setter")
+    setter, getter = blas
+    setter(2)
+    try:
+        with threads.small_product(threads.PARALLEL_MIN_FLOPS / 10):
+            assert getter() == 1
+        assert getter() == 2  # restored
+        with threads.small_product(threads.PARALLEL_MIN_FLOPS * 10):
+            assert getter() == 2
+    finally:
+        setter(2)
