@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from cnnkit.autograd import is_grad_enabled
 from cnnkit.ops import activation_kernels as kernels
+from cnnkit.ops.compiled import numpy_suffices
 from cnnkit.random import default_generator
 from cnnkit.tensor import Tensor, record
 
@@ -87,6 +89,8 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     if inplace:
         return _in_place(input, lambda s: relu(s), "relu_")
     x = input._data
+    if numpy_suffices(x.size, input.requires_grad and is_grad_enabled()):  # NaN stays NaN, as in PyTorch
+        return record(np.maximum(x, 0), (input,), None, "Relu")
     if x.dtype not in _KERNEL_DTYPES:  # float16 and integers: the same maths in NumPy
         out = np.maximum(x, 0)
 

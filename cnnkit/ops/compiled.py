@@ -82,6 +82,16 @@ def kernel_helper(fn: Callable) -> Callable:
     return fn
 
 
+NUMPY_BELOW = 1 << 16  # elements: see `numpy_suffices`
+
+
+def numpy_suffices(size: int, needs_grad: bool) -> bool:
+    """Whether an op on `size` elements that needs no gradient runs its forward in plain NumPy instead of a compiled
+    loop. For small arrays the loops gain microseconds, while their first call in a process costs about 0.6 s
+    (numba's import and loading the cached kernels): a one-image `cnnkit predict` then never loads numba."""
+    return not needs_grad and size < NUMPY_BELOW
+
+
 def prange(*args: int) -> range:
     """`numba.prange` inside a compiled kernel; Python's `range` when a kernel's `py_func` runs uncompiled."""
     return range(*args)

@@ -257,11 +257,12 @@ def _split_backward(x: np.ndarray, w3: np.ndarray, g: np.ndarray, window: Window
     chunk = _chunk(n, _cols_bytes(c, window, out_hw, x.dtype))
     parts: list[np.ndarray | None] = [None] * (-(-n // chunk))
     gw = None
-    if need_w and winograd.eligible(window, window.kernel, groups, c, g.shape[1]):
+    flops = _flops(n, w3, out_hw)
+    if need_w and winograd.eligible(window, window.kernel, groups, c, g.shape[1], flops):
         gw = winograd.weight_grad_winograd(x, g, window.padding).reshape(w3.shape)
         need_w = False
     flipped = _flipped(window, w3, window.kernel) if need_x else None
-    if flipped is not None and winograd.eligible(flipped[0], window.kernel, groups, g.shape[1], c):
+    if flipped is not None and winograd.eligible(flipped[0], window.kernel, groups, g.shape[1], c, flops):
         w4 = flipped[1].reshape(c, g.shape[1], *window.kernel)  # one group: (C, F, 3, 3), turned
         gx = winograd.conv2d_winograd(g, winograd.transform_weight(w4), None, flipped[0].padding, x.shape[2:])
         need_x = flipped = False
@@ -294,7 +295,7 @@ def _split_backward(x: np.ndarray, w3: np.ndarray, g: np.ndarray, window: Window
             col2im_folded_into(_adjoint_product(w3, gy).reshape(-1, (hi - lo) * pixels), window, gx[lo:hi])
 
     if need_w or need_x:
-        split_batch(work, n, chunk, (int(need_w) + int(need_x)) * _flops(n, w3, out_hw))
+        split_batch(work, n, chunk, (int(need_w) + int(need_x)) * flops)
     if need_w:
         gw = np.zeros(w3.shape, x.dtype)
         for part in parts:  # in chunk order, whatever thread made each
@@ -334,7 +335,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     f = weight.shape[0]
     w3 = weight._data.reshape(groups, f // groups, -1)
     b = None if bias is None else bias._data
-    if winograd.eligible(window, kernel, groups, x.shape[1], f):
+    if winograd.eligible(window, kernel, groups, x.shape[1], f, _flops(x.shape[0], w3, out_hw)):
         u = winograd.transform_weight(weight._data)
         out = winograd.conv2d_winograd(x._data, u, b, window.padding, out_hw)
     else:

@@ -17,7 +17,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from cnnkit.autograd import is_grad_enabled
 from cnnkit.ops import norm_kernels as kernels
+from cnnkit.ops.compiled import numpy_suffices
 from cnnkit.tensor import Tensor, record
 
 # Per-channel vectors broadcast against (N, C, S) arrays. With short rows NumPy's broadcast inner loop runs S
@@ -223,9 +225,12 @@ def _batch_norm_eval(x: Tensor, x3: np.ndarray, running_mean: Tensor, running_va
     shift = -mean * scale  # y = a·x + b, a = γ·inv_std, b = β − μ·a
     if bias is not None:
         shift += _vec(bias, np.float64)
-    out = np.empty_like(x3)
-    kernels.affine(x3, scale.astype(work), shift.astype(work), out)
     inputs, pack = _inputs_and_grads(x, weight, bias)
+    if numpy_suffices(x3.size, is_grad_enabled() and any(t.requires_grad for t in inputs)):
+        out = x3 * scale.astype(work)[:, None] + shift.astype(work)[:, None]
+    else:
+        out = np.empty_like(x3)
+        kernels.affine(x3, scale.astype(work), shift.astype(work), out)
 
     def backward(g: np.ndarray):
         g3 = _kernel_array(g.reshape(n, c, s))

@@ -21,7 +21,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from cnnkit.autograd import is_grad_enabled
 from cnnkit.ops import pool_kernels as kernels
+from cnnkit.ops.compiled import numpy_suffices
 from cnnkit.tensor import Tensor, as_tensor, record
 
 IntPair = int | Sequence[int]
@@ -243,6 +245,11 @@ def max_pool2d(input: Tensor, kernel_size: IntPair, stride: IntPair | None = Non
     data, unbatched = _as_4d(op, x)
     kernel, strides, pads, dilations = _window_args(op, kernel_size, stride, padding, dilation)
     rows, cols = _geometry(op, x.shape, kernel, strides, pads, dilations, ceil_mode)
+    plain = _is_plain_2x2(kernel, strides, pads, dilations, data.shape[2:], (rows.out, cols.out))
+    if plain and not return_indices and numpy_suffices(data.size, x.requires_grad and is_grad_enabled()):
+        n, c, h, w = data.shape  # the 2×2 windows as two axes of their own; np.max keeps NaN, as PyTorch does
+        y = data[:, :, : h // 2 * 2, : w // 2 * 2].reshape(n, c, h // 2, 2, w // 2, 2).max(axis=(3, 5))
+        return record(_restore(y, unbatched), (x,), None, "MaxPool2d")
     # float16 runs as float32: a maximum is exact in either
     work = np.ascontiguousarray(data, dtype=np.float32 if data.dtype == np.float16 else data.dtype)
     n, c, h, w = work.shape
@@ -296,7 +303,8 @@ def avg_pool2d(input: Tensor, kernel_size: IntPair, stride: IntPair | None = Non
         raise ValueError(f"{op}: expected a non-zero divisor_override, got {divisor_override}")
     rows, cols = _geometry(op, x.shape, kernel, strides, pads, (1, 1), ceil_mode)
     if data.dtype in _KERNEL_DTYPES and _is_plain_2x2(kernel, strides, pads, (1, 1), data.shape[2:],
-                                                      (rows.out, cols.out)):
+                                                      (rows.out, cols.out)) \
+            and not numpy_suffices(data.size, x.requires_grad and is_grad_enabled()):
         return _avg_pool_2x2(x, data, unbatched, 4 if divisor_override is None else int(divisor_override))
     if divisor_override is not None:
         divisor = np.asarray(divisor_override, dtype=data.dtype)

@@ -36,12 +36,17 @@ from cnnkit.ops.threads import split_batch
 MIN_CHANNELS = 8
 
 
-def eligible(window: Window, kernel: Pair, groups: int, channels: int, filters: int) -> bool:
-    """Whether a conv2d forward of this shape runs as Winograd F(2×2, 3×3): a 3×3 kernel, stride 1, dilation 1,
-    one group, and at least MIN_CHANNELS input and output channels (below, the 16 products are too thin for BLAS
-    to beat the im2col product)."""
+# Work (2·N·F·C·9·OH·OW) below which the im2col path stays: the transforms' fixed costs, and the compiled
+# loops' first load in a process (about 0.6 s), outweigh the gain on a few images (a one-image prediction).
+MIN_FLOPS = 20e6
+
+
+def eligible(window: Window, kernel: Pair, groups: int, channels: int, filters: int, flops: float) -> bool:
+    """Whether a conv2d pass of this shape runs as Winograd F(2×2, 3×3): a 3×3 kernel, stride 1, dilation 1,
+    one group, at least MIN_CHANNELS input and output channels (below, the 16 products are too thin for BLAS
+    to beat the im2col product), and at least MIN_FLOPS of work."""
     return (kernel == (3, 3) and window.stride == (1, 1) and window.dilation == (1, 1) and groups == 1
-            and min(channels, filters) >= MIN_CHANNELS)
+            and min(channels, filters) >= MIN_CHANNELS and flops >= MIN_FLOPS)
 
 
 def transform_weight(w: np.ndarray) -> np.ndarray:

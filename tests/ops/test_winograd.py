@@ -12,6 +12,12 @@ from cnnkit.ops.im2col import Window
 from tests.gradcheck import check_gradients, compare_with_torch, requires_torch
 
 
+@pytest.fixture(autouse=True)
+def tiny_layers_take_winograd(monkeypatch):
+    """The tests' layers are far below the work from which conv2d chooses Winograd: let them take it."""
+    monkeypatch.setattr(winograd, "MIN_FLOPS", 0)
+
+
 def _direct(x: np.ndarray, w: np.ndarray, b: np.ndarray, padding: tuple[int, int, int, int]) -> np.ndarray:
     """y[n, f, i, j] = b[f] + Σ_c Σ_k Σ_l w[f, c, k, l] · x_padded[n, c, i + k, j + l], in float64."""
     top, bottom, left, right = padding
@@ -67,7 +73,14 @@ def test_transform_rows_are_an_odd_number_of_cache_lines(tiles):
 def test_winograd_takes_stride_1_3x3_single_group_layers_of_8_channels_or_more(kernel, stride, dilation, groups,
                                                                               channels, expected):
     window = Window(kernel, stride, dilation, (1, 1, 1, 1))
-    assert winograd.eligible(window, kernel, groups, *channels) is expected
+    assert winograd.eligible(window, kernel, groups, *channels, 1e9) is expected
+
+
+def test_winograd_waits_for_enough_work(monkeypatch):
+    monkeypatch.setattr(winograd, "MIN_FLOPS", 20e6)
+    window = Window((3, 3), padding=(1, 1, 1, 1))
+    assert not winograd.eligible(window, (3, 3), 1, 64, 64, 14e6)  # one 64→64 image at 14×14
+    assert winograd.eligible(window, (3, 3), 1, 64, 64, 2 * 14e6)
 
 
 # conv2d's Winograd branches: the forward, and dX as the correlation of dY with the turned kernel (padding 2 − p)
@@ -96,7 +109,7 @@ def test_conv2d_by_winograd_matches_torch(n, chw, w_shape, kwargs, rng):
 @pytest.mark.parametrize("padding", [0, 1, 2])
 def test_conv2d_by_winograd_gradients_equal_finite_differences(padding, rng):
     x, w, b = rng.standard_normal((2, 8, 4, 5)), rng.standard_normal((8, 8, 3, 3)), rng.standard_normal(8)
-    assert winograd.eligible(Window((3, 3)), (3, 3), 1, 8, 8)
+    assert winograd.eligible(Window((3, 3)), (3, 3), 1, 8, 8, 1.0)
     check_gradients(lambda x, w, b: conv2d(x, w, b, padding=padding), x, w, b)
 
 
