@@ -202,9 +202,17 @@ def im2col_folded(x: np.ndarray, window: Window, out_hw: Pair) -> np.ndarray:
     n, c = x.shape[:2]
     kh, kw = window.kernel
     cols = scratch((c, kh, kw, n) + tuple(out_hw), x.dtype)
-    view = window_view(_pad(x, window.padding), window, out_hw)  # (n, c, kH, kW, OH, OW)
-    np.copyto(cols, view.transpose(1, 2, 3, 0, 4, 5))
+    if _covers_the_image(window, x.shape[2:]):  # one output per image: the columns are the images, transposed
+        np.copyto(cols.reshape(-1, n), x.reshape(n, -1).T)
+    else:
+        view = window_view(_pad(x, window.padding), window, out_hw)  # (n, c, kH, kW, OH, OW)
+        np.copyto(cols, view.transpose(1, 2, 3, 0, 4, 5))
     return cols.reshape(c * kh * kw, n * out_hw[0] * out_hw[1])
+
+
+def _covers_the_image(window: Window, in_hw: Pair) -> bool:
+    """A kernel as large as the unpadded image (LeNet-5's C5): its one window reads every pixel once, in order."""
+    return window.kernel == tuple(in_hw) and window.dilation == (1, 1) and not any(window.padding)
 
 
 def rows_width(window: Window, in_hw: Pair) -> int | None:
@@ -292,11 +300,45 @@ def col2im_folded_into(cols: np.ndarray, window: Window, image: np.ndarray) -> N
     n, c, h, w = image.shape
     out_hw = window.output_size((h, w))
     cols6 = cols.reshape((c,) + window.kernel + (n,) + out_hw)
-    if window.is_pointwise():
+    if _covers_the_image(window, (h, w)):
+        image[...] = cols.reshape(-1, n).T.reshape(image.shape)
+    elif window.is_pointwise():
         image[...] = cols6[:, 0, 0].transpose(1, 0, 2, 3)
     elif image.size:
         (sh, sw), (dh, dw) = window.stride, window.dilation
         _scatter_serial(cols6.transpose(3, 0, 1, 2, 4, 5), image, sh, sw, dh, dw, window.padding[0], window.padding[2])
+
+
+@compiled(parallel=False)
+def _scatter_rows(cols, padded, dh, dw):  # noqa: ANN001, ANN202 - a compiled loop nest
+    """padded[b, c] (flat) += cols[c, k, l, b] at offset k·dH·Wp + l·dW, one run of OH·Wp per tap and image."""
+    c, kh, kw, n, run = cols.shape
+    wp = padded.shape[3]
+    for b in range(n):
+        for ch in range(c):
+            plane = padded[b, ch].reshape(-1)
+            plane[:] = 0
+            for k in range(kh):
+                for l in range(kw):  # noqa: E741 - l is the kernel column, as in the formulas
+                    dst = plane[k * dh * wp + l * dw : k * dh * wp + l * dw + run]
+                    src = cols[ch, k, l, b]
+                    for j in range(run):
+                        dst[j] += src[j]
+
+
+def col2im_rows_into(cols: np.ndarray, window: Window, image: np.ndarray) -> None:
+    """The adjoint of `im2col_rows` for columns whose dropped outputs (j ≥ OW) are zero: (C·kH·kW, n·OH·Wp) added back
+    onto `image` (n, C, H, W), in the calling thread alone. Each (c, k, l, b) is one run of OH·Wp values added into
+    the padded image at (k·dH, l·dW), where `col2im_folded_into` adds OH runs of OW; the zero columns add nothing
+    where their runs wrap into the next row."""
+    n, c, h, w = image.shape
+    (kh, kw), (dh, dw) = window.kernel, window.dilation
+    top, bottom, left, right = window.padding
+    wp = w + left + right
+    out_h = window.output_size((h, w))[0]
+    padded = scratch((n, c, h + top + bottom + -(-(kw - 1) * dw // wp), wp), image.dtype)
+    _scatter_rows(cols.reshape(c, kh, kw, n, out_h * wp), padded, dh, dw)
+    image[...] = padded[:, :, top : top + h, left : left + w]
 
 
 def col2im(cols: np.ndarray, window: Window, image_shape: tuple[int, int, int, int],

@@ -206,6 +206,7 @@ SPLIT_CASES = [  # (batch, input (C, H, W), weight, kwargs): every branch of the
     (5, (4, 8, 8), (3, 4, 3, 3), {"padding": (3, 1)}),  # padding 3 > k − 1 = 2: the scatter
     (5, (5, 8, 8), (4, 5, 5, 5), {}),  # no padding: dY padded by 4 on every side
     (5, (3, 8, 8), (4, 3, 5, 5), {"padding": 1}),  # C < F: the scatter
+    (7, (4, 5, 5), (6, 4, 5, 5), {}),  # the kernel covers the image (LeNet-5's C5): the columns are a transpose
 ]
 
 
@@ -409,7 +410,7 @@ def test_im2col_matches_a_naive_gather_and_col2im_is_its_adjoint(window, rng):
     np.testing.assert_allclose((cols * c).sum(), (x * col2im(c, window, x.shape)).sum(), rtol=1e-12)
 
 
-@pytest.mark.parametrize("window", WINDOWS, ids=str)
+@pytest.mark.parametrize("window", WINDOWS + [Window((7, 6))], ids=str)
 def test_folded_gather_holds_the_same_columns_with_the_images_side_by_side(window, rng):
     from cnnkit.ops.im2col import col2im_folded_into, im2col_folded
 
@@ -438,6 +439,22 @@ def test_whole_row_gather_holds_the_columns_in_its_first_output_columns(window, 
     expected = _naive_im2col(x, window).reshape(3, -1, oh, ow).transpose(1, 0, 2, 3)
     np.testing.assert_array_equal(rows[..., :ow], expected)
     assert np.isfinite(rows).all()  # the dropped columns read real pixels or zero rows, never past the buffer
+
+
+@pytest.mark.parametrize("window", [Window((3, 3), padding=(1, 1, 1, 1)), Window((2, 4), (1, 1), (2, 1), (0, 1, 2, 1)),
+                                    Window((5, 5))], ids=str)
+def test_whole_row_scatter_is_the_adjoint_of_the_gather_on_the_kept_columns(window, rng):
+    from cnnkit.ops.im2col import col2im_rows_into, im2col_rows, rows_width
+
+    x = rng.standard_normal((3, 2, 9, 12))
+    oh, ow = window.output_size(x.shape[2:])
+    width = rows_width(window, x.shape[2:])
+    c = rng.standard_normal((2 * window.kernel[0] * window.kernel[1], 3, oh, width))
+    c[..., ow:] = 0  # the dropped outputs carry no gradient
+    back = np.full(x.shape, np.nan)  # every pixel must be written
+    col2im_rows_into(c.reshape(c.shape[0], -1), window, back)
+    rows = im2col_rows(x, window, oh)
+    np.testing.assert_allclose((rows * c.reshape(rows.shape)).sum(), (x * back).sum(), rtol=1e-12)
 
 
 def test_whole_row_gather_is_chosen_for_stride_1_from_8_output_columns():
