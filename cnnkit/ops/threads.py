@@ -121,10 +121,11 @@ def _pool(workers: int) -> Any:
 
 
 # Below this much work a split runs in the caller alone, BLAS on one thread (PyTorch's grain size plays the same
-# part). Measured on 2 cores: a LeNet-5 training step (its convolutions 30–120 MFLOP a pass) took 22 ms on one
-# thread and on two when the machine was quiet, and 22 ms on one but 29–66 ms on two when another process
-# held a core: a chunk taken by the thread that shares the busy core waits for the scheduler's time slice.
-PARALLEL_MIN_FLOPS = 150e6
+# part). Measured on 2 cores: with another process on a core, a LeNet-5 training step took 22 ms on one thread and
+# 29–66 ms on two (a chunk taken by the thread that shares the busy core waits for the scheduler's time slice);
+# on a quiet machine, a LeNet-5 step with splits from 150, 50 or 30 MFLOP took 26.7, 24.3 and 24.6 ms, and a
+# 6→16 5×5 forward at 14×14 (61 MFLOP) 2.2 ms on one thread and 1.4 ms on two.
+PARALLEL_MIN_FLOPS = 50e6
 
 
 def split_threads(n: int, chunk: int, flops: float | None = None) -> int:
