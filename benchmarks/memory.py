@@ -26,7 +26,7 @@ from benchmarks import threads as thread_control
 from benchmarks.report import MemoryResult, Target
 from benchmarks.workload import Workload
 
-MEMORY_TARGET = Target(">=", 0.5)
+MEMORY_TARGET = Target(">=", 0.7)
 STEPS, QUICK_STEPS, BATCH = 20, 3, 128
 LR, MOMENTUM = 0.01, 0.9
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -31,8 +31,8 @@ from cnnkit.summary import summary
 MODELS = ("lenet5", "lenet5_relu", "resnet20", "fashion_vgg")
 TRAIN_BATCH, INFER_BATCH = 128, 1000
 LR, MOMENTUM = 0.01, 0.9
-TRAIN_TARGETS = {"lenet5": Target(">=", 0.7), "resnet20": Target(">=", 0.5)}
-INFER_TARGETS = {"lenet5": Target(">=", 0.8)}
+TRAIN_TARGETS = {"lenet5": Target(">=", 0.9), "resnet20": Target(">=", 0.5), "fashion_vgg": Target(">=", 0.8)}
+INFER_TARGETS = {"resnet20": Target(">=", 0.5), "fashion_vgg": Target(">=", 0.6)}
 QUICK = {"train lenet5 b128", "infer lenet5 b1000"}
 
 

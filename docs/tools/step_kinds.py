@@ -1,0 +1,94 @@
+"""A ResNet-20 training step's wall time split by kind of work: products, layout, batch norm, activations, ...
+
+    python docs/tools/step_kinds.py [model] [steps]
+
+Runs zero_grad → forward → cross-entropy → backward → SGD step at batch 128 on the current thread count, after
+three warm-up steps; times `steps` steps plainly, then the same number under cProfile with a wall clock. Each
+function's own time is charged to a kind by its name or file; NumPy and built-in calls are charged to their
+callers' kinds. cProfile sees the main thread only: the other thread runs its share of each split's chunks
+alongside, and the main thread's wait for it shows as "waiting for the other thread".
+"""
+
+from __future__ import annotations
+
+import cProfile
+import os
+import pstats
+import sys
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+sys.path.insert(0, os.getcwd())  # the working tree's cnnkit, not an installed one
+
+import cnnkit  # noqa: E402
+import cnnkit.nn.functional as F  # noqa: E402
+from cnnkit import optim  # noqa: E402
+from cnnkit.models import get_model, model_info  # noqa: E402
+
+Function = tuple[str, int, str]  # (file, line, name), as pstats keys them
+PRODUCTS = ("_forward_product", "_weight_product", "_adjoint_product", "_tile_products")
+LAYOUT_FILES = ("im2col.py", "winograd.py", "ops/conv.py", "compiled.py")
+PYTHON_FILES = ("autograd.py", "tensor.py", "cnnkit/nn/", "threads.py", "elementwise", "loss.py", "threading.py",
+                "concurrent")
+KINDS: list[tuple[str, Callable[[Function], bool]]] = [  # first match wins
+    ("waiting for the other thread", lambda f: f[2] == "<method 'acquire' of '_thread.lock' objects>"),
+    ("products (BLAS)", lambda f: f[2] in PRODUCTS or "matmul" in f[2]),
+    ("layout (gathers, scatters, transforms, pads, transposes)", lambda f: any(k in f[0] for k in LAYOUT_FILES)),
+    ("batch norm", lambda f: "norm" in f[0]),
+    ("activations", lambda f: "activation" in f[0]),
+    ("optimizer", lambda f: "optim/" in f[0]),
+    ("autograd and Python", lambda f: any(k in f[0] for k in PYTHON_FILES)),
+]
+
+
+def kind(function: Function) -> str | None:
+    return next((name for name, test in KINDS if test(function)), None)
+
+
+def main() -> None:
+    name = sys.argv[1] if len(sys.argv) > 1 else "resnet20"
+    steps = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    cnnkit.manual_seed(0)
+    model = get_model(name)
+    model.train()
+    rng = np.random.default_rng(0)
+    x = cnnkit.tensor(rng.standard_normal((128, *model_info(name).input_shape), dtype=np.float32))
+    y = cnnkit.tensor(rng.integers(0, 10, size=128))
+    optimizer = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    def step() -> None:
+        optimizer.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        optimizer.step()
+
+    for _ in range(3):
+        step()
+    started = time.perf_counter()
+    for _ in range(steps):
+        step()
+    plain = (time.perf_counter() - started) / steps
+    profile = cProfile.Profile(time.perf_counter)
+    profile.enable()
+    for _ in range(steps):
+        step()
+    profile.disable()
+    split: dict[str, float] = {}
+    for function, (_, _, own, _, callers) in pstats.Stats(profile).stats.items():
+        mine = kind(function)
+        if mine is not None:
+            split[mine] = split.get(mine, 0.0) + own
+            continue
+        total = sum(c[2] for c in callers.values()) or 1.0
+        for caller, c in callers.items():
+            theirs = kind(caller) or "other"
+            split[theirs] = split.get(theirs, 0.0) + own * c[2] / total
+    whole = sum(split.values())
+    print(f"{name} b128: {plain * 1e3:.0f} ms per step, {whole / steps * 1e3:.0f} ms profiled, split by kind:")
+    for k, v in sorted(split.items(), key=lambda kv: -kv[1]):
+        print(f"  {k:58s} {v / steps * 1e3:7.1f} ms  {100 * v / whole:5.1f} %")
+
+
+if __name__ == "__main__":
+    main()
