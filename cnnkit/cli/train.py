@@ -87,9 +87,11 @@ def add_parser(sub) -> None:
     p.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay")
     p.add_argument("--schedule", default=None, choices=["none", "cosine", "step", "onecycle"],
                    help=f"learning-rate schedule over the whole run, stepped every batch ({per_task('schedule')})")
-    p.add_argument("--augment", default=None, choices=["none", "crop", "flip", "crop-flip"],
-                   help="data augmentation: random 2-pixel shifts (crop) and/or horizontal flips "
-                        f"({per_task('augment')}; a scene is mirrored with its mask or boxes)")
+    p.add_argument("--augment", default=None, choices=["none", "crop", "flip", "crop-flip", "crop-flip-erase"],
+                   help="data augmentation: random 2-pixel shifts (crop) and/or horizontal flips; crop-flip-erase "
+                        "(classify only) adds random erasing, a random rectangle of half the images set to the "
+                        f"mean pixel after normalisation ({per_task('augment')}; a scene is mirrored with its mask "
+                        "or boxes)")
     p.add_argument("--warmup-fraction", type=float, default=None,
                    help="onecycle schedule: share of the steps spent raising the learning rate to --lr "
                         f"({per_task('warmup_fraction')})")

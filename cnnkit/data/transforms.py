@@ -4,7 +4,8 @@ Use them per item (a dataset's `transform=`) or, faster, per batch (the DataLoad
 `DataLoader(train, 128, shuffle=True, transform=Compose([RandomCrop(28, padding=2), RandomHorizontalFlip()]))`.
 Random transforms draw from their own generator when given `seed=`, else from cnnkit's global one (so
 `cnnkit.manual_seed` makes them repeatable); each documents the order of its draws. No transform loops over the
-batch except `Resize`, which goes through Pillow image by image and is meant for load time (ImageFolder).
+batch except `Resize`, which goes through Pillow image by image and is meant for load time (ImageFolder), and
+`RandomErasing`, which writes each image's rectangle in turn (its draws are made for the whole batch at once).
 Fill values are in the image's own scale (0..1 after ToTensor). `RandomAffine` supports translations only.
 """
 
@@ -315,6 +316,91 @@ class RandomVerticalFlip(RandomHorizontalFlip):
 
     def apply(self, batch: np.ndarray) -> np.ndarray:
         return flip_where(batch, self.rng.random(len(batch)) < self.p, axis=2)
+
+
+class RandomErasing(RandomTransform):
+    """torchvision's RandomErasing ("cutout"), each image of the batch with its own draws.
+
+    With probability p an image gets one rectangle set to `value`: a number, one value per channel, or "random"
+    (standard normal noise). Up to 10 tries of an area fraction `U(scale)` and an aspect ratio `exp(U(log ratio))`
+    give h = round(sqrt(area·r)), w = round(sqrt(area/r)); the first try with h < H and w < W is used, at a
+    uniform position; an image where none fits is left unchanged. Values are in the image's own scale (after
+    Normalize, 0 is the mean pixel). The input is not modified unless `inplace=True`.
+
+    Draws: `rng.random(B) < p`; then, for the k chosen images, area fractions (k, 10) and log aspect ratios
+    (k, 10), each `rng.uniform`; tops (k,) then lefts (k,), `rng.integers(0, H - h + 1)`; with value="random",
+    `rng.standard_normal((C, h, w))` per erased image, in batch order.
+    """
+
+    TRIES = 10
+
+    def __init__(self, p: float = 0.5, scale: Sequence[float] = (0.02, 0.33), ratio: Sequence[float] = (0.3, 3.3),
+                 value: float | Sequence[float] | str = 0, inplace: bool = False, seed: int | None = None) -> None:
+        super().__init__(seed)
+        if not isinstance(value, numbers.Number | str | tuple | list):
+            raise TypeError(f"RandomErasing: value should be a number, 'random' or a sequence, got {value!r}")
+        if isinstance(value, str) and value != "random":
+            raise ValueError(f"RandomErasing: if value is a str, it should be 'random', got {value!r}")
+        for name, given in (("scale", scale), ("ratio", ratio)):
+            if not isinstance(given, Sequence) or isinstance(given, str):
+                raise TypeError(f"RandomErasing: {name} should be a sequence (min, max), got {given!r}")
+            if len(given) != 2:
+                raise ValueError(f"RandomErasing: {name} should be a pair (min, max), got {given!r}")
+            if not given[0] <= given[1]:
+                raise ValueError(f"RandomErasing: {name} should be of kind (min, max), got {given!r}")
+        if scale[0] < 0 or scale[1] > 1:
+            raise ValueError(f"RandomErasing: scale should be between 0 and 1, got {scale!r}")
+        if ratio[0] <= 0:
+            raise ValueError(f"RandomErasing: ratio should be positive, got {ratio!r}")
+        if not 0 <= p <= 1:
+            raise ValueError(f"RandomErasing: random erasing probability p should be between 0 and 1, got {p!r}")
+        self.p = p
+        self.scale = (float(scale[0]), float(scale[1]))
+        self.ratio = (float(ratio[0]), float(ratio[1]))
+        self.value = value
+        self.inplace = inplace
+
+    def fill_values(self, batch: np.ndarray) -> np.ndarray | None:
+        """The value as a (C', 1, 1) array of the batch's dtype (C' = 1 or C), or None for "random"."""
+        if isinstance(self.value, str):
+            return None
+        values = np.atleast_1d(np.asarray(self.value, dtype=batch.dtype))
+        channels = batch.shape[1]
+        if values.ndim != 1 or values.size not in (1, channels):
+            raise ValueError(f"RandomErasing: if value is a sequence, it should have either a single value or "
+                             f"{channels} (the number of input channels), got {self.value!r}")
+        return values.reshape(-1, 1, 1)
+
+    def boxes(self, count: int, height: int, width: int) -> tuple[np.ndarray, ...]:
+        """(fits, top, left, h, w), each (count,): the first of 10 tries per image that fits, as get_params."""
+        rng = self.rng
+        area = height * width * rng.uniform(self.scale[0], self.scale[1], size=(count, self.TRIES))
+        aspect = np.exp(rng.uniform(np.log(self.ratio[0]), np.log(self.ratio[1]), size=(count, self.TRIES)))
+        h = np.rint(np.sqrt(area * aspect)).astype(np.int64)
+        w = np.rint(np.sqrt(area / aspect)).astype(np.int64)
+        ok = (h < height) & (w < width)
+        first = ok.argmax(axis=1)  # the first try that fits (0 when none does; `fits` says which)
+        rows = np.arange(count)
+        fits, h, w = ok[rows, first], h[rows, first], w[rows, first]
+        h, w = np.where(fits, h, 0), np.where(fits, w, 0)
+        top = rng.integers(0, height - h + 1)
+        left = rng.integers(0, width - w + 1)
+        return fits, top, left, h, w
+
+    def apply(self, batch: np.ndarray) -> np.ndarray:
+        fill = self.fill_values(batch)
+        _, channels, height, width = batch.shape
+        chosen = np.flatnonzero(self.rng.random(len(batch)) < self.p)
+        if len(chosen) == 0:
+            return batch
+        fits, top, left, h, w = self.boxes(len(chosen), height, width)
+        out = batch if self.inplace else batch.copy()
+        for b, i, j, bh, bw in zip(chosen[fits], top[fits], left[fits], h[fits], w[fits], strict=True):
+            if fill is None:
+                out[b, :, i:i + bh, j:j + bw] = self.rng.standard_normal((channels, bh, bw)).astype(batch.dtype)
+            else:
+                out[b, :, i:i + bh, j:j + bw] = fill
+        return out
 
 
 class RandomShift(RandomTransform):

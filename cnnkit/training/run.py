@@ -36,7 +36,7 @@ from cnnkit.training.tasks import TASKS, get_task
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("none", "cosine", "step", "onecycle")
-AUGMENTATIONS = ("none", "crop", "flip", "crop-flip")
+AUGMENTATIONS = ("none", "crop", "flip", "crop-flip", "crop-flip-erase")
 
 
 # the JSON values each RunConfig annotation accepts (an int is a float too; a bool is neither)

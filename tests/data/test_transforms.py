@@ -15,6 +15,7 @@ from cnnkit.data.transforms import (
     Pad,
     RandomAffine,
     RandomCrop,
+    RandomErasing,
     RandomHorizontalFlip,
     RandomShift,
     RandomVerticalFlip,
@@ -212,6 +213,177 @@ def test_random_affine_refuses_what_it_cannot_do(rng):
         RandomAffine(0, translate=(2, 0))
     x = batch(rng, (2, 1, 3, 3))
     np.testing.assert_array_equal(RandomAffine(0)(x), x)
+
+
+# ------------------------------------------------------------------------------------------------ erasing
+def erased_box(before: np.ndarray, after: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(top, left, h, w) of the one rectangle in which `after` (C, H, W) differs from `before` in every channel and
+    every pixel, everything else unchanged; None when nothing changed. Fails when the change is not one rectangle."""
+    changed = (after != before).any(axis=0)
+    if not changed.any():
+        return None
+    rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
+    top, left, h, w = rows[0], cols[0], rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+    assert changed.sum() == h * w, "the changed pixels are not one filled rectangle"
+    assert (after[:, top:top + h, left:left + w] != before[:, top:top + h, left:left + w]).all()
+    return int(top), int(left), int(h), int(w)
+
+
+def could_be_drawn(h: int, w: int, height: int, width: int, scale, ratio) -> bool:
+    """Whether some area fraction in `scale` and aspect ratio in `ratio` round to (h, w), h < H and w < W."""
+    area = (max(h - 0.5, 0) * max(w - 0.5, 0) / (height * width), (h + 0.5) * (w + 0.5) / (height * width))
+    aspect = (max(h - 0.5, 0) / (w + 0.5), (h + 0.5) / max(w - 0.5, 1e-9))
+    return (h < height and w < width and area[0] <= scale[1] and scale[0] <= area[1]
+            and aspect[0] <= ratio[1] and ratio[0] <= aspect[1])
+
+
+def erasing_reference(x: np.ndarray, p, scale, ratio, value, seed) -> np.ndarray:
+    """RandomErasing image by image, drawing the documented numbers: torchvision's get_params, try by try."""
+    draws = np.random.default_rng(seed)
+    b, c, height, width = x.shape
+    chosen = np.flatnonzero(draws.random(b) < p)
+    k = len(chosen)
+    areas = height * width * draws.uniform(scale[0], scale[1], size=(k, 10))
+    aspects = np.exp(draws.uniform(np.log(ratio[0]), np.log(ratio[1]), size=(k, 10)))
+    boxes = []
+    for n in range(k):
+        box = (0, 0)
+        for t in range(10):
+            h = int(round(float(np.sqrt(areas[n, t] * aspects[n, t]))))
+            w = int(round(float(np.sqrt(areas[n, t] / aspects[n, t]))))
+            if h < height and w < width:
+                box = (h, w)
+                break
+        boxes.append(box)
+    tops = draws.integers(0, height - np.array([h for h, _ in boxes], dtype=np.int64) + 1) if k else []
+    lefts = draws.integers(0, width - np.array([w for _, w in boxes], dtype=np.int64) + 1) if k else []
+    out = x.copy()
+    for n, b_index in enumerate(chosen):
+        (h, w), i, j = boxes[n], tops[n], lefts[n]
+        if h and w:
+            fill = draws.standard_normal((c, h, w)).astype(x.dtype) if value == "random" else \
+                np.asarray(value, dtype=x.dtype).reshape(-1, 1, 1)
+            out[b_index, :, i:i + h, j:j + w] = fill
+    return out
+
+
+def test_erasing_with_p_one_erases_one_rectangle_per_image_within_scale_and_ratio(rng):
+    x = 0.5 + batch(rng, (300, 2, 28, 28))  # no pixel is 0
+    before = x.copy()
+    out = RandomErasing(p=1.0, seed=3)(x)
+    np.testing.assert_array_equal(x, before)  # inplace=False: the input is untouched
+    assert out.shape == x.shape and out.dtype == np.float32
+    sizes = []
+    for b in range(300):
+        box = erased_box(x[b], out[b])
+        assert box is not None, f"image {b} was not erased"
+        top, left, h, w = box
+        assert (out[b, :, top:top + h, left:left + w] == 0).all()
+        assert could_be_drawn(h, w, 28, 28, (0.02, 0.33), (0.3, 3.3)), (h, w)
+        sizes.append((h, w))
+    h, w = np.array(sizes).T
+    fractions = h * w / 784
+    assert fractions.min() < 0.05 and fractions.max() > 0.28  # the whole scale range is used
+    assert 0.15 < fractions.mean() < 0.20  # U(0.02, 0.33) has mean 0.175
+    assert (h > 2 * w).sum() > 30 and (w > 2 * h).sum() > 30  # tall and wide rectangles, about equally often
+    assert abs(np.log(h / w).mean()) < 0.2
+
+
+def test_erasing_outside_scale_or_ratio_is_caught_by_the_check():
+    assert could_be_drawn(5, 5, 28, 28, (0.02, 0.33), (0.3, 3.3))
+    assert not could_be_drawn(20, 20, 28, 28, (0.02, 0.33), (0.3, 3.3))  # area 0.51
+    assert not could_be_drawn(2, 20, 28, 28, (0.02, 0.33), (0.3, 3.3))  # aspect 0.1
+    assert not could_be_drawn(28, 3, 28, 28, (0.0, 1.0), (0.01, 100))  # h must be < H
+
+
+@pytest.mark.parametrize("p, scale, ratio, value", [
+    (0.5, (0.02, 0.33), (0.3, 3.3), 0), (1.0, (0.1, 0.9), (0.5, 2.0), (-1.0, 2.0)),
+    (0.7, (0.02, 0.33), (0.3, 3.3), "random"), (1.0, (0.5, 0.6), (1.0, 1.0), 7.0),
+])
+def test_erasing_matches_per_image_reference(rng, p, scale, ratio, value):
+    x = batch(rng, (40, 2, 9, 11))
+    out = RandomErasing(p, scale, ratio, value, seed=12)(x)
+    np.testing.assert_array_equal(out, erasing_reference(x, p, scale, ratio, value, 12))
+    assert not np.array_equal(out, x)
+
+
+def test_erasing_leaves_an_image_unchanged_when_no_try_fits(rng):
+    x = batch(rng, (5, 1, 6, 6))
+    # area 0.9..1 of a square image at aspect 1: h = w = 6 (or 5.7 -> 6), never < 6
+    np.testing.assert_array_equal(RandomErasing(p=1.0, scale=(0.9, 1.0), ratio=(1.0, 1.0))(x), x)
+
+
+def test_erasing_with_p_zero_changes_nothing_and_p_half_erases_about_half(rng):
+    x = 0.5 + batch(rng, (2000, 1, 12, 12))
+    np.testing.assert_array_equal(RandomErasing(p=0.0)(x), x)
+    for p in (0.5, 0.2):
+        out = RandomErasing(p=p, seed=8)(x)
+        erased = (out != x).any(axis=(1, 2, 3)).mean()
+        assert abs(erased - p) < 0.045  # 4 standard deviations of a binomial share of 2000
+
+
+def test_erasing_is_repeatable_with_a_seed_and_with_manual_seed(rng):
+    x = batch(rng, (30, 3, 8, 8))
+    np.testing.assert_array_equal(RandomErasing(seed=5)(x), RandomErasing(seed=5)(x))
+    assert not np.array_equal(RandomErasing(seed=5)(x), RandomErasing(seed=6)(x))
+    cnnkit.manual_seed(2)
+    first = RandomErasing(value="random")(x)
+    cnnkit.manual_seed(2)
+    np.testing.assert_array_equal(RandomErasing(value="random")(x), first)
+
+
+def test_erasing_inplace_writes_into_the_input(rng):
+    x = 0.5 + batch(rng, (8, 1, 10, 10))
+    kept = x.copy()
+    out = RandomErasing(p=1.0, inplace=True, seed=1)(x)
+    assert out is x and not np.array_equal(x, kept) and (x == 0).any()
+    single = kept[0].copy()
+    RandomErasing(p=1.0, inplace=True, seed=1)(single)  # one (C, H, W) image: erased in place too
+    assert (single == 0).any()
+
+
+def test_erasing_per_channel_and_random_values(rng):
+    x = 5.0 + batch(rng, (50, 3, 10, 10))
+    out = RandomErasing(p=1.0, value=[-1.0, -2.0, -3.0], seed=4)(x)
+    for b in range(50):
+        box = erased_box(x[b], out[b])
+        assert box is not None
+        top, left, h, w = box
+        for c, v in enumerate([-1.0, -2.0, -3.0]):
+            assert (out[b, c, top:top + h, left:left + w] == v).all()
+    noisy = RandomErasing(p=1.0, value="random", seed=4)(x)
+    changed = noisy[noisy != x]
+    assert changed.size > 1000 and abs(changed.mean()) < 0.1 and 0.9 < changed.std() < 1.1  # standard normal
+    single = RandomErasing(p=1.0, value=(9.0,), seed=4)(x[0])
+    assert single.shape == (3, 10, 10) and (single == 9.0).sum() % 3 == 0 and (single == 9.0).any()
+
+
+def test_erasing_refuses_bad_arguments(rng):
+    with pytest.raises(ValueError, match=r"RandomErasing: random erasing probability p should be between 0 and 1"):
+        RandomErasing(p=1.5)
+    with pytest.raises(ValueError, match=r"RandomErasing: scale should be between 0 and 1"):
+        RandomErasing(scale=(0.1, 1.2))
+    with pytest.raises(ValueError, match=r"RandomErasing: scale should be of kind \(min, max\)"):
+        RandomErasing(scale=(0.3, 0.1))
+    with pytest.raises(ValueError, match=r"RandomErasing: ratio should be of kind \(min, max\)"):
+        RandomErasing(ratio=(3.3, 0.3))
+    with pytest.raises(ValueError, match=r"RandomErasing: ratio should be positive"):
+        RandomErasing(ratio=(0, 3))
+    with pytest.raises(ValueError, match=r"RandomErasing: scale should be a pair"):
+        RandomErasing(scale=(0.1, 0.2, 0.3))
+    with pytest.raises(TypeError, match=r"RandomErasing: ratio should be a sequence"):
+        RandomErasing(ratio=2.0)
+    with pytest.raises(ValueError, match=r"RandomErasing: if value is a str, it should be 'random'"):
+        RandomErasing(value="noise")
+    with pytest.raises(TypeError, match=r"RandomErasing: value should be a number, 'random' or a sequence"):
+        RandomErasing(value={"fill": 0})
+    with pytest.raises(ValueError, match=r"RandomErasing: if value is a sequence, it should have either a single "
+                                         r"value or 2 \(the number of input channels\)"):
+        RandomErasing(value=(0.0, 0.0, 0.0))(batch(rng, (2, 2, 5, 5)))
+    with pytest.raises(ValueError, match=r"RandomErasing: expected an image \(C, H, W\) or a batch"):
+        RandomErasing()(np.zeros((5, 5), np.float32))
+    assert repr(RandomErasing(value="random")) == ("RandomErasing(p=0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), "
+                                                   "value='random', inplace=False)")
 
 
 # ------------------------------------------------------------------------------------------------ randomness

@@ -53,15 +53,19 @@ def build_loss(config: Any):
 
 
 def batch_transform(config: Any, info: Any, train: bool):
-    """Normalisation, preceded in training by the chosen augmentation (vectorised over the batch)."""
+    """Normalisation, preceded in training by the chosen augmentation (vectorised over the batch); with
+    crop-flip-erase, random erasing (p 0.5, torchvision's scale and ratio) follows the normalisation, so an erased
+    rectangle holds 0, the mean pixel."""
     from cnnkit.data import transforms as T
 
     steps = []
-    if train and config.augment in ("crop", "crop-flip"):
+    if train and config.augment in ("crop", "crop-flip", "crop-flip-erase"):
         steps.append(T.RandomCrop(info.input_shape[1:], padding=2))
-    if train and config.augment in ("flip", "crop-flip"):
+    if train and config.augment in ("flip", "crop-flip", "crop-flip-erase"):
         steps.append(T.RandomHorizontalFlip())
     steps.append(T.Normalize(info.mean, info.std))
+    if train and config.augment == "crop-flip-erase":
+        steps.append(T.RandomErasing(p=0.5, value=0))
     images_only = T.Compose(steps)
     return lambda images, labels: (np.asarray(images_only(images)), labels)
 

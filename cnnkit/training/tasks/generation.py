@@ -42,7 +42,7 @@ def data_args(config: Any) -> dict[str, Any]:
 
 
 def check_config(config: Any) -> None:
-    if config.augment in ("crop", "crop-flip"):
+    if config.augment in ("crop", "crop-flip", "crop-flip-erase"):
         raise ValueError(
             "--task generate: random crops would teach the model shifted images; use --augment none or flip"
         )

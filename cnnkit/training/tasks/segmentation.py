@@ -65,6 +65,8 @@ def scenes(config: Any, split: str):
 def check_config(config: Any) -> None:
     if config.dataset not in DATASETS:
         raise ValueError(f"--task segment trains on {', '.join(DATASETS)}, got --dataset {config.dataset!r}")
+    if config.augment == "crop-flip-erase":  # an erased rectangle would leave its mask labels behind
+        raise ValueError("--task segment: random erasing is for classification; use --augment none, flip or crop-flip")
     scene_args(config)
 
 
