@@ -11,21 +11,15 @@ alongside, and the main thread's wait for it shows as "waiting for the other thr
 
 from __future__ import annotations
 
-import cProfile
 import os
-import pstats
 import sys
 import time
 from collections.abc import Callable
 
-import numpy as np
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # step_split, beside this file
 sys.path.insert(0, os.getcwd())  # the working tree's cnnkit, not an installed one
 
-import cnnkit  # noqa: E402
-import cnnkit.nn.functional as F  # noqa: E402
-from cnnkit import optim  # noqa: E402
-from cnnkit.models import get_model, model_info  # noqa: E402
+from step_split import print_split, profiled_split, training_step  # noqa: E402
 
 Function = tuple[str, int, str]  # (file, line, name), as pstats keys them
 PRODUCTS = ("_forward_product", "_weight_product", "_adjoint_product", "_tile_products")
@@ -50,44 +44,15 @@ def kind(function: Function) -> str | None:
 def main() -> None:
     name = sys.argv[1] if len(sys.argv) > 1 else "resnet20"
     steps = int(sys.argv[2]) if len(sys.argv) > 2 else 5
-    cnnkit.manual_seed(0)
-    model = get_model(name)
-    model.train()
-    rng = np.random.default_rng(0)
-    x = cnnkit.tensor(rng.standard_normal((128, *model_info(name).input_shape), dtype=np.float32))
-    y = cnnkit.tensor(rng.integers(0, 10, size=128))
-    optimizer = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-
-    def step() -> None:
-        optimizer.zero_grad()
-        F.cross_entropy(model(x), y).backward()
-        optimizer.step()
-
+    step = training_step(name, 128)
     for _ in range(3):
         step()
     started = time.perf_counter()
     for _ in range(steps):
         step()
     plain = (time.perf_counter() - started) / steps
-    profile = cProfile.Profile(time.perf_counter)
-    profile.enable()
-    for _ in range(steps):
-        step()
-    profile.disable()
-    split: dict[str, float] = {}
-    for function, (_, _, own, _, callers) in pstats.Stats(profile).stats.items():
-        mine = kind(function)
-        if mine is not None:
-            split[mine] = split.get(mine, 0.0) + own
-            continue
-        total = sum(c[2] for c in callers.values()) or 1.0
-        for caller, c in callers.items():
-            theirs = kind(caller) or "other"
-            split[theirs] = split.get(theirs, 0.0) + own * c[2] / total
-    whole = sum(split.values())
-    print(f"{name} b128: {plain * 1e3:.0f} ms per step, {whole / steps * 1e3:.0f} ms profiled, split by kind:")
-    for k, v in sorted(split.items(), key=lambda kv: -kv[1]):
-        print(f"  {k:58s} {v / steps * 1e3:7.1f} ms  {100 * v / whole:5.1f} %")
+    split = profiled_split(step, steps, time.perf_counter, kind)
+    print_split(f"{name} b128: {plain * 1e3:.0f} ms per step not profiled", split, 58)
 
 
 if __name__ == "__main__":

@@ -426,8 +426,11 @@ def test_folded_gather_holds_the_same_columns_with_the_images_side_by_side(windo
     np.testing.assert_allclose((folded * c).sum(), (x * back).sum(), rtol=1e-12)
 
 
-@pytest.mark.parametrize("window", [Window((3, 3), padding=(1, 1, 1, 1)), Window((2, 4), (1, 1), (2, 1), (0, 1, 2, 1)),
-                                    Window((5, 5))], ids=str)
+# stride-1 windows whose outputs are at least 8 columns wide on a 9×12 input: `rows_width` takes them
+ROW_WINDOWS = [Window((3, 3), padding=(1, 1, 1, 1)), Window((2, 4), (1, 1), (2, 1), (0, 1, 2, 1)), Window((5, 5))]
+
+
+@pytest.mark.parametrize("window", ROW_WINDOWS, ids=str)
 def test_whole_row_gather_holds_the_columns_in_its_first_output_columns(window, rng):
     from cnnkit.ops.im2col import im2col_rows, rows_width
 
@@ -441,8 +444,7 @@ def test_whole_row_gather_holds_the_columns_in_its_first_output_columns(window, 
     assert np.isfinite(rows).all()  # the dropped columns read real pixels or zero rows, never past the buffer
 
 
-@pytest.mark.parametrize("window", [Window((3, 3), padding=(1, 1, 1, 1)), Window((2, 4), (1, 1), (2, 1), (0, 1, 2, 1)),
-                                    Window((5, 5))], ids=str)
+@pytest.mark.parametrize("window", ROW_WINDOWS, ids=str)
 def test_whole_row_scatter_is_the_adjoint_of_the_gather_on_the_kept_columns(window, rng):
     from cnnkit.ops.im2col import col2im_rows_into, im2col_rows, rows_width
 
