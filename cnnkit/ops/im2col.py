@@ -282,18 +282,6 @@ def _scatter(cols, image, sh, sw, dh, dw, top, left):  # noqa: ANN001, ANN202 - 
 _scatter_serial = compiled(_scatter.py_func, parallel=False)  # the same loops, for one thread of a batch split
 
 
-def col2im_into(cols: np.ndarray, window: Window, image: np.ndarray) -> None:
-    """col2im of (n, C·kH·kW, OH·OW) columns written into `image` (n, C, H, W), in the calling thread alone."""
-    n, c, h, w = image.shape
-    out_hw = window.output_size((h, w))
-    if window.is_pointwise():
-        image[...] = cols.reshape(image.shape)
-    elif image.size:
-        (sh, sw), (dh, dw) = window.stride, window.dilation
-        cols6 = np.ascontiguousarray(cols).reshape((n, c) + window.kernel + out_hw)
-        _scatter_serial(cols6, image, sh, sw, dh, dw, window.padding[0], window.padding[2])
-
-
 def col2im_folded_into(cols: np.ndarray, window: Window, image: np.ndarray) -> None:
     """The adjoint of `im2col_folded`: columns (C·kH·kW, n·OH·OW) added back onto `image` (n, C, H, W), in
     the calling thread alone (every pixel of `image` is written)."""
