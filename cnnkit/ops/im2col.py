@@ -19,6 +19,11 @@ How (measured on 2 cores, float32; see /work/shared/notes/numpy-conv-speed.md):
   Only the output pixels whose read lands inside the image are visited: the padding is never built.
 - Large scratch arrays come from `scratch`, a pool that hands an array out again once nothing refers to
   it: a fresh 150 MB buffer costs ~20 ms of page faults per use, a reused one nothing.
+
+conv2d works on chunks of a batch with the chunk's images side by side in the columns: `im2col_folded`
+(C·kH·kW, n·OH·OW) and its adjoint `col2im_folded_into`; for stride 1, `im2col_rows` copies whole padded rows
+(one run of OH·Wp values per tap and image, the Wp − OW extra outputs dropped by the caller) and
+`col2im_rows_into` adds them back. `im2col` and `col2im` keep the per-image layout for conv_transpose2d.
 """
 
 from __future__ import annotations
