@@ -15,6 +15,7 @@ model's real training step (`workloads_models`).
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -37,8 +38,6 @@ def _builder(name: str):
 @contextlib.contextmanager
 def _recording(calls: list[tuple[str, list[tuple]]]) -> Iterator[None]:
     """Wrap the convolutions' product functions so that each call appends (function name, [argument shapes])."""
-    import importlib
-
     modules = {name: importlib.import_module(f"cnnkit.ops.{name}") for name in PRODUCTS}
     originals = {(module, name): getattr(modules[module], name) for module, names in PRODUCTS.items() for name in names}
 
@@ -70,12 +69,11 @@ def floor_case(name: str, torch: Any = None) -> Built:
     """cnnkit: the recorded products replayed alone; PyTorch: the model's whole training step."""
     import numpy as np
 
-    from cnnkit.ops import conv, winograd
-
     whole = model_case(name, TRAIN_BATCH, True, torch)
     calls = recorded_products(whole.cnnkit)  # one real step of the very model the PyTorch twin copies
     rng = np.random.default_rng(0)
-    replay = [(getattr(winograd if fn == "_tile_products" else conv, fn),
+    modules = {name: module for module, names in PRODUCTS.items() for name in names}
+    replay = [(getattr(importlib.import_module(f"cnnkit.ops.{modules[fn]}"), fn),
                [rng.standard_normal(shape, dtype=np.float32) for shape in shapes]) for fn, shapes in calls]
 
     def products() -> None:

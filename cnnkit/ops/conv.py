@@ -39,7 +39,7 @@ from cnnkit.ops.im2col import (
     scratch,
 )
 from cnnkit.ops.shape import reshape
-from cnnkit.ops.threads import split_batch
+from cnnkit.ops.threads import chunk_images, split_batch
 from cnnkit.tensor import Tensor, as_tensor, record
 
 
@@ -154,22 +154,6 @@ def _weight_product(y4: np.ndarray, cols4: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------- conv2d over batch chunks
-# A chunk's columns: about 2 MiB, measured best among 1, 2, 4 and 8 MiB on ResNet-20's and LeNet-5's layers (2 cores,
-# L2 1 MiB per core, L3 32 MiB): smaller chunks make products too short for BLAS, larger ones leave the cache.
-CHUNK_COLS_BYTES = 2 << 20
-# At least this many chunks, so that a thread slowed by a busy core can take fewer of them. A constant, not a
-# multiple of the thread count: the chunks, and so the order of dW's sums, are then the same on any number of
-# threads, and results are bitwise identical whatever `set_num_threads` says.
-MIN_CHUNKS = 8
-
-
-def _chunk(n: int, cols_bytes_per_image: int) -> int:
-    """Images per chunk of a batch split (see `cnnkit.ops.threads`)."""
-    by_cache = max(1, CHUNK_COLS_BYTES // max(1, cols_bytes_per_image))
-    by_balance = max(1, -(-n // MIN_CHUNKS))
-    return min(by_cache, by_balance)
-
-
 def _cols_bytes(c: int, window: Window, out_hw: Pair, dtype: np.dtype) -> int:
     return c * window.kernel[0] * window.kernel[1] * out_hw[0] * out_hw[1] * np.dtype(dtype).itemsize
 
@@ -205,7 +189,7 @@ def _split_forward(x: np.ndarray, w3: np.ndarray, b: np.ndarray | None, window: 
         else:
             np.add(_folded_output(lo, hi, y, out_hw, width), b.reshape(f, 1, 1), out=out[lo:hi])
 
-    split_batch(work, n, _chunk(n, _cols_bytes(c, window, out_hw, x.dtype)), _flops(n, w3, out_hw))
+    split_batch(work, n, chunk_images(n, _cols_bytes(c, window, out_hw, x.dtype)), _flops(n, w3, out_hw))
     return out
 
 
@@ -255,7 +239,7 @@ def _split_backward(x: np.ndarray, w3: np.ndarray, g: np.ndarray, window: Window
     pixels = out_hw[0] * out_hw[1]
     g3 = g.reshape(n, groups * per_group, pixels)
     gx = np.empty(x.shape, x.dtype) if need_x else None
-    chunk = _chunk(n, _cols_bytes(c, window, out_hw, x.dtype))
+    chunk = chunk_images(n, _cols_bytes(c, window, out_hw, x.dtype))
     parts: list[np.ndarray | None] = [None] * (-(-n // chunk))
     gw = None
     flops = _flops(n, w3, out_hw)

@@ -292,10 +292,11 @@ def col2im_folded_into(cols: np.ndarray, window: Window, image: np.ndarray) -> N
     the calling thread alone (every pixel of `image` is written)."""
     n, c, h, w = image.shape
     out_hw = window.output_size((h, w))
-    cols6 = cols.reshape((c,) + window.kernel + (n,) + out_hw)
     if _covers_the_image(window, (h, w)):
         image[...] = cols.reshape(-1, n).T.reshape(image.shape)
-    elif window.is_pointwise():
+        return
+    cols6 = cols.reshape((c,) + window.kernel + (n,) + out_hw)
+    if window.is_pointwise():
         image[...] = cols6[:, 0, 0].transpose(1, 0, 2, 3)
     elif image.size:
         (sh, sw), (dh, dw) = window.stride, window.dilation

@@ -16,9 +16,9 @@ transform (a compiled loop) that also adds the bias. The multiplications fall fr
 channel pair: 2.25× fewer. The coefficients are 0, ±1 and ±½, so the transforms round no worse than the sums of
 the direct convolution (the parity tests keep their tolerances).
 
-Run per chunk of the batch on the threads of `cnnkit.ops.threads`, like `conv2d`'s other forward paths. Used by
-`conv2d` for the forward pass and for the input gradient (a stride-1 correlation of dY), never for the weight
-gradient, where the tiles would have to be summed over the batch in the transformed domain.
+Run per chunk of the batch on the threads of `cnnkit.ops.threads`, like `conv2d`'s other paths. Used by `conv2d`
+for the forward pass, for the input gradient (a stride-1 correlation of dY with the turned kernel) and for the
+weight gradient, whose tiles are summed over the batch in the transformed domain (`weight_grad_winograd`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import numpy as np
 
 from cnnkit.ops.compiled import compiled, kernel_helper
 from cnnkit.ops.im2col import Pair, Window, _pad, scratch
-from cnnkit.ops.threads import split_batch
+from cnnkit.ops.threads import chunk_images, split_batch
 
 # Both channel counts at least this. Forward of a 3×3 layer, batch 128, 2 cores, ms with conv2d's whole-row im2col
 # path → with Winograd: 1→32 at 28×28 2.6 → 13.3, 3→16 at 32×32 3.1 → 4.2, 8→8 at 32×32 4.6 → 3.7, 8→16 at 16×16
@@ -159,9 +159,6 @@ def _tile_products(u: np.ndarray, v: np.ndarray, out: np.ndarray) -> np.ndarray:
     return np.matmul(u, v, out=out)
 
 
-CHUNK_BYTES = 2 << 20  # a chunk's transformed input V: the same cache budget as conv2d's columns
-
-
 def _tiling(out_hw: Pair, padding: tuple[int, int, int, int]) -> tuple[int, int, tuple[int, int, int, int]]:
     """(tile rows, tile columns, padding of x): tiles cover 2·th + 2 rows and 2·tw + 2 columns of the padded input,
     so an odd output size gets one more zero row or column."""
@@ -171,8 +168,13 @@ def _tiling(out_hw: Pair, padding: tuple[int, int, int, int]) -> tuple[int, int,
 
 
 def _chunk(n: int, channels: int, tiles_per_image: int, itemsize: int) -> int:
-    per_image = 16 * channels * tiles_per_image * itemsize
-    return max(1, min(CHUNK_BYTES // per_image, -(-n // 8)))
+    """Images per chunk: as many as fit the split's cache budget of transformed tiles (16 per tile and channel)."""
+    return chunk_images(n, 16 * channels * tiles_per_image * itemsize)
+
+
+def _flops(n: int, f: int, c: int, out_hw: Pair) -> float:
+    """The work of the direct convolution this one replaces, 2·N·F·C·9·OH·OW (the split's grain size counts it)."""
+    return 2.0 * n * f * c * 9 * out_hw[0] * out_hw[1]
 
 
 def _transformed_input(x: np.ndarray, padding: tuple[int, int, int, int], th: int, tw: int) -> np.ndarray:
@@ -201,7 +203,7 @@ def conv2d_winograd(x: np.ndarray, u: np.ndarray, bias: np.ndarray | None, paddi
         _tile_products(u, v.transpose(1, 0, 2), mm.transpose(1, 0, 2))
         _output_transform(mm, b, out[lo:hi], th, tw)
 
-    split_batch(work, n, _chunk(n, c, th * tw, x.dtype.itemsize), 2.0 * n * f * c * 9 * out_hw[0] * out_hw[1])
+    split_batch(work, n, _chunk(n, c, th * tw, x.dtype.itemsize), _flops(n, f, c, out_hw))
     return out
 
 
@@ -283,7 +285,7 @@ def weight_grad_winograd(x: np.ndarray, g: np.ndarray, padding: tuple[int, int, 
         parts[lo // chunk] = _tile_products(z.transpose(1, 0, 2), v.transpose(1, 2, 0),
                                             np.empty((16, f, c), x.dtype))
 
-    split_batch(work, n, chunk, 2.0 * n * f * c * 9 * g.shape[2] * g.shape[3])
+    split_batch(work, n, chunk, _flops(n, f, c, g.shape[2:]))
     du = np.zeros((16, f, c))
     for part in parts:  # in chunk order, whatever thread made each
         du += part
