@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from cnnkit.ops.broadcast import unbroadcast
+from cnnkit.ops.threads import MIN_CHUNKS, split_batch
 from cnnkit.tensor import Tensor, as_tensor, record
 
 
@@ -147,8 +148,25 @@ def sigmoid(a: Tensor) -> Tensor:
     return record(out, (a,), lambda g: (g * out * (1 - out),), "Sigmoid")  # σ' = σ(1−σ)
 
 
+# Elements from which tanh's forward is split over the threads (`cnnkit.ops.threads.split_batch`, eight chunks).
+# Measured on 2 cores: 602,112 values (LeNet-5's first activation at batch 128) 2.56 ms on one thread, 1.33 ms
+# split; 204,800 values 0.62 and 0.47 ms; 131,072 values 0.33 and 0.50 ms, where the split's start-up (~0.2 ms)
+# outweighs it. The backward, g·(1 − y²), is memory-bound and stays whole: 0.30 ms for 602,112 values.
+TANH_SPLIT_MIN = 1 << 18
+
+
+def _tanh_values(x: np.ndarray) -> np.ndarray:
+    """np.tanh(x), split over the threads for large contiguous arrays (each value is computed the same way)."""
+    if x.size < TANH_SPLIT_MIN or not x.flags.c_contiguous:
+        return np.tanh(x)
+    out = np.empty_like(x)
+    src, dst = x.reshape(-1), out.reshape(-1)
+    split_batch(lambda lo, hi, _: np.tanh(src[lo:hi], out=dst[lo:hi]), src.size, -(-src.size // MIN_CHUNKS))
+    return out
+
+
 def tanh(a: Tensor) -> Tensor:
-    out = np.tanh(a._data)
+    out = _tanh_values(a._data)
     return record(out, (a,), lambda g: (g * (1 - out * out),), "Tanh")  # tanh' = 1 − tanh²
 
 

@@ -94,3 +94,29 @@ def test_maximum_and_where_gradients(rng):
     check_gradients(lambda x, y: cnnkit.maximum(x, y), a, b)
     cond = rng.random((3, 4)) > 0.5
     check_gradients(lambda x, y: cnnkit.where(cond, x, y), a, b)
+
+
+@pytest.mark.parametrize("shape", [(5, 7, 3), (2, 16)])  # 105 values in 8 chunks; 32 values, the last chunk short
+def test_tanh_split_over_threads_gives_the_same_values(shape, rng, monkeypatch):
+    from cnnkit.ops import elementwise
+
+    x = rng.standard_normal(shape).astype(np.float32)
+    monkeypatch.setattr(elementwise, "TANH_SPLIT_MIN", 1)  # every contiguous array is split
+    splits = []
+    real_split = elementwise.split_batch
+    monkeypatch.setattr(elementwise, "split_batch", lambda *args: splits.append(args[1:]) or real_split(*args))
+    split = elementwise._tanh_values(x)
+    assert splits == [(x.size, -(-x.size // 8))]
+    assert split.dtype == np.float32 and split.shape == x.shape
+    np.testing.assert_array_equal(split, np.tanh(x))
+    np.testing.assert_array_equal(elementwise._tanh_values(x[:, ::2]), np.tanh(x[:, ::2]))  # not split: strided
+    assert len(splits) == 1
+    check_gradients(cnnkit.tanh, x.astype(np.float64))  # forward and backward through the split path
+
+
+@requires_torch
+def test_tanh_split_matches_torch(rng, monkeypatch):
+    from cnnkit.ops import elementwise
+
+    monkeypatch.setattr(elementwise, "TANH_SPLIT_MIN", 1)
+    compare_with_torch(cnnkit.tanh, lambda t: t.tanh(), rng.standard_normal((8, 3, 5, 5)).astype(np.float32))
