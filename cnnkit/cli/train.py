@@ -142,8 +142,9 @@ TASK_DEPENDENT = ("model", "dataset", "epochs", "batch_size", "lr", "optimizer",
                   "warmup_fraction")
 
 
-def run(args: argparse.Namespace, parallel=None) -> int:
-    from cnnkit.training.run import RunConfig, default_out, train
+def config_from_args(args: argparse.Namespace):  # noqa: ANN201 - a RunConfig, imported late (start-up time)
+    """The run configuration that the parsed options ask for: the task's defaults, overridden by what was given."""
+    from cnnkit.training.run import RunConfig, default_out
 
     args.task = TASK_ALIASES.get(args.task, args.task)
     data_args = _json_option("data-args", args.data_args)
@@ -158,6 +159,13 @@ def run(args: argparse.Namespace, parallel=None) -> int:
                                 weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
                                 seed=args.seed, data_args=data_args, out="", val_split=args.val_split, **given)
     config.out = args.out or default_out(config.model, config.dataset)
+    return config
+
+
+def run(args: argparse.Namespace, parallel=None) -> int:
+    from cnnkit.training.run import train
+
+    config = config_from_args(args)
     if parallel is None and (args.nprocs is not None or args.distributed):  # relaunch, or train as one rank
         from cnnkit.distributed.launch import run_parallel
 

@@ -1,7 +1,9 @@
 """Exported weights: a run's checkpoint cut down to what using the model needs, for sharing or shipping.
 
 An exported file is a cnnkit checkpoint without the optimiser's state, the scheduler's or the RNGs': the
-weights, the model's name and arguments, the data description and the training history (for provenance).
+weights, the model's name and arguments, the data description and the training history, and under
+`provenance` the `cnnkit train` command that reproduces the run and the run's wall time
+(`cnnkit.training.provenance`).
 `cnnkit eval`, `predict` and `generate` read it as they read a run folder.
 
 A diffusion model keeps two copies of its weights, the trained `net.*` and their moving average
@@ -17,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from cnnkit.training.checkpoint import load_checkpoint, refuse_run_file, save_checkpoint
+from cnnkit.training.history import read_history
+from cnnkit.training.provenance import training_command, wall_seconds
 
 EMA_PREFIX, NET_PREFIX = "ema.shadow.", "net."
 KEPT_META = ("kind", "config", "data", "epoch", "history", "best_score", "score_name", "best_accuracy")
@@ -61,5 +65,16 @@ def export_checkpoint(source: str | os.PathLike, target: str | os.PathLike, ema_
     state = ema_only_state(checkpoint.model_state) if ema_only else checkpoint.model_state
     meta = {key: checkpoint.meta[key] for key in KEPT_META if key in checkpoint.meta}
     meta["exported"] = {"from": f"{path.parent.name}/{path.name}", "ema_only": ema_only}
+    meta["provenance"] = _provenance(Path(source), checkpoint.meta)
     save_checkpoint(target, state, None, meta)
     return path
+
+
+def _provenance(source: Path, meta: dict[str, Any]) -> dict[str, Any]:
+    """The command that trains the run again, and its wall time: from the run folder's whole history when the
+    source is a run folder (the best checkpoint's history stops at its own epoch), else from the checkpoint's."""
+    history = meta.get("history", [])
+    if source.is_dir() and (source / "history.json").is_file():
+        history = read_history(source)
+    return {"command": training_command(meta.get("config", {})), "wall_seconds": wall_seconds(history),
+            "epochs_run": len(history), "chosen_epoch": meta.get("epoch")}
