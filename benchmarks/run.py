@@ -245,7 +245,8 @@ def closing_note(args: argparse.Namespace, thread_info: dict[str, Any], loads: t
         f"PyTorch {thread_info.get('torch_threads', report.DASH)}",
         f"BLAS probe (84x120 @ 120x128 float32 after a pause): {report.format_seconds(probe['start'])} at start, "
         f"{report.format_seconds(probe['end'])} at end; well under 1 ms when the machine is quiet",
-        f"median of {args.repeats} interleaved repeats after {args.warmup} warm-up runs; ratio = PyTorch time / "
+        f"median of {args.repeats} interleaved repeats after {args.warmup} warm-up runs, each repeat after one "
+        "untimed call of the same contender; ratio = PyTorch time / "
         "cnnkit time (memory: PyTorch peak / cnnkit peak)"])
 
 

@@ -36,7 +36,7 @@ def test_interleaves_after_warmup_and_reports_median_and_min():
     # c: warm-up 9, 9, probe 1, then repeats 3, 1, 2 ; t: warm-up 9, 9, probe 1, then repeats 5, 4, 6
     c = workload(clock, log, "c", [9, 9, 1, 3, 1, 2])
     t = workload(clock, log, "t", [9, 9, 1, 5, 4, 6])
-    ck, th = interleaved([c, t], repeats=3, warmup=2, min_sample=0.0, clock=clock)
+    ck, th = interleaved([c, t], repeats=3, warmup=2, min_sample=0.0, clock=clock, settle=0)
     assert log == ["c", "t"] * 2 + ["c", "t"] + ["c", "t"] * 3  # warm-up, probe, repeats: always in turn
     assert ck.samples == [3, 1, 2] and th.samples == [5, 4, 6]
     assert (ck.median, ck.min, th.median, th.min) == (2, 1, 5, 4)
@@ -47,10 +47,20 @@ def test_short_calls_are_repeated_inside_each_sample():
     clock, log = FakeClock(), []
     fast = workload(clock, log, "f", [0.001])
     slow = workload(clock, log, "s", [0.5])
-    f, s = interleaved([fast, slow], repeats=2, warmup=0, min_sample=0.01, clock=clock)
+    f, s = interleaved([fast, slow], repeats=2, warmup=0, min_sample=0.01, clock=clock, settle=0)
     assert f.number == 10 and s.number == 1
     assert f.samples == pytest.approx([0.001, 0.001])  # per call, not per sample
     assert log.count("f") == 1 + 2 * 10 and log.count("s") == 1 + 2
+
+
+def test_each_sample_follows_an_untimed_call_of_the_same_contender():
+    # the first call after the other contender's turn is slow (its threads still spin): it is run, not timed
+    clock, log = FakeClock(), []
+    c = workload(clock, log, "c", [1, 7, 2, 7, 3])  # probe 1; then per repeat: settle 7, timed 2 / 3
+    t = workload(clock, log, "t", [1, 9, 4, 9, 5])
+    ck, th = interleaved([c, t], repeats=2, warmup=0, min_sample=0.0, clock=clock, settle=1)
+    assert log == ["c", "t"] + ["c", "c", "t", "t"] * 2
+    assert ck.samples == [2, 3] and th.samples == [4, 5]
 
 
 @pytest.mark.parametrize(("seconds", "min_sample", "expected"), [
@@ -64,8 +74,10 @@ def test_calls_per_sample(seconds, min_sample, expected):
 def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="interleaved: expected repeats >= 1, got 0"):
         interleaved([lambda: None], repeats=0)
-    with pytest.raises(ValueError, match="interleaved: expected warmup >= 0, got -1"):
+    with pytest.raises(ValueError, match="interleaved: expected warmup >= 0 and settle >= 0, got -1 and 1"):
         interleaved([lambda: None], warmup=-1)
+    with pytest.raises(ValueError, match="expected warmup >= 0 and settle >= 0, got 2 and -1"):
+        interleaved([lambda: None], settle=-1)
 
 
 def test_timing_as_dict():
