@@ -12,6 +12,9 @@ from typing import Any
 
 from cnnkit.serialization import atomic_write_text
 
+# the columns measured by the clock: a resumed or repeated run reproduces every other column exactly
+TIMING_COLUMNS = ("seconds", "eval_seconds", "images_per_second")
+
 
 def write_history(run_dir: str | os.PathLike, rows: list[dict[str, Any]]) -> None:
     """history.json (a list of rows) and history.csv (one line per epoch), both written atomically."""

@@ -34,5 +34,6 @@ def training_command(config: dict[str, Any]) -> str:
 
 
 def wall_seconds(history: list[dict[str, Any]]) -> float:
-    """The run's training time: the sum of its epochs' seconds (training and validation; not the start-up)."""
-    return round(sum(float(row.get("seconds", 0.0)) for row in history), 1)
+    """The run's time: the sum of its epochs' training and validation seconds (not the start-up, nor the time to
+    load the data). Histories written before validation was timed hold the training seconds alone."""
+    return round(sum(float(row.get("seconds", 0.0)) + float(row.get("eval_seconds", 0.0)) for row in history), 1)

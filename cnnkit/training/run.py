@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -357,8 +358,11 @@ def _train(config: RunConfig, resume: bool, progress: bool, log, parallel: Paral
         if not parallel.is_main:  # rank 0 evaluates and writes the run folder; the others take its results
             history, best = parallel.from_main(None)
             continue
+        evaluated = time.perf_counter()
         result = None if eval_loader is None else task.evaluate(model, eval_loader, loss_fn)
         row = _history_row(epoch, stats, result, task.eval_split, lr)
+        if result is not None:
+            row["eval_seconds"] = round(time.perf_counter() - evaluated, 2)
         row["gradient_flow"] = flow_records
         history.append(row)
         log(_epoch_line(row, task.eval_split))

@@ -11,6 +11,7 @@ import pytest
 
 import cnnkit
 from cnnkit.cli import main
+from cnnkit.training.history import TIMING_COLUMNS
 from cnnkit.training.run import RunConfig, train
 from cnnkit.training.tasks import get_task
 from tests.training.interrupt import train_killed_in_epoch_two
@@ -46,7 +47,7 @@ def _weights(run_dir):
 
 
 def _untimed(history):
-    return [{k: v for k, v in r.items() if k not in ("seconds", "images_per_second")} for r in history]
+    return [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in history]
 
 
 def test_detect_defaults_are_yolo_on_the_scenes_with_adam_and_flips() -> None:

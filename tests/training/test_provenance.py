@@ -48,8 +48,8 @@ def test_a_setting_equal_to_todays_default_is_still_written() -> None:
         assert option in command
 
 
-def test_wall_seconds_sums_the_epochs() -> None:
-    assert wall_seconds([{"epoch": 1, "seconds": 90.04}, {"epoch": 2, "seconds": 89.0}]) == 179.0
+def test_wall_seconds_sums_the_epochs_training_and_validation() -> None:
+    assert wall_seconds([{"epoch": 1, "seconds": 90.04, "eval_seconds": 4.5}, {"epoch": 2, "seconds": 89.0}]) == 183.5
     assert wall_seconds([]) == 0.0
 
 

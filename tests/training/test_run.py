@@ -11,6 +11,7 @@ import pytest
 import cnnkit
 from cnnkit.training import loop, run
 from cnnkit.training.checkpoint import load_checkpoint
+from cnnkit.training.history import TIMING_COLUMNS
 from cnnkit.training.run import RunConfig, train
 from tests.training.interrupt import train_killed_in_epoch_two
 from tests.training.tiny_data import write_tiny_fashion
@@ -41,6 +42,7 @@ def test_training_learns_and_writes_the_run_folder(data_dir, tmp_path):
     assert [row["epoch"] for row in history] == [1, 2, 3]
     assert history[-1]["train_loss"] < history[0]["train_loss"]
     assert result.eval_split == "val" and result.final_score >= 0.8  # 10 classes: chance is 0.1
+    assert all(row["seconds"] > 0 and row["eval_seconds"] >= 0 for row in history)  # the run's wall time, in parts
     csv_lines = (result.run_dir / "history.csv").read_text().splitlines()
     assert csv_lines[0].startswith("epoch,train_loss,train_accuracy,val_loss,val_accuracy,lr,seconds")
     assert len(csv_lines) == 4
@@ -51,8 +53,8 @@ def test_training_learns_and_writes_the_run_folder(data_dir, tmp_path):
 def test_same_seed_gives_the_same_history_and_weights(data_dir, tmp_path):
     a = train(_config(data_dir, tmp_path / "a", epochs=2), progress=False, log=lambda *_: None)
     b = train(_config(data_dir, tmp_path / "b", epochs=2), progress=False, log=lambda *_: None)
-    strip = [{k: v for k, v in row.items() if k not in ("seconds", "images_per_second")} for row in a.history]
-    assert strip == [{k: v for k, v in row.items() if k not in ("seconds", "images_per_second")}
+    strip = [{k: v for k, v in row.items() if k not in TIMING_COLUMNS} for row in a.history]
+    assert strip == [{k: v for k, v in row.items() if k not in TIMING_COLUMNS}
                      for row in b.history]
     wa, wb = _weights(a.run_dir), _weights(b.run_dir)
     assert all(np.array_equal(wa[k], wb[k]) for k in wa)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from cnnkit.cli import main
+from cnnkit.training.history import TIMING_COLUMNS
 from cnnkit.training.run import RunConfig, train
 from cnnkit.training.tasks import get_task
 from tests.training.interrupt import train_killed_in_epoch_two
@@ -74,8 +75,8 @@ def test_segmentation_run_writes_val_miou_history_and_resumes_to_the_same_weight
 
     train_killed_in_epoch_two(_config(tiny_fashion, tmp_path / "cut"), monkeypatch)
     resumed = train(_config(tiny_fashion, tmp_path / "cut"), resume=True, progress=False, log=lambda *_: None)
-    untimed = [{k: v for k, v in r.items() if k not in ("seconds", "images_per_second")} for r in resumed.history]
-    assert untimed == [{k: v for k, v in r.items() if k not in ("seconds", "images_per_second")} for r in rows]
+    untimed = [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in resumed.history]
+    assert untimed == [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in rows]
     expected, got = _weights(tmp_path / "whole"), _weights(tmp_path / "cut")
     assert expected and all(np.array_equal(expected[k], got[k]) for k in expected)
 
