@@ -83,6 +83,19 @@ def test_alexnet_small_and_fashion_vgg_sizes():
     macs = (32 * 784 * 9 + 64 * 196 * 32 * 9 + 64 * 196 * 64 * 9 + 128 * 49 * 64 * 9 + 128 * 49 * 128 * 9
             + 256 * 1152 + 10 * 256)
     assert summary(models.fashion_vgg(), (1, 28, 28)).total_macs == macs == 22_199_296
+
+
+def test_fashion_vgg_width_scales_every_conv_block():
+    # width w: convs 1→w, w→2w, 2w→2w, 2w→4w, 4w→4w (each with bias and a BatchNorm of 2 parameters per channel),
+    # then FC 4w·9 → 256 → 10
+    for w in (8, 64):
+        convs = [(1, w), (w, 2 * w), (2 * w, 2 * w), (2 * w, 4 * w), (4 * w, 4 * w)]
+        expected = sum(c * f * 9 + f + 2 * f for c, f in convs) + 4 * w * 9 * 256 + 256 + 256 * 10 + 10
+        assert count(models.fashion_vgg(width=w)) == expected
+    assert count(models.fashion_vgg(width=32)) == count(models.fashion_vgg()) == 575_754
+    assert count(models.fashion_vgg(width=64)) == 1_701_642
+    with pytest.raises(ValueError, match="fashion_vgg: width must be a positive number of channels, got 0"):
+        models.fashion_vgg(width=0)
     assert 0.26e6 < count(models.resnet20()) < 0.28e6
 
 
