@@ -14,8 +14,8 @@ gathered, multiplied and dropped by one thread while they sit in its core's cach
 no batch-sized column buffer is built or kept for the backward pass, which gathers the columns again.
 
 `conv_transpose2d` is the adjoint of `conv2d` with respect to its input: its forward is conv2d's
-input gradient (Wᵀ·x, then col2im) and its input gradient is a conv2d forward (im2col, then W·cols).
-The three products below (`_forward_product`, `_adjoint_product`, `_weight_product`) serve both ops.
+input gradient (Wᵀ·x, then col2im), its input gradient a conv2d forward (im2col, then W·cols) and its weight
+gradient conv2d's with x and dY swapped, so it runs on the same chunked paths and products.
 """
 
 from __future__ import annotations
@@ -29,10 +29,8 @@ from cnnkit.ops.conv_depthwise import depthwise_forward, depthwise_input_grad, d
 from cnnkit.ops.im2col import (
     Pair,
     Window,
-    col2im,
     col2im_folded_into,
     col2im_rows_into,
-    im2col,
     im2col_folded,
     im2col_rows,
     rows_width,
@@ -365,6 +363,12 @@ def _depthwise_conv2d(x: Tensor, weight: Tensor, bias: Tensor | None, window: Wi
 
 
 # ----------------------------------------------------------------- conv_transpose2d
+def _shape_only(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A read-only all-zero array of `shape` that takes no memory: the stand-in for conv2d's input where
+    `_split_backward` needs only its shape and dtype (the input gradient alone reads no input pixel)."""
+    return np.broadcast_to(np.zeros((), dtype), shape)
+
+
 def _transpose_output_size(in_hw: Pair, window: Window, output_padding: Pair) -> Pair:
     """(H − 1)·s − 2p + d·(k − 1) + output_padding + 1 per axis."""
     pads = (window.padding[0] + window.padding[1], window.padding[2] + window.padding[3])
@@ -405,24 +409,30 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
 
     n, cin = x.shape[0], x.shape[1]
     cout = weight.shape[1] * groups
-    out_shape = (n, cout) + out_hw
-    pixels, taps = in_hw[0] * in_hw[1], kernel[0] * kernel[1]
-    w3 = weight._data.reshape(groups, cin // groups, cout // groups * taps)
-    x4 = x._data.reshape(n, groups, cin // groups, pixels)
-    # Y = col2im(Wᵀ · X): conv2d's input gradient, with x in the place of dY
-    out = col2im(_adjoint_product(w3, x4).reshape(n, cout * taps, pixels), window, out_shape, in_hw)
+    # weight (Cin, Cout/G, kH, kW) is the weight of the conv2d that maps the output back onto x: conv2d's
+    # (F = Cin, C/G = Cout/G, kH, kW), grouped as (G, Cin/G, Cout/G·kH·kW). The transposed convolution is that
+    # conv2d's input gradient with x in the place of dY, and its gradients are that conv2d's forward (dX) and its
+    # weight gradient with the roles of input and dY swapped (dW): the same chunked paths, on every core.
+    w3 = weight._data.reshape(groups, cin // groups, -1)
+    xd = np.ascontiguousarray(x._data)
+    # That conv2d maps the output onto more than H × W pixels when output_padding reaches the stride (it may, below
+    # the dilation): x is then extended by zero rows and columns, which scatter nothing
+    extra = [o - i for o, i in zip(window.output_size(out_hw), in_hw, strict=True)]
+    if any(extra):
+        xd = np.pad(xd, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])))
+    out, _ = _split_backward(_shape_only((n, cout) + out_hw, x.dtype), w3, xd, window, True, False)
     if bias is not None:
         out += bias._data.reshape(cout, 1, 1)
     inputs = (x, weight) if bias is None else (x, weight, bias)
 
     def backward(g: np.ndarray):
-        gx = gw = None
-        if x.requires_grad or weight.requires_grad:
-            cols4 = im2col(g, window, in_hw).reshape(n, groups, cout // groups * taps, pixels)
-            if x.requires_grad:  # dX = W · im2col(dY): a conv2d forward of dY
-                gx = _forward_product(w3, cols4).reshape(x.shape)
-            if weight.requires_grad:  # dW = Σ_n X_n · im2col(dY)_nᵀ
-                gw = _weight_product(x4, cols4).reshape(weight.shape)
+        g = np.ascontiguousarray(g)
+        gx = None
+        if x.requires_grad:  # dX = W ⋆ dY, without the rows and columns that extended x
+            gx = _split_forward(g, w3, None, window, xd.shape[2:])[:, :, : in_hw[0], : in_hw[1]]
+        gw = None
+        if weight.requires_grad:  # dW = Σ_n X_n · im2col(dY)_nᵀ
+            gw = _split_backward(g, w3, xd, window, False, True)[1].reshape(weight.shape)
         grads = (gx, gw)
         if bias is not None:  # db = Σ_{n,i,j} dY
             grads += (g.sum(axis=(0, 2, 3)) if bias.requires_grad else None,)

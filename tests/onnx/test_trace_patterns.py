@@ -103,7 +103,8 @@ def test_the_recorder_is_cleared_after_an_export_and_after_a_failed_one(tmp_path
 # The tracer reads a call's arguments from its frame when the call's first op is recorded, so a traced function
 # must not give a parameter another meaning before then. These rebind one only to normalise it.
 # (groups: int(groups); a, b: the operands as tensors of one dtype.)
-NORMALISING = {"conv2d": {"stride", "dilation", "groups"}, "conv_transpose2d": {"stride", "output_padding", "dilation"},
+NORMALISING = {"conv2d": {"stride", "dilation", "groups"},
+               "conv_transpose2d": {"stride", "output_padding", "dilation", "groups"},
                "local_response_norm": {"k"}, "permute": {"dims"}, "cat": {"tensors"}, "stack": {"tensors"},
                "add": {"a", "b"}, "sub": {"a", "b"}, "mul": {"a", "b"}, "div": {"a", "b"}}
 

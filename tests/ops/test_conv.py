@@ -265,6 +265,42 @@ def test_split_gradients_equal_finite_differences(stride, filters, thread_count,
     check_gradients(lambda x, w, b: conv2d(x, w, b, stride=stride, padding=1), x, w, b)
 
 
+# conv_transpose2d runs conv2d's chunked paths with the roles swapped: its forward is the input gradient, its input
+# gradient a forward and its weight gradient the weight gradient with x as dY. One case per branch they take.
+TRANSPOSE_SPLIT_CASES = [
+    (5, (4, 6, 6), (4, 6, 3, 3), {"padding": 1}),  # stride 1, Cout ≥ Cin: the forward is a correlation
+    (5, (6, 5, 4), (6, 3, 3, 3), {}),  # stride 1, Cout < Cin: the forward is a scatter (in whole rows)
+    (5, (6, 4, 4), (6, 3, 2, 2), {"stride": 2}),  # the U-Net's 2×2/2 up-convolution: a scatter without overlap
+    (5, (4, 3, 5), (4, 2, 3, 3), {"stride": 2, "padding": 1, "output_padding": 1}),
+    (3, (2, 3, 3), (2, 3, 2, 2), {"dilation": 2, "output_padding": 1}),  # output_padding ≥ stride: x extended
+    (5, (4, 5, 5), (4, 3, 3, 3), {"groups": 2, "stride": 2, "dilation": (1, 2)}),
+    (5, (8, 6, 6), (8, 8, 3, 3), {"padding": 1}),  # 3×3 stride 1, 8 channels: Winograd (with MIN_FLOPS 0)
+]
+
+
+@requires_torch
+@pytest.mark.parametrize(("n", "chw", "w_shape", "kwargs"), TRANSPOSE_SPLIT_CASES,
+                         ids=range(len(TRANSPOSE_SPLIT_CASES)))
+def test_split_conv_transpose2d_matches_torch(n, chw, w_shape, kwargs, thread_count, rng, monkeypatch):
+    import torch
+
+    from cnnkit.ops import winograd
+
+    monkeypatch.setattr(winograd, "MIN_FLOPS", 0)
+    x, w = rng.standard_normal((n,) + chw).astype(np.float32), rng.standard_normal(w_shape).astype(np.float32)
+    b = rng.standard_normal(w_shape[1] * kwargs.get("groups", 1)).astype(np.float32)
+    compare_with_torch(lambda x, w, b: conv_transpose2d(x, w, b, **kwargs),
+                       lambda x, w, b: torch.nn.functional.conv_transpose2d(x, w, b, **kwargs), x, w, b, atol=2e-5)
+
+
+@pytest.mark.parametrize(("n", "chw", "w_shape", "kwargs"), TRANSPOSE_SPLIT_CASES[:5],
+                         ids=range(len(TRANSPOSE_SPLIT_CASES[:5])))
+def test_split_conv_transpose2d_equals_finite_differences(n, chw, w_shape, kwargs, thread_count, rng):
+    x, w = rng.standard_normal((n,) + chw), rng.standard_normal(w_shape)
+    b = rng.standard_normal(w_shape[1])
+    check_gradients(lambda x, w, b: conv_transpose2d(x, w, b, **kwargs), x, w, b)
+
+
 @requires_torch
 def test_non_contiguous_input_and_gradient_match_torch(rng):
     import torch
