@@ -23,7 +23,8 @@ How (measured on 2 cores, float32; see /work/shared/notes/numpy-conv-speed.md):
 conv2d works on chunks of a batch with the chunk's images side by side in the columns: `im2col_folded`
 (C·kH·kW, n·OH·OW) and its adjoint `col2im_folded_into`; for stride 1, `im2col_rows` copies whole padded rows
 (one run of OH·Wp values per tap and image, the Wp − OW extra outputs dropped by the caller) and
-`col2im_rows_into` adds them back. `im2col` and `col2im` keep the per-image layout for conv_transpose2d.
+`col2im_rows_into` adds them back. `im2col` and `col2im`, the per-image layout of the whole batch, no longer serve
+an op: the tests keep them as the reference gather and scatter.
 """
 
 from __future__ import annotations

@@ -68,3 +68,14 @@ def test_an_export_of_a_run_folder_records_its_command_and_whole_wall_time(tmp_p
     provenance = load_checkpoint(tmp_path / "shipped.safetensors").meta["provenance"]
     assert provenance == {"command": training_command(config), "wall_seconds": 60.0, "epochs_run": 3,
                           "chosen_epoch": 2}
+
+
+def test_every_train_option_that_sets_the_configuration_is_rendered() -> None:
+    # OPTIONS mirrors `cnnkit train`'s options: a new one that sets a RunConfig field must be rendered too
+    from cnnkit.training.provenance import OPTIONS
+
+    parser = build_parser()
+    train = next(a for a in parser._subparsers._group_actions[0].choices.values() if a.prog.endswith(" train"))
+    settings = {f.name for f in dataclasses.fields(RunConfig)} - set(NOT_OPTIONS)
+    wanted = {(a.dest, max(a.option_strings, key=len)) for a in train._actions if a.dest in settings}
+    assert wanted == set(OPTIONS)
