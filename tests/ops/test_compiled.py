@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from cnnkit.ops.conv_depthwise import _forward, is_depthwise
 from cnnkit.ops.im2col import Window, _scatter, col2im, im2col
@@ -38,15 +39,34 @@ def test_col2im_is_the_adjoint_of_im2col() -> None:
     assert np.isclose((cols * c).sum(), (x * col2im(c, window, x.shape)).sum(), rtol=1e-12)
 
 
-def test_depthwise_kernel_equals_its_python_loops() -> None:
+@pytest.mark.parametrize("kernel", [(3, 3), (2, 3)])  # the one-pass 3×3 taps, and the tap-by-tap loop
+@pytest.mark.parametrize("chunks", [1, 5])  # 5 runs over 12 planes: uneven runs
+def test_depthwise_kernel_equals_its_python_loops(kernel: tuple[int, int], chunks: int) -> None:
     rng = np.random.default_rng(2)
     x = rng.standard_normal((2, 3, 6, 5)).astype(np.float32)
-    w = rng.standard_normal((6, 1, 3, 3)).astype(np.float32)  # multiplier 2
-    fast, slow = np.empty((2, 6, 4, 5), np.float32), np.empty((2, 6, 4, 5), np.float32)
-    args = (1, 1, 1, 1, 0, 1)  # padding left/right 1 only
+    w = rng.standard_normal((6, 1) + kernel).astype(np.float32)  # multiplier 2
+    out = (2, 6, 7 - kernel[0], 5)
+    fast, slow = np.full(out, np.nan, np.float32), np.full(out, np.nan, np.float32)
+    args = (1, 1, 1, 1, 0, 1, chunks)  # padding left/right 1 only
     _forward(x, w, fast, *args)
     _forward.py_func(x, w, slow, *args)
     np.testing.assert_allclose(fast, slow, rtol=1e-5, atol=1e-5)
+    reference = _depthwise_by_definition(x, w, padding=(0, 1))
+    np.testing.assert_allclose(fast, reference, rtol=1e-5, atol=1e-5)
+
+
+def _depthwise_by_definition(x: np.ndarray, w: np.ndarray, padding: tuple[int, int]) -> np.ndarray:
+    """y[n, f] = Σ_k Σ_l W[f, 0, k, l] · xp[n, f // M, i + k, j + l] on the zero-padded input, stride 1."""
+    per_group = w.shape[0] // x.shape[1]
+    xp = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+    kh, kw = w.shape[2:]
+    oh, ow = xp.shape[2] - kh + 1, xp.shape[3] - kw + 1
+    y = np.zeros((x.shape[0], w.shape[0], oh, ow), np.float32)
+    for f in range(w.shape[0]):
+        for k in range(kh):
+            for l in range(kw):  # noqa: E741
+                y[:, f] += w[f, 0, k, l] * xp[:, f // per_group, k : k + oh, l : l + ow]
+    return y
 
 
 def test_depthwise_route_needs_one_input_channel_per_group() -> None:

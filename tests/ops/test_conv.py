@@ -27,6 +27,7 @@ CONV_GRID = [
     ((1, 4, 5, 5), (4, 2, 3, 3), {"groups": 2, "padding": 1}),
     ((2, 3, 5, 6), (3, 1, 3, 3), {"groups": 3, "stride": 2, "padding": 1}),  # depthwise
     ((1, 2, 5, 5), (6, 1, 2, 2), {"groups": 2}),  # depthwise with multiplier 3
+    ((2, 4, 9, 8), (8, 1, 3, 3), {"groups": 4, "dilation": (2, 1), "padding": 2, "stride": (1, 2)}),  # one-pass 3×3
     ((1, 2, 5, 6), (2, 2, 2, 2), {"padding": "same"}),  # even kernel: the extra pad goes bottom/right
     ((1, 1, 6, 5), (2, 1, 4, 3), {"padding": "same", "dilation": (1, 2)}),
     ((1, 2, 4, 5), (2, 2, 3, 3), {"padding": "valid"}),
