@@ -235,6 +235,38 @@ def test_split_conv2d_matches_torch(n, chw, w_shape, kwargs, thread_count, rng):
                        lambda x, w, b: torch.nn.functional.conv2d(x, w, b, **kwargs), x, w, b, atol=atol)
 
 
+# a first layer (its input needs no gradient) of fewer input than output channels, stride 1, outputs ≥ 8 wide: dW
+# from whole-row columns, the reads past OW cancelled by dY's zero columns
+FIRST_LAYER_CASES = [
+    (9, (1, 10, 12), (6, 1, 5, 5), {"padding": 2}),  # LeNet-5's C1 in small
+    (6, (3, 12, 11), (8, 3, 3, 3), {"dilation": (1, 2), "padding": 1}),
+]
+
+
+@requires_torch
+@pytest.mark.parametrize(("n", "chw", "w_shape", "kwargs"), FIRST_LAYER_CASES, ids=range(len(FIRST_LAYER_CASES)))
+def test_weight_gradient_of_a_first_layer_matches_torch(n, chw, w_shape, kwargs, thread_count, rng):
+    import torch
+
+    from cnnkit.ops.conv import _conv_padding
+    from cnnkit.ops.im2col import Window, rows_width
+
+    window = Window(w_shape[2:], dilation=kwargs.get("dilation", (1, 1)),
+                    padding=_conv_padding(kwargs["padding"], w_shape[2:], (1, 1), kwargs.get("dilation", (1, 1))))
+    assert rows_width(window, chw[1:]) is not None  # the case takes the whole-row columns
+    x, w = rng.standard_normal((n,) + chw).astype(np.float32), rng.standard_normal(w_shape).astype(np.float32)
+    b = rng.standard_normal(w_shape[0]).astype(np.float32)
+    compare_with_torch(lambda x, w, b: conv2d(x, w, b, **kwargs),
+                       lambda x, w, b: torch.nn.functional.conv2d(x, w, b, **kwargs), x, w, b, atol=5e-5,
+                       grad_inputs=(1, 2))
+
+
+@pytest.mark.parametrize(("n", "chw", "w_shape", "kwargs"), FIRST_LAYER_CASES, ids=range(len(FIRST_LAYER_CASES)))
+def test_weight_gradient_of_a_first_layer_equals_finite_differences(n, chw, w_shape, kwargs, thread_count, rng):
+    x, w = rng.standard_normal((min(n, 3),) + chw), rng.standard_normal(w_shape)
+    check_gradients(lambda x, w: conv2d(x, w, **kwargs), x, w, differentiable=(1,))
+
+
 @pytest.mark.parametrize(("kernel", "stride", "dilation", "padding", "expected"), [
     ((3, 3), (1, 1), (1, 1), (1, 1, 1, 1), (1, 1, 1, 1)),
     ((2, 4), (1, 1), (1, 1), (0, 1, 1, 2), (1, 0, 2, 1)),
