@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from cnnkit.ops.compiled import compiled, kernel_helper
-from cnnkit.ops.im2col import Pair, Window, _pad, scratch
+from cnnkit.ops.im2col import Pair, Window, scratch
 from cnnkit.ops.threads import chunk_images, split_batch
 
 # Both channel counts at least this. Forward of a 3×3 layer, batch 128, 2 cores, ms with conv2d's whole-row im2col
@@ -85,13 +85,18 @@ def _weight_transform(w, u):  # noqa: ANN001, ANN202 - a compiled loop nest
 
 
 @compiled(parallel=False)
-def _input_transform(xp, v, th, tw):  # noqa: ANN001, ANN202 - a compiled loop nest
-    """v[c, 4a + b, (n, ti, tj)] = (Bᵀ d B)[a, b] for the 4×4 tile d = xp[n, c, 2ti : 2ti + 4, 2tj : 2tj + 4]."""
-    m, c = xp.shape[0], xp.shape[1]
+def _input_transform(x, v, th, tw, top, left):  # noqa: ANN001, ANN202 - a compiled loop nest
+    """v[c, 4a + b, (n, ti, tj)] = (Bᵀ d B)[a, b] for the 4×4 tile d = xp[n, c, 2ti : 2ti + 4, 2tj : 2tj + 4], xp
+    being x with `top` zero rows above and `left` zero columns before it, and zeros below and after to 2·th + 2 rows
+    and 2·tw + 2 columns. Each plane is padded in a buffer of a few KiB that stays in cache, where a padded copy of
+    the whole chunk was written to memory and read back. One thread, batch 128, forward (ms): 32→32 at 28×28
+    25.1 → 24.7, 64→64 at 14×14 18.1 → 17.2, 128→128 at 7×7 19.4 → 17.7; the weight gradient likewise."""
+    m, c, h, wid = x.shape
+    plane = np.zeros((2 * th + 2, 2 * tw + 2), x.dtype)  # only the interior is written: the border stays zero
     for ch in range(c):  # channel outermost: each of its 16 rows of v is then written as one run
         w = v[ch]
         for n in range(m):
-            plane = xp[n, ch]
+            plane[top : top + h, left : left + wid] = x[n, ch]
             for ti in range(th):
                 r0, r1, r2, r3 = plane[2 * ti], plane[2 * ti + 1], plane[2 * ti + 2], plane[2 * ti + 3]
                 base = (n * th + ti) * tw
@@ -181,7 +186,7 @@ def _transformed_input(x: np.ndarray, padding: tuple[int, int, int, int], th: in
     """V of a chunk, (C, 16, tiles) with rows of `_row_length`: a pooled scratch array."""
     tiles = x.shape[0] * th * tw
     v = scratch((x.shape[1], 16, _row_length(tiles)), x.dtype)[:, :, :tiles]
-    _input_transform(_pad(x, padding), v, th, tw)
+    _input_transform(x, v, th, tw, padding[0], padding[2])
     return v
 
 
