@@ -1,30 +1,29 @@
-"""im2col / col2im: the gather and scatter that turn a 2-D convolution into one matrix product.
+"""The gathers and scatters that turn a 2-D convolution into matrix products, and the scratch pool they draw from.
 
 A `Window` is plain data saying where a kH×kW kernel reads in an H×W image (stride, dilation and
 per-side zero padding). For output pixel (i, j) and kernel tap (k, l) the kernel reads input pixel
 
     (i·sH + k·dH − pad_top,  j·sW + l·dW − pad_left),
 
-and reads zero where that falls in the padding. `im2col` copies these reads into a buffer shaped
-(N, C·kH·kW, OH·OW), with the output pixels contiguous, so that a convolution is `W.reshape(F, −1) @ cols`.
-`col2im` is its adjoint: it adds every column back onto the pixel it was read from (the gradient of
-the gather, and the forward of a transposed convolution).
+and reads zero where that falls in the padding. Copying these reads into columns, one per output pixel,
+makes a convolution one product `W.reshape(F, −1) @ cols` (im2col); the adjoint scatter adds every
+column back onto the pixels it was read from (the input gradient, and a transposed convolution's forward).
 
-How (measured on 2 cores, float32; see /work/shared/notes/numpy-conv-speed.md):
-- im2col is ONE copy from a strided 6-D view (N, C, kH, kW, OH, OW) of the zero-padded input: NumPy
-  orders a single copy better than kH·kW slice copies (2.2× faster at 10×10 outputs, 1.2× at 32×32).
-- col2im is a compiled loop (`cnnkit.ops.compiled`), parallel over (image, channel) planes: each plane
-  (a few KiB) stays in cache while all kH·kW taps add into it, where NumPy's kH·kW strided slice-adds
-  stream the whole batch through memory once per tap, in rows too short for its inner loop (2–3× slower).
-  Only the output pixels whose read lands inside the image are visited: the padding is never built.
-- Large scratch arrays come from `scratch`, a pool that hands an array out again once nothing refers to
-  it: a fresh 150 MB buffer costs ~20 ms of page faults per use, a reused one nothing.
+conv2d works on chunks of a batch, the chunk's images side by side in the columns:
+- `im2col_folded` gathers (C·kH·kW, n·OH·OW) in ONE copy from a strided 6-D view (n, C, kH, kW, OH, OW) of
+  the zero-padded input: NumPy orders a single copy better than kH·kW slice copies (2.2× faster at 10×10
+  outputs, 1.2× at 32×32; see /work/shared/notes/numpy-conv-speed.md). `col2im_folded_into` is its adjoint,
+  a compiled loop over (image, channel) planes: each plane (a few KiB) stays in cache while all kH·kW taps
+  add into it, where NumPy's kH·kW strided slice-adds stream the chunk through memory once per tap, in rows
+  too short for its inner loop (2–3× slower). Only the outputs whose read lands inside the image are
+  visited: the padding is never built.
+- for stride 1, `im2col_rows` copies whole padded rows instead (one run of OH·Wp values per tap and image,
+  the Wp − OW extra outputs dropped by the caller; `rows_width` says when this pays), and
+  `col2im_rows_into` adds such runs back.
 
-conv2d works on chunks of a batch with the chunk's images side by side in the columns: `im2col_folded`
-(C·kH·kW, n·OH·OW) and its adjoint `col2im_folded_into`; for stride 1, `im2col_rows` copies whole padded rows
-(one run of OH·Wp values per tap and image, the Wp − OW extra outputs dropped by the caller) and
-`col2im_rows_into` adds them back. `im2col` and `col2im`, the per-image layout of the whole batch, no longer serve
-an op: the tests keep them as the reference gather and scatter.
+The scatters run in the calling thread alone: conv2d already splits the batch over the cores
+(`cnnkit.ops.threads.split_batch`). Large scratch arrays come from `scratch`, a pool that hands an array out
+again once nothing refers to it: a fresh 150 MB buffer costs ~20 ms of page faults per use, a reused one nothing.
 """
 
 from __future__ import annotations
@@ -36,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cnnkit.ops.compiled import compiled, prange
+from cnnkit.ops.compiled import compiled
 
 Pair = tuple[int, int]
 
@@ -137,17 +136,7 @@ class Window:
         return self.kernel == (1, 1) and self.stride == (1, 1) and self.padding == (0, 0, 0, 0)
 
 
-def _resolve_out_hw(window: Window, in_hw: Pair, out_hw: Pair | None) -> Pair:
-    """The output size to use: the window's own, or a smaller one asked for (conv_transpose2d's output_padding)."""
-    natural = window.output_size(in_hw)
-    if out_hw is None:
-        return natural
-    if out_hw[0] > natural[0] or out_hw[1] > natural[1]:
-        raise ValueError(f"im2col: asked for {out_hw} outputs but the window fits only {natural} in {in_hw}")
-    return tuple(out_hw)
-
-
-# ----------------------------------------------------------------- im2col
+# ----------------------------------------------------------------- gathers
 def _pad(x: np.ndarray, padding: tuple[int, int, int, int], extra_rows: int = 0) -> np.ndarray:
     """x with zero borders (a pooled scratch array), or x itself when there is no padding; `extra_rows` more zero
     rows at the bottom."""
@@ -179,22 +168,6 @@ def window_view(xp: np.ndarray, window: Window, out_hw: Pair) -> np.ndarray:
     view = np.ndarray(shape, xp.dtype, xp, 0, strides)  # as as_strided, in 1 µs instead of 5 (called per chunk)
     view.flags.writeable = False
     return view
-
-
-def im2col(x: np.ndarray, window: Window, out_hw: Pair | None = None) -> np.ndarray:
-    """Gather (N, C, H, W) into columns (N, C·kH·kW, OH·OW).
-
-    cols[n, (c, k, l), (i, j)] = x_padded[n, c, i·s + k·d, j·s + l·d]; `out_hw` defaults to the window's output size.
-    The result may be a pooled scratch array or, for a pointwise window, a view of x: do not write to it.
-    """
-    n, c, h, w = x.shape
-    out_hw = _resolve_out_hw(window, (h, w), out_hw)
-    if window.is_pointwise() and out_hw == (h, w):
-        return x.reshape(n, c, h * w)
-    kh, kw = window.kernel
-    cols = scratch((n, c, kh, kw) + out_hw, x.dtype)
-    np.copyto(cols, window_view(_pad(x, window.padding), window, out_hw))
-    return cols.reshape(n, c * kh * kw, out_hw[0] * out_hw[1])
 
 
 def im2col_folded(x: np.ndarray, window: Window, out_hw: Pair) -> np.ndarray:
@@ -241,7 +214,7 @@ def im2col_rows(x: np.ndarray, window: Window, out_h: int) -> np.ndarray:
     """A stride-1 gather in whole padded rows: cols (C·kH·kW, n·OH·Wp), the images side by side.
 
     cols[(c, k, l), (b, i, j)] = x_padded[b, c, i + k·dH, j + l·dW] for j < Wp, the padded width: each (c, k, l, b)
-    is then ONE contiguous run of OH·Wp values of the padded image, starting at (k·dH, l·dW), where `im2col`
+    is then ONE contiguous run of OH·Wp values of the padded image, starting at (k·dH, l·dW), where `im2col_folded`
     copies OH runs of OW. Outputs j ≥ OW are not part of the convolution (their reads wrap into the next row, and
     past the last one into zero rows added for it): the caller drops them. Only for sums where they are dropped
     (a forward product); a product that sums over the columns (dW) would add them in.
@@ -257,35 +230,33 @@ def im2col_rows(x: np.ndarray, window: Window, out_h: int) -> np.ndarray:
     return cols.reshape(c * kh * kw, n * out_h * wp)
 
 
-# ----------------------------------------------------------------- col2im
-@compiled
+# ----------------------------------------------------------------- scatters
+@compiled(parallel=False)
 def _scatter(cols, image, sh, sw, dh, dw, top, left):  # noqa: ANN001, ANN202 - a compiled loop nest
-    """image[n, c, i·sh + k·dh − top, j·sw + l·dw − left] += cols[n, c, k, l, i, j] (reads of the padding dropped)."""
+    """image[n, c, i·sh + k·dh − top, j·sw + l·dw − left] += cols[n, c, k, l, i, j] (reads of the padding dropped),
+    plane by plane: each (image, channel) plane stays in cache while all kH·kW taps add into it."""
     n, c, h, w = image.shape
     kh, kw, oh, ow = cols.shape[2], cols.shape[3], cols.shape[4], cols.shape[5]
-    for plane in prange(n * c):  # one thread owns a whole (image, channel) plane: no two threads add into one pixel
-        b, ch = plane // c, plane % c
-        dst, src = image[b, ch], cols[b, ch]
-        dst[:] = 0
-        for k in range(kh):
-            for l in range(kw):  # noqa: E741 - l is the kernel column, as in the formulas
-                offset = l * dw - left
-                # outputs [j_lo, j_hi) read inside the image: 0 ≤ j·sw + offset < w
-                j_lo = max(0, -(offset // sw))  # ⌈−offset / sw⌉
-                j_hi = max(j_lo, min(ow, (w - 1 - offset) // sw + 1))
-                if j_hi == j_lo:
-                    continue
-                for i in range(oh):
-                    r = i * sh + k * dh - top
-                    if 0 <= r < h:
-                        # through slices, not dst[r, j·sw + offset] += …: LLVM then vectorises the loop
-                        target = dst[r, j_lo * sw + offset : (j_hi - 1) * sw + offset + 1 : sw]
-                        source = src[k, l, i, j_lo:j_hi]
-                        for j in range(j_hi - j_lo):
-                            target[j] += source[j]
-
-
-_scatter_serial = compiled(_scatter.py_func, parallel=False)  # the same loops, for one thread of a batch split
+    for b in range(n):
+        for ch in range(c):
+            dst, src = image[b, ch], cols[b, ch]
+            dst[:] = 0
+            for k in range(kh):
+                for l in range(kw):  # noqa: E741 - l is the kernel column, as in the formulas
+                    offset = l * dw - left
+                    # outputs [j_lo, j_hi) read inside the image: 0 ≤ j·sw + offset < w
+                    j_lo = max(0, -(offset // sw))  # ⌈−offset / sw⌉
+                    j_hi = max(j_lo, min(ow, (w - 1 - offset) // sw + 1))
+                    if j_hi == j_lo:
+                        continue
+                    for i in range(oh):
+                        r = i * sh + k * dh - top
+                        if 0 <= r < h:
+                            # through slices, not dst[r, j·sw + offset] += …: LLVM then vectorises the loop
+                            target = dst[r, j_lo * sw + offset : (j_hi - 1) * sw + offset + 1 : sw]
+                            source = src[k, l, i, j_lo:j_hi]
+                            for j in range(j_hi - j_lo):
+                                target[j] += source[j]
 
 
 def col2im_folded_into(cols: np.ndarray, window: Window, image: np.ndarray) -> None:
@@ -301,7 +272,7 @@ def col2im_folded_into(cols: np.ndarray, window: Window, image: np.ndarray) -> N
         image[...] = cols6[:, 0, 0].transpose(1, 0, 2, 3)
     elif image.size:
         (sh, sw), (dh, dw) = window.stride, window.dilation
-        _scatter_serial(cols6.transpose(3, 0, 1, 2, 4, 5), image, sh, sw, dh, dw, window.padding[0], window.padding[2])
+        _scatter(cols6.transpose(3, 0, 1, 2, 4, 5), image, sh, sw, dh, dw, window.padding[0], window.padding[2])
 
 
 @compiled(parallel=False)
@@ -334,23 +305,3 @@ def col2im_rows_into(cols: np.ndarray, window: Window, image: np.ndarray) -> Non
     padded = scratch((n, c, h + top + bottom + -(-(kw - 1) * dw // wp), wp), image.dtype)
     _scatter_rows(cols.reshape(c, kh, kw, n, out_h * wp), padded, dh, dw)
     image[...] = padded[:, :, top : top + h, left : left + w]
-
-
-def col2im(cols: np.ndarray, window: Window, image_shape: tuple[int, int, int, int],
-           out_hw: Pair | None = None) -> np.ndarray:
-    """Scatter-add columns (N, C·kH·kW, OH·OW) back onto a new image of `image_shape` (N, C, H, W).
-
-    The adjoint of `im2col`: x[n, c, i·s + k·d − p, j·s + l·d − p] += cols[n, (c, k, l), (i, j)], summed over
-    every (tap, output pixel) that read the same input pixel; reads of the padding are dropped.
-    """
-    n, c, h, w = image_shape
-    out_hw = _resolve_out_hw(window, (h, w), out_hw)
-    if window.is_pointwise() and out_hw == (h, w):
-        return cols.reshape(image_shape)
-    kh, kw = window.kernel
-    image = np.empty(image_shape, dtype=cols.dtype)
-    if image.size:
-        cols6 = np.ascontiguousarray(cols).reshape((n, c, kh, kw) + out_hw)
-        (sh, sw), (dh, dw) = window.stride, window.dilation
-        _scatter(cols6, image, sh, sw, dh, dw, window.padding[0], window.padding[2])
-    return image

@@ -9,8 +9,9 @@ import sys
 import numpy as np
 import pytest
 
+from cnnkit.ops.activation_kernels import relu_forward
 from cnnkit.ops.conv_depthwise import _forward, is_depthwise
-from cnnkit.ops.im2col import Window, _scatter, col2im, im2col
+from cnnkit.ops.im2col import _scatter
 
 
 def test_importing_cnnkit_and_its_cli_does_not_load_numba() -> None:
@@ -19,7 +20,7 @@ def test_importing_cnnkit_and_its_cli_does_not_load_numba() -> None:
     assert out.strip() == "False"
 
 
-def test_col2im_kernel_equals_its_python_loops() -> None:
+def test_scatter_kernel_equals_its_python_loops() -> None:
     rng = np.random.default_rng(0)
     cols = rng.standard_normal((2, 3, 3, 2, 3, 4)).astype(np.float32)  # (N, C, kH, kW, OH, OW)
     args = (2, 1, 1, 2, 1, 0)  # stride (2, 1), dilation (1, 2), padding top 1, left 0
@@ -27,16 +28,6 @@ def test_col2im_kernel_equals_its_python_loops() -> None:
     _scatter(cols, fast, *args)
     _scatter.py_func(cols, slow, *args)
     np.testing.assert_allclose(fast, slow, rtol=1e-6, atol=1e-6)
-
-
-def test_col2im_is_the_adjoint_of_im2col() -> None:
-    # <im2col(x), c> = <x, col2im(c)> for every x and c: the defining property of the scatter
-    rng = np.random.default_rng(1)
-    window = Window((3, 2), (2, 1), (1, 2), (1, 0, 2, 1))
-    x = rng.standard_normal((2, 3, 7, 6))
-    cols = im2col(x, window).copy()
-    c = rng.standard_normal(cols.shape)
-    assert np.isclose((cols * c).sum(), (x * col2im(c, window, x.shape)).sum(), rtol=1e-12)
 
 
 @pytest.mark.parametrize("kernel", [(3, 3), (2, 3)])  # the one-pass 3×3 taps, and the tap-by-tap loop
@@ -76,8 +67,8 @@ def test_depthwise_route_needs_one_input_channel_per_group() -> None:
 
 
 def test_kernels_follow_the_blas_thread_count_when_numba_has_none() -> None:
-    code = ("import numpy as np; from cnnkit.ops.im2col import Window, col2im; "
-            "col2im(np.zeros((1, 9, 4), np.float32), Window((3, 3), (1, 1), (1, 1), (1, 1, 1, 1)), (1, 1, 2, 2)); "
+    code = ("import numpy as np; from cnnkit.ops.activation_kernels import relu_forward; "  # a parallel kernel
+            "relu_forward(np.zeros(4, np.float32), np.empty(4, np.float32)); "
             "import numba; print(numba.get_num_threads())")
     env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS")}
     env["OPENBLAS_NUM_THREADS"] = "1"
@@ -102,14 +93,14 @@ def test_depthwise_phase_layout_places_each_read_pixel_once() -> None:
 
 def test_a_one_thread_kernel_is_cached_apart_from_the_parallel_one() -> None:
     # numba's cache keys kernels by name and bytecode, not flags: the serial twin must have its own name
-    from cnnkit.ops.compiled import _serial_alias
-    from cnnkit.ops.im2col import _scatter_serial
+    from cnnkit.ops.compiled import _serial_alias, compiled
 
-    alias = _serial_alias(_scatter.py_func)
-    assert alias.__qualname__ == "_scatter_serial" and alias.__code__.co_name == "_scatter_serial"
-    rng = np.random.default_rng(3)
-    cols = rng.standard_normal((2, 3, 3, 2, 3, 4)).astype(np.float32)
-    fast, serial = np.empty((2, 3, 5, 6), np.float32), np.empty((2, 3, 5, 6), np.float32)
-    _scatter(cols, fast, 2, 1, 1, 2, 1, 0)
-    _scatter_serial(cols, serial, 2, 1, 1, 2, 1, 0)
+    alias = _serial_alias(relu_forward.py_func)
+    assert alias.__qualname__ == "relu_forward_serial" and alias.__code__.co_name == "relu_forward_serial"
+    serial_relu = compiled(relu_forward.py_func, parallel=False)
+    x = np.random.default_rng(3).standard_normal(50_000).astype(np.float32)  # several parallel blocks
+    fast, serial = np.empty_like(x), np.empty_like(x)
+    relu_forward(x, fast)
+    serial_relu(x, serial)
     np.testing.assert_array_equal(fast, serial)
+    np.testing.assert_array_equal(fast, np.maximum(x, 0))

@@ -1,4 +1,5 @@
-"""conv2d and conv_transpose2d: finite differences over a parameter grid, PyTorch on random configs, im2col, errors."""
+"""conv2d and conv_transpose2d: finite differences over a parameter grid, PyTorch on random configs, the gathers and
+scatters, errors."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import cnnkit
 from cnnkit.ops import conv as conv_module
 from cnnkit.ops import im2col as im2col_module
 from cnnkit.ops.conv import conv2d, conv_transpose2d
-from cnnkit.ops.im2col import Window, col2im, im2col, scratch
+from cnnkit.ops.im2col import Window, scratch
 from tests.gradcheck import check_gradients, compare_with_torch, requires_torch
 
 # ----------------------------------------------------------------- finite differences (float64, tiny)
@@ -31,7 +32,7 @@ CONV_GRID = [
     ((1, 2, 5, 6), (2, 2, 2, 2), {"padding": "same"}),  # even kernel: the extra pad goes bottom/right
     ((1, 1, 6, 5), (2, 1, 4, 3), {"padding": "same", "dilation": (1, 2)}),
     ((1, 2, 4, 5), (2, 2, 3, 3), {"padding": "valid"}),
-    ((2, 3, 3, 4), (4, 3, 1, 1), {}),  # 1×1: the pointwise path without im2col
+    ((2, 3, 3, 4), (4, 3, 1, 1), {}),  # 1×1: the pointwise scatter, a transposition
     ((1, 2, 5, 5), (3, 2, 1, 1), {"stride": 2, "padding": 1}),
     ((1, 1, 3, 3), (1, 1, 3, 3), {"padding": (0, 1), "dilation": (1, 2)}),
 ]
@@ -80,7 +81,7 @@ def test_only_the_needed_gradients_are_computed(rng):
     conv2d(x, w, padding=1).sum().backward()
     assert x.grad is None and w.grad is not None
     # dW of Σy: each weight tap sums the input pixels it reads over every output position
-    expected = im2col(x._data, Window((3, 3), padding=(1, 1, 1, 1))).sum(axis=(0, 2)).reshape(2, 3, 3)
+    expected = _naive_im2col(x._data, Window((3, 3), padding=(1, 1, 1, 1))).sum(axis=(0, 2)).reshape(2, 3, 3)
     np.testing.assert_allclose(w.grad._data, np.broadcast_to(expected, (3, 2, 3, 3)), rtol=1e-6)
 
 
@@ -466,17 +467,8 @@ def _naive_im2col(x: np.ndarray, window: Window) -> np.ndarray:
 
 
 WINDOWS = [Window((3, 3)), Window((3, 2), (2, 1), (1, 2), (1, 2, 0, 1)), Window((2, 2), (3, 3), (1, 1), (2, 2, 2, 2)),
-           Window((1, 1), (2, 2), (1, 1), (1, 1, 1, 1)), Window((4, 1), (1, 1), (2, 1), (3, 3, 0, 0))]
-
-
-@pytest.mark.parametrize("window", WINDOWS, ids=str)
-def test_im2col_matches_a_naive_gather_and_col2im_is_its_adjoint(window, rng):
-    x = rng.standard_normal((2, 3, 6, 5))
-    cols = im2col(x, window)
-    np.testing.assert_array_equal(cols, _naive_im2col(x, window))
-    # ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩ for every x and c: col2im is the exact transpose of the gather
-    c = rng.standard_normal(cols.shape)
-    np.testing.assert_allclose((cols * c).sum(), (x * col2im(c, window, x.shape)).sum(), rtol=1e-12)
+           Window((1, 1), (2, 2), (1, 1), (1, 1, 1, 1)), Window((4, 1), (1, 1), (2, 1), (3, 3, 0, 0)),
+           Window((1, 1))]  # pointwise: the scatter is a transposition
 
 
 @pytest.mark.parametrize("window", WINDOWS + [Window((7, 6))], ids=str)
@@ -537,13 +529,6 @@ def test_whole_row_gather_is_chosen_for_stride_1_from_8_output_columns():
     assert rows_width(Window((1, 1)), (32, 32)) is None
 
 
-def test_pointwise_convolution_skips_im2col(rng):
-    x = rng.standard_normal((2, 3, 4, 5)).astype(np.float32)
-    cols = im2col(x, Window((1, 1)))
-    assert np.shares_memory(cols, x) and cols.shape == (2, 3, 20)
-    np.testing.assert_array_equal(col2im(cols, Window((1, 1)), x.shape), x)
-
-
 def test_scratch_reuses_an_array_only_once_nothing_refers_to_it():
     shape = (4, 256, 512)  # 2 MiB: large enough to be pooled
     a = scratch(shape, np.float32)
@@ -579,11 +564,11 @@ def test_graphs_alive_at_once_keep_their_own_columns(rng):
     for x, y in zip(inputs, outputs, strict=True):
         w.grad = None
         y.sum().backward(retain_graph=True)
-        expected = im2col(x, Window((3, 3), padding=(1, 1, 1, 1))).sum(axis=(0, 2)).reshape(8, 3, 3)
+        expected = _naive_im2col(x, Window((3, 3), padding=(1, 1, 1, 1))).sum(axis=(0, 2)).reshape(8, 3, 3)
         np.testing.assert_allclose(w.grad._data, np.broadcast_to(expected, w.shape), rtol=1e-4, atol=1e-3)
     w.grad = None
     outputs[0].sum().backward()  # the graph was retained: the columns are still intact
-    np.testing.assert_allclose(w.grad._data[0], im2col(inputs[0], Window((3, 3), padding=(1, 1, 1, 1)))
+    np.testing.assert_allclose(w.grad._data[0], _naive_im2col(inputs[0], Window((3, 3), padding=(1, 1, 1, 1)))
                                .sum(axis=(0, 2)).reshape(8, 3, 3), rtol=1e-4, atol=1e-3)
 
 
