@@ -1,13 +1,14 @@
 """Compiled loops: `compiled(fn)` turns a plain-Python loop nest into a parallel machine-code kernel with Numba.
 
 Only the few loops that NumPy cannot express without big temporaries or thousands of tiny calls are
-compiled (im2col/col2im and the depthwise convolution, see /work/shared/notes/numpy-conv-speed.md and
-`benchmarks/`); the matrix products stay with BLAS. Numba is imported, and a kernel compiled, on the
+compiled (the convolution's scatter-adds, the depthwise convolution, Winograd's transforms, batch norm, ReLU and
+pooling; see `benchmarks/`); the matrix products stay with BLAS. Numba is imported, and a kernel compiled, on the
 kernel's first call, so `import cnnkit` and `cnnkit --help` never pay for it; compiled code is cached
 on disk (`cache=True`), so later processes load it instead of compiling again.
 
-Kernels use `prange` over independent (image, channel) planes: no two iterations write the same
-element, so the parallel loop needs no atomics. `set_num_threads` sets the kernels' thread count (the
+Parallel kernels use `prange` over independent planes or runs of them: no two iterations write the same
+element, so the loop needs no atomics. Kernels that run inside a thread of a batch split are compiled with
+`parallel=False`. `set_num_threads` sets the kernels' thread count (the
 benchmark keeps it equal to BLAS's).
 """
 
