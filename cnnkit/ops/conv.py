@@ -1,17 +1,19 @@
-"""Convolution layers' maths: `conv2d` and `conv_transpose2d`, each by im2col/col2im and batched BLAS products.
+"""Convolution layers' maths: `conv2d` and `conv_transpose2d`, each by im2col, BLAS products and col2im.
 
 Like every deep-learning library, `conv2d` computes a cross-correlation (the kernel is not flipped):
 
     y[n, f, i, j] = b[f] + Σ_c Σ_k Σ_l W[f, c, k, l] · x[n, c, i·s + k·d, j·s + l·d]      (x zero-padded)
 
-Groups split the channels into G independent convolutions. Everything is held in a grouped layout:
-    cols (N, G, C/G·kH·kW, L)  — im2col of the input, L = OH·OW output pixels
-    W    (G, F/G, C/G·kH·kW)   — the weight, flattened per output channel
-so the forward is one broadcast `np.matmul(W, cols)` → (N, G, F/G, L), which is already NCHW.
-
-conv2d runs this per chunk of the batch (`_split_forward`, `_split_backward`): each chunk's columns are
-gathered, multiplied and dropped by one thread while they sit in its core's cache (`cnnkit.ops.threads`);
-no batch-sized column buffer is built or kept for the backward pass, which gathers the columns again.
+Groups split the channels into G independent convolutions. conv2d runs per chunk of the batch (`_split_forward`,
+`_split_backward`, on the threads of `cnnkit.ops.threads`), everything held in a grouped layout:
+    cols (G, C/G·kH·kW, n·L)  — the chunk's columns, its n images side by side, L = OH·OW output pixels
+                                (or OH·Wp: whole padded rows, for stride 1)
+    W    (G, F/G, C/G·kH·kW)  — the weight, flattened per output channel
+so a chunk's forward is one product W · cols → (G, F/G, n·L), turned into NCHW by `columns_to_images`. Each
+chunk's columns are gathered, multiplied and dropped while they sit in its core's cache: no batch-sized column
+buffer is built, nor kept for the backward pass, which gathers the columns again. 3×3 stride-1 layers of enough
+channels go to Winograd's F(2×2, 3×3) (`cnnkit.ops.winograd`), depthwise ones to compiled loops
+(`cnnkit.ops.conv_depthwise`).
 
 `conv_transpose2d` is the adjoint of `conv2d` with respect to its input: its forward is conv2d's
 input gradient (Wᵀ·x, then col2im), its input gradient a conv2d forward (im2col, then W·cols) and its weight
@@ -31,6 +33,7 @@ from cnnkit.ops.im2col import (
     Window,
     col2im_folded_into,
     col2im_rows_into,
+    columns_to_images,
     im2col_folded,
     im2col_rows,
     rows_width,
@@ -156,13 +159,6 @@ def _cols_bytes(c: int, window: Window, out_hw: Pair, dtype: np.dtype) -> int:
     return c * window.kernel[0] * window.kernel[1] * out_hw[0] * out_hw[1] * np.dtype(dtype).itemsize
 
 
-def _folded_output(lo: int, hi: int, y: np.ndarray, out_hw: Pair, width: int | None) -> np.ndarray:
-    """A chunk's (G, F/G, n·OH·W') product seen as (n, F, OH, OW), the NCHW order of the output; W' is the padded
-    width of a whole-row gather (its columns past OW dropped), else OW."""
-    rows = y.reshape(y.shape[0] * y.shape[1], hi - lo, out_hw[0], width or out_hw[1])
-    return rows[..., : out_hw[1]].transpose(1, 0, 2, 3)
-
-
 def _gather(x: np.ndarray, window: Window, out_hw: Pair, width: int | None) -> np.ndarray:
     """A chunk's columns for a forward product: in whole padded rows when `width` is set, else `im2col_folded`."""
     return im2col_rows(x, window, out_hw[0]) if width else im2col_folded(x, window, out_hw)
@@ -182,10 +178,7 @@ def _split_forward(x: np.ndarray, w3: np.ndarray, b: np.ndarray | None, window: 
     def work(lo: int, hi: int, _worker: int) -> None:
         cols = _gather(x[lo:hi], window, out_hw, width).reshape(groups, w3.shape[2], -1)
         y = _forward_product(w3, cols, scratch((groups, per_group, cols.shape[2]), x.dtype))
-        if b is None:
-            np.copyto(out[lo:hi], _folded_output(lo, hi, y, out_hw, width))
-        else:
-            np.add(_folded_output(lo, hi, y, out_hw, width), b.reshape(f, 1, 1), out=out[lo:hi])
+        columns_to_images(y, out[lo:hi], b)
 
     split_batch(work, n, chunk_images(n, _cols_bytes(c, window, out_hw, x.dtype)), _flops(n, w3, out_hw))
     return out
@@ -289,7 +282,7 @@ def _split_backward(x: np.ndarray, w3: np.ndarray, g: np.ndarray, window: Window
             flip_window, w_flipped, width = flipped
             cols = _gather(g[lo:hi], flip_window, x.shape[2:], width).reshape(groups, per_group * kernel_size, -1)
             y = _forward_product(w_flipped, cols, scratch((groups, c // groups, cols.shape[2]), x.dtype))
-            np.copyto(gx[lo:hi], _folded_output(lo, hi, y, x.shape[2:], width))
+            columns_to_images(y, gx[lo:hi])
         elif need_x and scatter_width:  # dX = col2im(Wᵀ · dY), dY in whole padded rows (zero past OW)
             cols = _adjoint_product(w3, gy_rows)
             col2im_rows_into(cols.reshape(-1, cols.shape[-1]), window, gx[lo:hi])

@@ -305,3 +305,27 @@ def col2im_rows_into(cols: np.ndarray, window: Window, image: np.ndarray) -> Non
     padded = scratch((n, c, h + top + bottom + -(-(kw - 1) * dw // wp), wp), image.dtype)
     _scatter_rows(cols.reshape(c, kh, kw, n, out_h * wp), padded, dh, dw)
     image[...] = padded[:, :, top : top + h, left : left + w]
+
+
+# ----------------------------------------------------------------- the product's columns back to NCHW
+@compiled(parallel=False)
+def _columns_to_images(y, bias, out):  # noqa: ANN001, ANN202 - a compiled loop nest
+    """out[b, f, i, j] = y[f, b, i, j] + bias[f] for j < OW (y's rows may be longer: whole-row columns)."""
+    n, f, oh, ow = out.shape
+    for b in range(n):
+        for fo in range(f):
+            shift = bias[fo]
+            for i in range(oh):
+                src, dst = y[fo, b, i], out[b, fo, i]
+                for j in range(ow):
+                    dst[j] = src[j] + shift
+
+
+def columns_to_images(y: np.ndarray, out: np.ndarray, bias: np.ndarray | None = None) -> None:
+    """A product's output columns (F, n·OH·W') — images side by side, rows W' ≥ OW long — into `out` (n, F, OH, OW),
+    plus `bias` (F,), in the calling thread. A compiled loop: NumPy's transposing copy of rows of 8–32 values ran at
+    4 ns a value (LeNet-5's 6→16 layer: 38 µs a chunk of 16 images against 11 µs here)."""
+    n, f, oh, ow = out.shape
+    if out.size:
+        rows = y.reshape(f, n, oh, -1)
+        _columns_to_images(rows, np.zeros(f, out.dtype) if bias is None else bias.astype(out.dtype, copy=False), out)
