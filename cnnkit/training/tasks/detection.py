@@ -209,7 +209,7 @@ DETECT = Task(
         "optimizer": "adam",
         "lr": 0.001,
         "batch_size": 32,
-        "epochs": 10,
+        "epochs": 30,  # the shipped detector's recipe (yolo_scenes.safetensors)
         "eval_batch_size": 100,
         "augment": "flip",
     },
