@@ -14,6 +14,8 @@ Both loops take one (image, channel) plane per `prange` iteration, so no two thr
 
 from __future__ import annotations
 
+import numpy as np
+
 from cnnkit.ops.compiled import compiled, prange
 
 
@@ -70,29 +72,40 @@ def max_backward(g, arg, dx):  # noqa: ANN001, ANN201
 
 @compiled
 def max2x2_forward(x, out, arg):  # noqa: ANN001, ANN201
-    """`max_forward` for a 2×2 window, stride 2, no padding or dilation (floor mode), its taps unrolled:
-    per output, four loads and three select steps in registers, in the same row-major order and rule."""
+    """`max_forward` for a 2×2 window, stride 2, no padding or dilation (floor mode), its taps unrolled, in the same
+    row-major order and rule.
+
+    Two passes per output row: the maxima, then where each came from. One loop that stores both the maximum and
+    its position is not vectorised (128×32×28×28, one thread: 12.6 ms); the maxima alone are, and the positions
+    then follow from comparisons with them: the first tap equal to the maximum, or for a NaN maximum the last NaN
+    tap (the rule lets every NaN replace the maximum). Both passes: 3.8 ms."""
     n, c, h, w = x.shape
     oh, ow = out.shape[2], out.shape[3]
+    right, down, diagonal, first = np.int32(1), np.int32(w), np.int32(w + 1), np.int32(0)
     for p in prange(n * c):
         src, dst, pos = x[p // c, p % c], out[p // c, p % c], arg[p // c, p % c]
         for i in range(oh):
-            top, bottom = src[2 * i], src[2 * i + 1]
-            best, where = dst[i], pos[i]
-            base = 2 * i * w
+            top, bottom, best, where = src[2 * i], src[2 * i + 1], dst[i], pos[i]
             for j in range(ow):
-                m, at = top[2 * j], base + 2 * j  # the first tap starts the maximum (NaN or not)
+                m = top[2 * j]  # the first tap starts the maximum (NaN or not)
                 v = top[2 * j + 1]
-                take = (v > m) | (v != v)
-                m, at = (v, base + 2 * j + 1) if take else (m, at)
+                m = v if (v > m) | (v != v) else m  # selects, not branches: the loop then vectorises
                 v = bottom[2 * j]
-                take = (v > m) | (v != v)
-                m, at = (v, base + w + 2 * j) if take else (m, at)
+                m = v if (v > m) | (v != v) else m
                 v = bottom[2 * j + 1]
-                take = (v > m) | (v != v)
-                m, at = (v, base + w + 2 * j + 1) if take else (m, at)
-                best[j] = m
-                where[j] = at
+                best[j] = v if (v > m) | (v != v) else m
+            base = np.int32(2 * i * w)
+            for j in range(ow):
+                m = best[j]
+                at_first = diagonal  # the first tap equal to m, read backwards
+                at_first = down if bottom[2 * j] == m else at_first
+                at_first = right if top[2 * j + 1] == m else at_first
+                at_first = first if top[2 * j] == m else at_first
+                at_last = first  # the last NaN tap
+                at_last = right if top[2 * j + 1] != top[2 * j + 1] else at_last
+                at_last = down if bottom[2 * j] != bottom[2 * j] else at_last
+                at_last = diagonal if bottom[2 * j + 1] != bottom[2 * j + 1] else at_last
+                where[j] = base + np.int32(2 * j) + (at_last if m != m else at_first)
 
 
 @compiled
