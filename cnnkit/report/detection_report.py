@@ -3,7 +3,8 @@
 The same kind of page as the other tasks' (built from `html.py`): the results (the best checkpoint on the test
 scenes: VOC mAP@0.5, COCO mAP@[.5:.95], the per-class table and COCOeval's 12 lines, as `cnnkit eval` prints
 them, with the number of scenes scored), the run's settings, the model summary, and the figures of
-`detection_figures.py`, written into `RUN_DIR/report/` and embedded in the page as base64.
+`detection_figures.py`, written into `RUN_DIR/report/` and embedded in the page as base64. An exported weights
+file's page goes to `out_dir` (see `run_report.py`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from cnnkit.report import html
 from cnnkit.report.detection_data import DetectionRun, load_detection_run
 from cnnkit.report.detection_figures import DISPLAY_THRESHOLD, SECTIONS, detection_figures
 from cnnkit.report.figures import FigureFile
+from cnnkit.report.run_data import history_facts
+from cnnkit.report.run_kind import report_folder
 from cnnkit.serialization import atomic_write_text
 
 SCORED_DETECTIONS = (
@@ -33,9 +36,11 @@ def write_detection_report(
     images: int = 3,
     max_scenes: int | None = None,
     log: Callable[[str], None] = print,
+    out_dir: str | os.PathLike | None = None,
 ) -> Path:
     """Score the first max_scenes test scenes (all when None) with the run's best checkpoint, draw the figures
-    (`images` scenes per scene figure), write RUN_DIR/report.html."""
+    (`images` scenes per scene figure), write RUN_DIR/report.html (or OUT_DIR/report.html,
+    `run_kind.report_folder`)."""
     if images < 1 or (max_scenes is not None and max_scenes < 1):
         raise ValueError(f"report: --images and --max-images must be at least 1, got {images} and {max_scenes}")
     run = load_detection_run(run_dir, data_dir, max_scenes)
@@ -44,8 +49,9 @@ def write_detection_report(
         f"report: {run.run_dir}: test VOC mAP@0.5 {voc['map']:.4f}, COCO mAP@[.5:.95] {coco['map']:.4f} on "
         f"{len(run.scenes)} of {run.split_size} scenes ({run.seconds:.1f} s); drawing figures"
     )
-    figures = detection_figures(run, run.run_dir / "report", images=images)
-    path = run.run_dir / "report.html"
+    out = report_folder(run.run_dir, out_dir)
+    figures = detection_figures(run, out / "report", images=images)
+    path = out / "report.html"
     atomic_write_text(path, render(run, model_summary(run), figures))
     return path
 
@@ -65,7 +71,7 @@ def model_summary(run: DetectionRun) -> str:
 
 def render(run: DetectionRun, summary_text: str, figures: list[FigureFile]) -> str:
     """The page: results, settings, model, then one section per kind of figure."""
-    return html.run_page(run, "detection run folder", _results(run), summary_text, figures, SECTIONS)
+    return html.run_page(run, "detection", _results(run), summary_text, figures, SECTIONS)
 
 
 def _results(run: DetectionRun) -> str:
@@ -79,14 +85,13 @@ def _results(run: DetectionRun) -> str:
         ("objects in them", f"{run.scenes.num_objects:,}"),
         ("detections scored", f"{int(np.sum(voc['num_detections'])):,} ({SCORED_DETECTIONS})"),
         ("detected and scored in", f"{run.seconds:.1f} s"),
-        ("epochs trained", str(len(history))),
-        (
-            "final epoch: train / val loss, val mAP@0.5, val COCO mAP",
+        *history_facts(
+            run,
+            "train / val loss, val mAP@0.5, val COCO mAP",
             f"{last['train_loss']:.4f} / {last['val_loss']:.4f}, {last['val_map50']:.4f}, {last['val_map']:.4f}"
             if last
             else "-",
         ),
-        ("training time", f"{sum(float(r.get('seconds', 0)) for r in history):.0f} s"),
     ]
     if run.scenes.dropped:
         facts.insert(3, ("objects YOLO v1 cannot find", _dropped(run)))

@@ -5,19 +5,19 @@ No test pass: the run's score, eps_r2 = 1 − ε-MSE of the EMA network on the v
 images; the first `eval_images` test images in runs made before generation held out a validation split) with
 fixed t and ε draws, is deterministic, so the history row of the best epoch is what evaluating the best
 checkpoint again would give. The quality table of `cnnkit eval` (FID and the rest) samples thousands of images and
-is printed, not stored in the run folder, so there is nothing of it to load.
+is printed, not stored in the run folder, so there is nothing of it to load. An exported weights file
+(`run_data.open_run`) holds no sample grids.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cnnkit.report.run_data import RunFolder
+from cnnkit.report.run_data import RunFolder, open_run
 
 GRID_NAME = re.compile(r"epoch-(\d+)\.png")
 
@@ -54,16 +54,12 @@ def newest_grid(run_dir: Path) -> tuple[Path | None, int | None]:
 
 
 def load_generation_run(run_dir: str | os.PathLike) -> GenerationRun:
-    """Load a diffusion run folder: its best checkpoint (else its last), history and newest sample grid."""
-    from cnnkit.training.history import read_history
-    from cnnkit.training.restore import load_trained_model
+    """Load a diffusion run folder (its best checkpoint, else its last, history and newest sample grid) or
+    exported weights file (its weights and history)."""
     from cnnkit.training.run import RunConfig
     from cnnkit.training.tasks.generation import data_args
 
-    run_dir = Path(run_dir)
-    config = json.loads((run_dir / "config.json").read_text())
-    history = read_history(run_dir)
-    model, meta, info = load_trained_model(run_dir)
-    task_args = data_args(RunConfig.from_stored(meta["config"], f"{run_dir} (its checkpoint's config)"))
-    grid, grid_epoch = newest_grid(run_dir)
-    return GenerationRun(run_dir, config, history, model, meta, info, task_args, grid, grid_epoch)
+    run = open_run(run_dir)
+    task_args = data_args(RunConfig.from_stored(run.meta["config"], f"{run.run_dir} (its checkpoint's config)"))
+    grid, grid_epoch = (None, None) if run.exported else newest_grid(run.run_dir)
+    return GenerationRun(**vars(run), task_args=task_args, grid=grid, grid_epoch=grid_epoch)

@@ -4,9 +4,9 @@ samples.
 
 Sampling is what costs here (a forward pass of the ~1 M-parameter network on 128 images takes seconds), so the
 grid is the newest one the trainer already drew (RUN/samples/epoch-NNN.png, copied); only a run without one
-(grid_per_class 0) gets a grid drawn here, one sample per class. The trajectory is at most TRAJECTORY_MAX samples
-of DDIM with TRAJECTORY_STEPS steps and seed SEED, the EMA weights and the run's grid guidance, every state
-kept, so the same checkpoint draws the same picture.
+(grid_per_class 0) or an exported weights file gets a grid drawn here, one sample per class. The trajectory is
+at most TRAJECTORY_MAX samples of DDIM with TRAJECTORY_STEPS steps and seed SEED, the EMA weights and the run's
+grid guidance, every state kept, so the same checkpoint draws the same picture.
 """
 
 from __future__ import annotations
@@ -112,13 +112,12 @@ def _grid(run: GenerationRun, path: Path, sampled: Sampling, conditional: bool) 
         row_labels=[run.classes[k % len(run.classes)] for k in range(len(sampled.images))] if conditional else None,
         title=title,
     )
-    return FigureFile(
-        "Samples",
-        path,
-        f"one sample per class drawn for this report ({how}): the run wrote no epoch grid (grid_per_class 0)"
-        if conditional
-        else f"{len(sampled.images)} unconditional samples drawn for this report ({how}): the run wrote no epoch grid",
-    )
+    if run.exported:
+        why = "a weights file keeps no epoch grid"
+    else:
+        why = "the run wrote no epoch grid" + (" (grid_per_class 0)" if conditional else "")
+    drawn = "one sample per class" if conditional else f"{len(sampled.images)} unconditional samples"
+    return FigureFile("Samples", path, f"{drawn} drawn for this report ({how}): {why}")
 
 
 def _trajectory(run: GenerationRun, path: Path, sampled: Sampling, count: int, conditional: bool) -> FigureFile:

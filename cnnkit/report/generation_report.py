@@ -3,8 +3,9 @@
 The same kind of page as the other tasks' (built from `html.py`): the results (the best checkpoint's eps_r2
 and ε-MSE from the history, the model's schedule and conditioning, and where the quality table is), the run's
 settings, the model summary, and the figures of `generation_figures.py`, written into `RUN_DIR/report/` and
-embedded in the page as base64. `cnnkit eval RUN` prints the quality table (FID against baselines, label
-agreement, coverage, copy check) without storing it, so the page names the command instead of showing it.
+embedded in the page as base64 (an exported weights file's page goes to `out_dir`, see `run_report.py`).
+`cnnkit eval RUN` prints the quality table (FID against baselines, label agreement, coverage, copy check) without
+storing it, so the page names the command instead of showing it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from cnnkit.report import html
 from cnnkit.report.figures import FigureFile
 from cnnkit.report.generation_data import GenerationRun, load_generation_run
 from cnnkit.report.generation_figures import SECTIONS, generation_figures
+from cnnkit.report.run_data import history_facts
+from cnnkit.report.run_kind import report_folder
 from cnnkit.serialization import atomic_write_text
 
 QUALITY_NOTE = (
@@ -25,9 +28,14 @@ QUALITY_NOTE = (
 )
 
 
-def write_generation_report(run_dir: str | os.PathLike, images: int = 3, log: Callable[[str], None] = print) -> Path:
+def write_generation_report(
+    run_dir: str | os.PathLike,
+    images: int = 3,
+    log: Callable[[str], None] = print,
+    out_dir: str | os.PathLike | None = None,
+) -> Path:
     """Load the run's best checkpoint, draw the figures (a trajectory of min(images, 6) samples), write
-    RUN_DIR/report.html."""
+    RUN_DIR/report.html (or OUT_DIR/report.html, `run_kind.report_folder`)."""
     from cnnkit.summary import summary
 
     if images < 1:
@@ -38,15 +46,16 @@ def write_generation_report(run_dir: str | os.PathLike, images: int = 3, log: Ca
     scored = f"{split} eps_r2 {best.get(f'{split}_eps_r2', float('nan')):.4f}" if split else "nothing held out"
     log(f"report: {run.run_dir}: {scored}; sampling and drawing figures")
     table = summary(run.model, tuple(run.info.input_shape))
-    figures = generation_figures(run, run.run_dir / "report", images=images)
-    path = run.run_dir / "report.html"
+    out = report_folder(run.run_dir, out_dir)
+    figures = generation_figures(run, out / "report", images=images)
+    path = out / "report.html"
     atomic_write_text(path, render(run, str(table), figures))
     return path
 
 
 def render(run: GenerationRun, summary_text: str, figures: list[FigureFile]) -> str:
     """The page: results, settings, model, then one section per kind of figure."""
-    return html.run_page(run, "diffusion run folder", _results(run), summary_text, figures, SECTIONS)
+    return html.run_page(run, "diffusion", _results(run), summary_text, figures, SECTIONS)
 
 
 def _results(run: GenerationRun) -> str:
@@ -76,17 +85,15 @@ def _results(run: GenerationRun) -> str:
             if conditional
             else "unconditional",
         ),
-        ("epochs trained", str(len(history))),
-        _final_epoch(last, split),
-        ("training time", f"{sum(float(r.get('seconds', 0)) for r in history):.0f} s"),
+        *history_facts(run, *_final_epoch(last, split)),
         ("quality table", QUALITY_NOTE),
     ]
     return html.section("Results", headline, html.table(None, facts))
 
 
 def _final_epoch(last: dict, split: str | None) -> tuple[str, str]:
-    """The results row of the last epoch's losses (and score, when a split was held out)."""
+    """The results row of the last epoch's losses (and score, when a split was held out): its name and value."""
     if split is None:
-        return "final epoch: train ε-MSE", f"{last['train_loss']:.4f}" if last else "-"
-    return (f"final epoch: train / {split} ε-MSE, {split} eps_r2",
+        return "train ε-MSE", f"{last['train_loss']:.4f}" if last else "-"
+    return (f"train / {split} ε-MSE, {split} eps_r2",
             f"{last['train_loss']:.4f} / {last[f'{split}_loss']:.4f}, {last[f'{split}_eps_r2']:.4f}" if last else "-")

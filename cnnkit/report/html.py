@@ -91,11 +91,12 @@ def page(title: str, subtitle: str, sections: Iterable[str]) -> str:
 
 
 def run_page(
-    run: Any, what: str, results: str, summary_text: str, figures: Iterable[Any], section_order: Sequence[str]
+    run: Any, kind: str, results: str, summary_text: str, figures: Iterable[Any], section_order: Sequence[str]
 ) -> str:
     """A run's report page: results, settings, model summary, then the figures grouped in `section_order`.
 
-    `run` needs `.config` (dict), `.info.dataset` and `.run_dir`; each figure `.section`, `.path`, `.caption`.
+    `run` needs `.config` (dict), `.info.dataset`, `.run_dir`, `.exported` and `.meta`; each figure `.section`,
+    `.path`, `.caption`. `kind` names the run in the subtitle ("classification", "detection", …).
     """
     figures = list(figures)
     title = f"{run.config.get('model', 'model')} on {run.info.dataset}"
@@ -109,4 +110,14 @@ def run_page(
         chosen = [f for f in figures if f.section == name]
         if chosen:
             sections.append(section(name, *(figure(f.path, f.caption) for f in chosen)))
-    return page(title, f"{what} {run.run_dir} · report written {written}", sections)
+    return page(title, f"{source(run, kind)} · report written {written}", sections)
+
+
+def source(run: Any, kind: str) -> str:
+    """Where the page's run was read from: its run folder, or a weights file and the checkpoint it was exported
+    from (as `cnnkit export` recorded it)."""
+    if not run.exported:
+        return f"{kind} run folder {run.run_dir}"
+    exported = run.meta.get("exported")
+    origin = exported.get("from") if isinstance(exported, dict) else None
+    return f"{kind} weights file {run.run_dir}" + (f", exported from {origin}" if origin else "")

@@ -1,6 +1,9 @@
-"""Which report page a run folder gets: the kind of model it holds ("classification", "segmentation", "detection",
-"generation"), read without loading any weights, and the checks every page needs first (the folder, its
-config.json, a checkpoint to evaluate), each failing with one message naming the folder."""
+"""Which report page a run gets: the kind of model it holds ("classification", "segmentation", "detection",
+"generation"), from a run folder's checkpoint metadata without loading any weights, or from the metadata of a
+weights file written by `cnnkit export`; the checks every page needs first (the folder, its config.json, a
+checkpoint to evaluate; a file cnnkit wrote), each failing with one message naming the folder or file; and where
+the page is written.
+"""
 
 from __future__ import annotations
 
@@ -42,17 +45,63 @@ def read_config(run_dir: Path) -> dict[str, Any]:
 
 
 def run_kind(run_dir: str | os.PathLike) -> str:
-    """The kind of a run folder's model: its checkpoint's `kind`; refused when the task is unknown or when no
-    epoch has finished yet (no checkpoint), since every page evaluates or samples the trained model."""
+    """The kind of a run's model: its checkpoint's `kind`; refused when the task is unknown or when no epoch has
+    finished yet (no checkpoint), since every page evaluates or samples the trained model. `run_dir` is a run
+    folder or a weights file written by `cnnkit export`."""
     from cnnkit.training.tasks import TASKS
 
     run_dir = Path(run_dir)
-    task = read_config(run_dir).get("task", "classify")  # runs from before --task were classifiers
-    if task not in TASKS:
-        raise ValueError(f"{run_dir} is a {task!r} run; reports cover the tasks {', '.join(sorted(TASKS))}")
+    if run_dir.is_file() or run_dir.suffix == ".safetensors":
+        return exported_kind(run_dir)
+    task = reported_task(read_config(run_dir), run_dir)
     if not any((run_dir / name).is_file() for name in CHECKPOINTS):
         raise FileNotFoundError(
             f"{run_dir} (a {task!r} run) holds no checkpoint ({' or '.join(CHECKPOINTS)}): a report needs "
             "at least one finished epoch"
         )
     return checkpoint_kind(run_dir, default=TASKS[task].kind)
+
+
+def exported_kind(path: Path) -> str:
+    """The kind of the model in a weights file, from the metadata in its header (its `kind`, else its task's)."""
+    from cnnkit.training.tasks import TASKS
+
+    if not path.exists():
+        raise FileNotFoundError(f"no such weights file: {path}")
+    meta = exported_meta(path)
+    config = meta.get("config") if isinstance(meta.get("config"), dict) else {}
+    return str(meta.get("kind", TASKS[reported_task(config, path)].kind))
+
+
+def exported_meta(path: Path) -> dict[str, Any]:
+    """The metadata of a weights file written by `cnnkit export` (or of a checkpoint); any other file is refused
+    in one line naming it."""
+    from cnnkit.serialization import CheckpointError
+    from cnnkit.training.checkpoint import load_checkpoint
+
+    try:
+        return load_checkpoint(path).meta
+    except CheckpointError:
+        if path.suffix == ".json":  # the readable copy beside a checkpoint: its message names the file to pass
+            raise
+        raise CheckpointError(f"{path} is neither a run folder nor a weights file written by `cnnkit export`") from None
+
+
+def reported_task(config: dict[str, Any], source: Path) -> str:
+    """The run's task ("classify" for runs from before --task); one that no page covers is refused by name."""
+    from cnnkit.training.tasks import TASKS
+
+    task = config.get("task", "classify")
+    if task not in TASKS:
+        raise ValueError(f"{source} is a {task!r} run; reports cover the tasks {', '.join(sorted(TASKS))}")
+    return task
+
+
+def report_folder(source: str | os.PathLike, out_dir: str | os.PathLike | None = None) -> Path:
+    """Where a page goes (report.html, and its figures in report/): `out_dir` when given, else the run folder
+    itself, else, for a weights file, NAME-report in the current folder (the file's own folder may be an
+    installed package's, not a place to write into)."""
+    if out_dir is not None:
+        return Path(out_dir)
+    source = Path(source)
+    return source if source.is_dir() else Path(f"{source.stem}-report")

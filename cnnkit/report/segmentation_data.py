@@ -1,24 +1,23 @@
 """Everything a report shows about a segmentation run, loaded once: settings, history, the best model, and its
 predictions on the test split of its scenes with the whole-split confusion.
 
-The model and the data are found as `cnnkit eval` finds them: the run's best checkpoint (else its last), its
-stored config (with `data_dir` replaced when given), the task's test split and evaluation batches (normalised
-with the checkpoint's mean and std). The test split's every prediction is kept (uint8, one byte a pixel), so the
-figures can pick any scene, the hardest ones included, without a second pass.
+The model and the data are found as `cnnkit eval` finds them: the run's best checkpoint (else its last), or an
+exported weights file's (`run_data.open_run`), its stored config (with `data_dir` replaced when given), the task's
+test split and evaluation batches (normalised with the checkpoint's mean and std). The test split's every
+prediction is kept (uint8, one byte a pixel), so the figures can pick any scene, the hardest ones included,
+without a second pass.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from cnnkit.metrics.segmentation import SegmentationConfusion
-from cnnkit.report.run_data import RunFolder
+from cnnkit.report.run_data import RunFolder, open_run
 
 IGNORE_INDEX = 255
 
@@ -40,29 +39,22 @@ class SegmentationRun(RunFolder):
 def load_segmentation_run(
     run_dir: str | os.PathLike, data_dir: str | None = None, batch_size: int = 100
 ) -> SegmentationRun:
-    """Load a segmentation run folder and predict every scene of its test split with its best checkpoint."""
+    """Load a segmentation run folder or exported weights file and predict every scene of its test split."""
     from cnnkit.training.datasets import data_dir_for_run
-    from cnnkit.training.history import read_history
-    from cnnkit.training.restore import load_trained_model
     from cnnkit.training.run import RunConfig, evaluation_loader
     from cnnkit.training.tasks import get_task
 
-    run_dir = Path(run_dir)
-    if not (run_dir / "config.json").is_file():
-        raise FileNotFoundError(f"{run_dir} has no config.json: is it a cnnkit run folder?")
-    config = json.loads((run_dir / "config.json").read_text())
-    history = read_history(run_dir)
-    model, meta, info = load_trained_model(run_dir)
-    run_config = RunConfig.from_stored(dict(meta["config"]), f"{run_dir} (its checkpoint's config)")
+    run = open_run(run_dir)
+    run_config = RunConfig.from_stored(dict(run.meta["config"]), f"{run.run_dir} (its checkpoint's config)")
     run_config.data_dir = data_dir_for_run(data_dir, run_config.data_dir, run_config.dataset)
     task = get_task(run_config.task)
     _, test_set, _ = task.load_data(run_config, split="test")
-    predictions = predict(model, evaluation_loader(task, run_config, info, test_set, batch_size))
+    predictions = predict(run.model, evaluation_loader(task, run_config, run.info, test_set, batch_size))
     masks = np.asarray(test_set.targets)
-    confusion = SegmentationConfusion(len(info.classes), ignore_index=IGNORE_INDEX)
+    confusion = SegmentationConfusion(len(run.info.classes), ignore_index=IGNORE_INDEX)
     confusion.update(predictions, masks)
-    return SegmentationRun(run_dir, config, history, model, meta, info, np.asarray(test_set.data), masks,
-                           predictions, confusion)  # fmt: skip
+    return SegmentationRun(**vars(run), images=np.asarray(test_set.data), masks=masks, predictions=predictions,
+                           confusion=confusion)  # fmt: skip
 
 
 def predict(model: Any, loader: Any) -> np.ndarray:

@@ -3,7 +3,8 @@
 The same kind of page as a classification run's (`run_report.py`, built from `html.py`): the results (the best
 checkpoint on the test split of its scenes: mean IoU, pixel accuracy, the per-class IoU table, as `cnnkit eval`
 prints them), the run's settings, the model summary, and the figures of `segmentation_figures.py`, written into
-`RUN_DIR/report/` and embedded in the page as base64.
+`RUN_DIR/report/` and embedded in the page as base64. An exported weights file's page goes to `out_dir` (see
+`run_report.py`).
 """
 
 from __future__ import annotations
@@ -16,15 +17,22 @@ import numpy as np
 
 from cnnkit.report import html
 from cnnkit.report.figures import FigureFile
+from cnnkit.report.run_data import history_facts
+from cnnkit.report.run_kind import report_folder
 from cnnkit.report.segmentation_data import SegmentationRun, load_segmentation_run
 from cnnkit.report.segmentation_figures import SECTIONS, segmentation_figures
 from cnnkit.serialization import atomic_write_text
 
 
 def write_segmentation_report(
-    run_dir: str | os.PathLike, data_dir: str | None = None, images: int = 3, log: Callable[[str], None] = print
+    run_dir: str | os.PathLike,
+    data_dir: str | None = None,
+    images: int = 3,
+    log: Callable[[str], None] = print,
+    out_dir: str | os.PathLike | None = None,
 ) -> Path:
-    """Predict the test scenes with the run's best checkpoint, draw the figures, write RUN_DIR/report.html."""
+    """Predict the test scenes with the run's best checkpoint, draw the figures, write RUN_DIR/report.html (or
+    OUT_DIR/report.html, `run_kind.report_folder`)."""
     from cnnkit.summary import summary
 
     if images < 1:
@@ -35,15 +43,16 @@ def write_segmentation_report(
         f"{run.confusion.pixel_accuracy():.4f} on {len(run.images)} scenes; drawing figures"
     )
     table = summary(run.model, tuple(run.info.input_shape))
-    figures = segmentation_figures(run, run.run_dir / "report", images=images)
-    path = run.run_dir / "report.html"
+    out = report_folder(run.run_dir, out_dir)
+    figures = segmentation_figures(run, out / "report", images=images)
+    path = out / "report.html"
     atomic_write_text(path, render(run, str(table), figures))
     return path
 
 
 def render(run: SegmentationRun, summary_text: str, figures: list[FigureFile]) -> str:
     """The page: results, settings, model, then one section per kind of figure."""
-    return html.run_page(run, "segmentation run folder", _results(run), summary_text, figures, SECTIONS)
+    return html.run_page(run, "segmentation", _results(run), summary_text, figures, SECTIONS)
 
 
 def _results(run: SegmentationRun) -> str:
@@ -59,12 +68,11 @@ def _results(run: SegmentationRun) -> str:
         ("mean IoU over", f"{scored} of {confusion.num_classes} classes (those in truth or prediction)"),
         ("mean class accuracy", _number(confusion.mean_class_accuracy())),
         ("frequency-weighted IoU", _number(confusion.frequency_weighted_iou())),
-        ("epochs trained", str(len(history))),
-        (
-            "final epoch: train / val pixel accuracy, val mean IoU",
+        *history_facts(
+            run,
+            "train / val pixel accuracy, val mean IoU",
             f"{last['train_accuracy']:.4f} / {last['val_accuracy']:.4f}, {last['val_miou']:.4f}" if last else "-",
         ),
-        ("training time", f"{sum(float(r.get('seconds', 0)) for r in history):.0f} s"),
     ]
     truth, predicted = confusion.matrix.sum(axis=1), confusion.matrix.sum(axis=0)
     per_class = [

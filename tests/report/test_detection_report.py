@@ -160,7 +160,7 @@ def test_report_cli_reaches_the_detection_page_with_its_limits(detection_run, ca
     monkeypatch.setattr(
         detection_report,
         "write_detection_report",
-        lambda run_dir, data_dir=None, images=3, max_scenes=None, log=print: (
+        lambda run_dir, data_dir=None, images=3, max_scenes=None, log=print, out_dir=None: (
             calls.append((run_dir, data_dir, images, max_scenes)) or page
         ),
     )

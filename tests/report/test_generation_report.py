@@ -101,7 +101,7 @@ def test_report_cli_reaches_the_generation_page(generation_run, capsys, monkeypa
     monkeypatch.setattr(
         generation_report,
         "write_generation_report",
-        lambda run_dir, images=3, log=print: calls.append((run_dir, images)) or page,
+        lambda run_dir, images=3, log=print, out_dir=None: calls.append((run_dir, images)) or page,
     )
     assert main(["report", str(run_dir), "--images", "5"]) == 0
     assert calls == [(str(run_dir), 5)]

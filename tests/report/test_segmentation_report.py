@@ -101,7 +101,9 @@ def test_report_cli_and_train_report_reach_the_segmentation_page(segmentation_ru
     monkeypatch.setattr(
         segmentation_report,
         "write_segmentation_report",
-        lambda run_dir, data_dir=None, images=3, log=print: calls.append((run_dir, data_dir, images)) or page,
+        lambda run_dir, data_dir=None, images=3, log=print, out_dir=None: (
+            calls.append((run_dir, data_dir, images)) or page
+        ),
     )
     assert main(["report", str(run_dir), "--images", "1", "--data-dir", str(data_dir)]) == 0
     assert calls == [(str(run_dir), str(data_dir), 1)]
