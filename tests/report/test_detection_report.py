@@ -87,6 +87,28 @@ def test_the_page_shows_the_maps_and_class_table_of_cnnkit_eval(detection_run, c
         assert f"<h2>{title}</h2>" in text, title
 
 
+def test_an_exported_file_gets_the_maps_and_class_table_of_cnnkit_eval(detection_run, tmp_path, capsys):
+    """`cnnkit export RUN FILE`, then `cnnkit report FILE --out DIR`: the run folder's scores, nothing beside FILE."""
+    from cnnkit.cli import main
+
+    run_dir, page, _ = detection_run
+    exported = tmp_path / "weights" / "yolo.safetensors"
+    exported.parent.mkdir()
+    assert main(["export", str(run_dir), str(exported)]) == 0
+    out = tmp_path / "page"
+    assert main(["report", str(exported), "--out", str(out), "--images", "1"]) == 0
+    assert f"report written: {out / 'report.html'}" in capsys.readouterr().out
+    text = (out / "report.html").read_text()
+    assert_page_matches_eval(text, eval_output(exported, capsys), 12)
+    headline = re.search(r'<p class="big">(.*?)</p>', page.read_text()).group(1)
+    assert f'<p class="big">{headline}</p>' in text  # the same checkpoint on the same scenes
+    assert f"detection weights file {exported}, exported from yolo/best.safetensors" in text
+    assert sorted(p.name for p in exported.parent.iterdir()) == ["yolo.json", "yolo.safetensors"]
+    assert sorted(p.name for p in (out / "report").glob("*.png")) == sorted(
+        p.name for p in (run_dir / "report").glob("*.png")
+    )
+
+
 def test_max_images_scores_the_first_scenes_as_eval_scores_them(detection_run, tmp_path):
     """The page of 5 of the 12 scenes equals the task's evaluation (what `cnnkit eval` runs) on those 5 scenes."""
     from cnnkit.cli.evaluate_detection import print_detection

@@ -92,6 +92,28 @@ def test_a_run_without_epoch_grids_gets_one_sample_per_class_drawn(generation_ru
     assert height > width  # 10 rows of one sample (the title sets the width)
 
 
+def test_an_exported_file_gets_the_page_with_a_grid_drawn_for_it(generation_run, tmp_path):
+    """`cnnkit export RUN FILE --ema-only` (as the shipped models are), then `cnnkit report FILE --out DIR`: the
+    run's eps_r2, a grid drawn for the page (a file keeps none), nothing beside FILE."""
+    from cnnkit.cli import main
+
+    run_dir, _ = generation_run
+    exported = tmp_path / "weights" / "ddpm.safetensors"
+    exported.parent.mkdir()
+    assert main(["export", str(run_dir), str(exported), "--ema-only"]) == 0
+    out = tmp_path / "page"
+    assert main(["report", str(exported), "--out", str(out), "--images", "2"]) == 0
+    text = (out / "report.html").read_text()
+    [row] = json.loads((run_dir / "history.json").read_text())
+    assert f"val eps_r2 {row['val_eps_r2']:.4f} · ε-MSE {row['val_loss']:.4f}" in text
+    assert "<td>checkpoint</td><td>epoch 1 (best val eps_r2)</td>" in text
+    drawn = "one sample per class drawn for this report (DDIM-10, seed 0, guidance 2)"
+    assert f"{drawn}: a weights file keeps no epoch grid" in text
+    assert f"diffusion weights file {exported}, exported from ddpm/best.safetensors" in text
+    assert sorted(p.name for p in exported.parent.iterdir()) == ["ddpm.json", "ddpm.safetensors"]
+    assert sorted(p.name for p in (out / "report").iterdir()) == ["curves.png", "samples.png", "trajectory.png"]
+
+
 def test_report_cli_reaches_the_generation_page(generation_run, capsys, monkeypatch):
     import cnnkit.report.generation_report as generation_report
     from cnnkit.cli import main
