@@ -1,5 +1,6 @@
 """`cnnkit export RUN OUT.safetensors [--ema-only]`: a run's weights without its training state (see
-`cnnkit.training.export`), small enough to share or ship; `cnnkit eval`, `predict` and `generate` read it."""
+`cnnkit.training.export`), small enough to share or ship; `cnnkit eval`, `predict`, `generate` and `report` read
+it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ def add_parser(sub) -> None:
         help="write a run's weights without its optimiser state (to share or ship)",
         description="Write the best checkpoint of a run folder (or a given checkpoint) without the optimiser's "
         "state: the weights, the model's arguments, the data description and the history. "
-        "cnnkit eval, predict and generate read the file as they read a run folder.",
+        "cnnkit eval, predict, generate and report read the file as they read a run folder.",
     )
     p.add_argument("checkpoint", metavar="RUN_OR_CHECKPOINT", help="run folder or checkpoint file")
     p.add_argument("target", metavar="OUT.safetensors", help="file to write (its metadata goes beside it as .json)")

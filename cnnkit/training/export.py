@@ -4,7 +4,7 @@ An exported file is a cnnkit checkpoint without the optimiser's state, the sched
 weights, the model's name and arguments, the data description and the training history, and under
 `provenance` the `cnnkit train` command that reproduces the run and the run's wall time
 (`cnnkit.training.provenance`).
-`cnnkit eval`, `predict` and `generate` read it as they read a run folder.
+`cnnkit eval`, `predict`, `generate` and `report` read it as they read a run folder.
 
 A diffusion model keeps two copies of its weights, the trained `net.*` and their moving average
 `ema.shadow.*`, which is what the samplers use. `ema_only=True` keeps the average alone (half the size); on
