@@ -184,6 +184,12 @@ def _split_forward(x: np.ndarray, w3: np.ndarray, b: np.ndarray | None, window: 
     return out
 
 
+def _finite(x: np.ndarray) -> bool:
+    """Whether every value of x is finite: its sum is (an overflow to inf only says no, which is safe)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return bool(np.isfinite(x.sum()))
+
+
 def _flops(n: int, w3: np.ndarray, out_hw: Pair) -> float:
     """2·N·F·(C/G·kH·kW)·OH·OW: the multiply-adds of one product pass of a convolution, counted twice."""
     return 2.0 * n * w3.shape[0] * w3.shape[1] * w3.shape[2] * out_hw[0] * out_hw[1]
@@ -252,25 +258,29 @@ def _split_backward(x: np.ndarray, w3: np.ndarray, g: np.ndarray, window: Window
         flipped += (rows_width(flipped[0], out_hw),)
     # dY in whole padded rows (zero past OW) for the scatter: one run per tap and image instead of OH short rows
     # (LeNet-5's 6→16 5×5 layer at 14×14, forward + backward, batch 128: 13.6 → 9.5 ms, for an adjoint product 1.4×
-    # as long). dW then takes whole-row columns too, the zeros cancelling the reads past OW, and so does the dW of a
-    # layer of few input channels whose dX is not wanted (a first layer). LeNet-5's step on one thread, CPU time,
-    # medians of A/B pairs: 28.5 → 26.7 ms for the 6→16 layer's dW, 26.1 → 25.5 ms more for the 1→6 layer's.
-    few_channels = c // groups < per_group
-    scatter_width = rows_width(window, x.shape[2:]) if (need_x and not flipped) or few_channels else None
+    # as long).
+    scatter_width = rows_width(window, x.shape[2:]) if need_x and not flipped else None
+    # dW from whole-row columns too, where dY is in whole rows anyway or the layer has few input channels (a first
+    # layer): dY's zeros cancel the columns' reads past OW. LeNet-5's step on one thread, CPU time, medians of A/B
+    # pairs: 28.5 → 26.7 ms for the 6→16 layer, 26.1 → 25.5 ms more for the 1→6 layer. Only for a finite x: a zero
+    # times an infinite or NaN pixel is NaN, where the exact sum never reads that pixel for that tap.
+    rows_dw = need_w and (scatter_width or c // groups < per_group) and _finite(x)
+    dy_width = scatter_width or (rows_width(window, x.shape[2:]) if rows_dw else None)
+    rows_dw = rows_dw and dy_width is not None
     kernel_size = window.kernel[0] * window.kernel[1]
 
     def work(lo: int, hi: int, _worker: int) -> None:
         gy = gy_rows = None
-        if scatter_width:  # dY in whole padded rows, zero past OW
-            gy_rows = scratch((groups * per_group, hi - lo, out_hw[0], scatter_width), x.dtype)
+        if dy_width:  # dY in whole padded rows, zero past OW
+            gy_rows = scratch((groups * per_group, hi - lo, out_hw[0], dy_width), x.dtype)
             np.copyto(gy_rows[..., : out_hw[1]], g[lo:hi].transpose(1, 0, 2, 3))
             gy_rows[..., out_hw[1] :] = 0
             gy_rows = gy_rows.reshape(groups, per_group, -1)
-        elif need_w or (need_x and not flipped):
+        if (need_w and not rows_dw) or (need_x and not flipped and not scatter_width):
             gy = scratch((groups * per_group, hi - lo, pixels), x.dtype)
             np.copyto(gy, g3[lo:hi].transpose(1, 0, 2))
             gy = gy.reshape(groups, per_group, (hi - lo) * pixels)
-        if need_w and gy_rows is not None:  # dW = dY · colsᵀ in whole rows: the columns past OW meet dY's zeros
+        if rows_dw:  # dW = dY · colsᵀ in whole rows: the columns past OW meet dY's zeros
             cols = im2col_rows(x[lo:hi], window, out_hw[0]).reshape(groups, -1, gy_rows.shape[2])
             parts[lo // chunk] = _weight_product(gy_rows, cols)
             del cols  # frees the scratch buffer for the products below

@@ -262,6 +262,21 @@ def test_weight_gradient_of_a_first_layer_matches_torch(n, chw, w_shape, kwargs,
                        grad_inputs=(1, 2))
 
 
+@requires_torch
+@pytest.mark.parametrize("value", [-np.inf, np.nan])
+@pytest.mark.parametrize("needs_input_grad", [False, True], ids=["first-layer", "scatter"])
+def test_weight_gradient_reads_a_non_finite_pixel_only_where_torch_does(value, needs_input_grad, rng):
+    # Whole-row columns would pair dY's zeros past OW with the pixel, for taps whose true sum never reads it: 0·inf
+    # is NaN. A non-finite input takes the exact columns, so each tap's gradient is finite exactly where PyTorch's is.
+    import torch
+
+    x, w = rng.standard_normal((3, 1, 10, 12)).astype(np.float32), rng.standard_normal((6, 1, 5, 5)).astype(np.float32)
+    x[1, 0, 4, 11] = value  # the last column: read by the taps l ≥ 4 of valid outputs only
+    compare_with_torch(lambda x, w: conv2d(x, w, padding=(2, 0)),
+                       lambda x, w: torch.nn.functional.conv2d(x, w, padding=(2, 0)), x, w, atol=5e-5,
+                       grad_inputs=(0, 1) if needs_input_grad else (1,))
+
+
 @pytest.mark.parametrize(("n", "chw", "w_shape", "kwargs"), FIRST_LAYER_CASES, ids=range(len(FIRST_LAYER_CASES)))
 def test_weight_gradient_of_a_first_layer_equals_finite_differences(n, chw, w_shape, kwargs, thread_count, rng):
     x, w = rng.standard_normal((min(n, 3),) + chw), rng.standard_normal(w_shape)
