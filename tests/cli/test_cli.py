@@ -148,7 +148,8 @@ def test_train_help_shows_every_default_once():
     text = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
     assert "(default: 0.0)" in text and "(default: None)" not in text
     flat = " ".join(text.split())
-    assert "(default 10; 28 for segment, 3 for generate, 30 for detect)" in flat  # task-dependent defaults in the option's help
+    # task-dependent defaults in the option's help
+    assert "(default 10; 28 for segment, 3 for generate, 30 for detect)" in flat
     assert "(default 128; 32 for segment and detect, 64 for generate)" in flat  # derived from the tasks too
     # and every task's own defaults, read from the tasks, after the options (without options the CLI has not)
     from cnnkit.training.tasks import TASKS
