@@ -26,7 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from cnnkit.autograd import is_grad_enabled
 from cnnkit.ops import winograd
+from cnnkit.ops.compiled import numpy_suffices
 from cnnkit.ops.conv_depthwise import depthwise_forward, depthwise_input_grad, depthwise_weight_grad, is_depthwise
 from cnnkit.ops.im2col import (
     Pair,
@@ -164,7 +166,8 @@ def _gather(x: np.ndarray, window: Window, out_hw: Pair, width: int | None) -> n
     return im2col_rows(x, window, out_hw[0]) if width else im2col_folded(x, window, out_hw)
 
 
-def _split_forward(x: np.ndarray, w3: np.ndarray, b: np.ndarray | None, window: Window, out_hw: Pair) -> np.ndarray:
+def _split_forward(x: np.ndarray, w3: np.ndarray, b: np.ndarray | None, window: Window, out_hw: Pair,
+                   compiled_layout: bool = True) -> np.ndarray:
     """y = W · im2col(x) (+ b), chunk by chunk: each chunk's columns are gathered (its images side by side),
     multiplied by one product and dropped while they are still in cache, instead of one (N, C·kH·kW, OH·OW)
     buffer written and re-read through memory. The product's (F, n·L) result is transposed into NCHW while
@@ -178,7 +181,7 @@ def _split_forward(x: np.ndarray, w3: np.ndarray, b: np.ndarray | None, window: 
     def work(lo: int, hi: int, _worker: int) -> None:
         cols = _gather(x[lo:hi], window, out_hw, width).reshape(groups, w3.shape[2], -1)
         y = _forward_product(w3, cols, scratch((groups, per_group, cols.shape[2]), x.dtype))
-        columns_to_images(y, out[lo:hi], b)
+        columns_to_images(y, out[lo:hi], b, compiled_layout)
 
     split_batch(work, n, chunk_images(n, _cols_bytes(c, window, out_hw, x.dtype)), _flops(n, w3, out_hw))
     return out
@@ -340,12 +343,14 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     f = weight.shape[0]
     w3 = weight._data.reshape(groups, f // groups, -1)
     b = None if bias is None else bias._data
+    inputs = (x, weight) if bias is None else (x, weight, bias)
     if winograd.eligible(window, kernel, groups, x.shape[1], f, _flops(x.shape[0], w3, out_hw)):
         u = winograd.transform_weight(weight._data)
         out = winograd.conv2d_winograd(x._data, u, b, window.padding, out_hw)
     else:
-        out = _split_forward(x._data, w3, b, window, out_hw)
-    inputs = (x, weight) if bias is None else (x, weight, bias)
+        needs_grad = is_grad_enabled() and any(t.requires_grad for t in inputs)
+        small = numpy_suffices(x.shape[0] * f * out_hw[0] * out_hw[1], needs_grad)  # e.g. a one-image prediction
+        out = _split_forward(x._data, w3, b, window, out_hw, compiled_layout=not small)
 
     def backward(g: np.ndarray):
         gx, gw = _split_backward(x._data, w3, np.ascontiguousarray(g), window, x.requires_grad, weight.requires_grad)

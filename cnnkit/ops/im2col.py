@@ -321,11 +321,21 @@ def _columns_to_images(y, bias, out):  # noqa: ANN001, ANN202 - a compiled loop 
                     dst[j] = src[j] + shift
 
 
-def columns_to_images(y: np.ndarray, out: np.ndarray, bias: np.ndarray | None = None) -> None:
+def columns_to_images(y: np.ndarray, out: np.ndarray, bias: np.ndarray | None = None,
+                      compiled_loop: bool = True) -> None:
     """A product's output columns (F, n·OH·W') — images side by side, rows W' ≥ OW long — into `out` (n, F, OH, OW),
     plus `bias` (F,), in the calling thread. A compiled loop: NumPy's transposing copy of rows of 8–32 values ran at
-    4 ns a value (LeNet-5's 6→16 layer: 38 µs a chunk of 16 images against 11 µs here)."""
+    4 ns a value (LeNet-5's 6→16 layer: 38 µs a chunk of 16 images against 11 µs here). `compiled_loop=False`
+    takes NumPy's copy, for calls too small to be worth loading the compiler (`numpy_suffices`)."""
     n, f, oh, ow = out.shape
-    if out.size:
-        rows = y.reshape(f, n, oh, -1)
-        _columns_to_images(rows, np.zeros(f, out.dtype) if bias is None else bias.astype(out.dtype, copy=False), out)
+    if not out.size:
+        return
+    rows = y.reshape(f, n, oh, -1)
+    if not compiled_loop:
+        source = rows[..., :ow].transpose(1, 0, 2, 3)
+        if bias is None:
+            np.copyto(out, source)
+        else:
+            np.add(source, bias.reshape(f, 1, 1), out=out)
+        return
+    _columns_to_images(rows, np.zeros(f, out.dtype) if bias is None else bias.astype(out.dtype, copy=False), out)

@@ -662,3 +662,18 @@ def test_dtype_errors():
         conv2d(x, cnnkit.tensor(np.zeros((1, 1, 3, 3)), dtype=np.float64))
     with pytest.raises(TypeError, match=r"conv2d: expected a floating-point input, got dtype int64"):
         conv2d(cnnkit.tensor(np.zeros((1, 1, 5, 5), dtype=np.int64)), cnnkit.zeros(1, 1, 3, 3))
+
+
+@pytest.mark.parametrize("width", [5, 7], ids=["exact-rows", "whole-rows"])
+@pytest.mark.parametrize("with_bias", [False, True])
+def test_product_columns_go_to_nchw_alike_by_the_compiled_loop_and_by_numpy(width, with_bias, rng):
+    from cnnkit.ops.im2col import columns_to_images
+
+    n, f, oh, ow = 3, 4, 2, 5
+    y = rng.standard_normal((f, n * oh * width)).astype(np.float32)
+    bias = rng.standard_normal(f).astype(np.float32) if with_bias else None
+    expected = y.reshape(f, n, oh, width)[..., :ow].transpose(1, 0, 2, 3) + (0 if bias is None else bias[:, None, None])
+    for compiled_loop in (True, False):
+        out = np.full((n, f, oh, ow), np.nan, np.float32)
+        columns_to_images(y, out, bias, compiled_loop)
+        np.testing.assert_array_equal(out, expected)
