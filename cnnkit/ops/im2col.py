@@ -12,7 +12,7 @@ column back onto the pixels it was read from (the input gradient, and a transpos
 conv2d works on chunks of a batch, the chunk's images side by side in the columns:
 - `im2col_folded` gathers (C·kH·kW, n·OH·OW) in ONE copy from a strided 6-D view (n, C, kH, kW, OH, OW) of
   the zero-padded input: NumPy orders a single copy better than kH·kW slice copies (2.2× faster at 10×10
-  outputs, 1.2× at 32×32; see /work/shared/notes/numpy-conv-speed.md). `col2im_folded_into` is its adjoint,
+  outputs, 1.2× at 32×32). `col2im_folded_into` is its adjoint,
   a compiled loop over (image, channel) planes: each plane (a few KiB) stays in cache while all kH·kW taps
   add into it, where NumPy's kH·kW strided slice-adds stream the chunk through memory once per tap, in rows
   too short for its inner loop (2–3× slower). Only the outputs whose read lands inside the image are
@@ -217,7 +217,7 @@ def im2col_rows(x: np.ndarray, window: Window, out_h: int) -> np.ndarray:
     is then ONE contiguous run of OH·Wp values of the padded image, starting at (k·dH, l·dW), where `im2col_folded`
     copies OH runs of OW. Outputs j ≥ OW are not part of the convolution (their reads wrap into the next row, and
     past the last one into zero rows added for it): the caller drops them. Only for sums where they are dropped
-    (a forward product); a product that sums over the columns (dW) would add them in.
+    (a forward product) or meet zeros (dW against a dY that is zero past OW, for a finite x: 0 · inf is NaN).
     """
     n, c = x.shape[:2]
     (kh, kw), (dh, dw) = window.kernel, window.dilation
