@@ -98,7 +98,7 @@ def add_parser(sub) -> None:
     p.add_argument("--label-smoothing", type=float, default=0.0, help="cross-entropy label smoothing")
     p.add_argument("--model-args", default=None,
                    help='extra model arguments as JSON, e.g. \'{"dropout": 0.3}\' (default {}; for segment '
-                        '\'{"base_channels": 8, "depth": 4}\' with the default unet)')
+                        '\'{"base_channels": 16, "depth": 4}\' with the default unet)')
     p.add_argument("--loss-args", default=None,
                    help='--task segment: the loss\'s options as JSON: "class_weights" ("balanced": median-frequency '
                         'weights of the training masks, or one weight per class) and "dice" (weight of a soft Dice '

@@ -110,7 +110,7 @@ def test_summary_and_models(capsys):
     text = capsys.readouterr().out
     assert "resnet18" in text and "11,689,512" in text
     # each task's default model as that task trains it: the segmenting U-Net at depth 4, not the zoo's depth 3
-    assert re.search(r"^segment +unet +486,499 +fashion-scenes +\{\"base_channels\": 8, \"depth\": 4\}$", text, re.M)
+    assert re.search(r"^segment +unet +1,942,459 +fashion-scenes +\{\"base_channels\": 16, \"depth\": 4\}$", text, re.M)
     assert re.search(r"^classify +lenet5 +61,706 +fashion-mnist", text, re.M)
     assert re.search(r"^detect +yolo +202,948 ", text, re.M)
     assert re.search(r"^generate +diffusion_unet +958,209 ", text, re.M)
@@ -149,7 +149,7 @@ def test_train_help_shows_every_default_once():
     assert "(default: 0.0)" in text and "(default: None)" not in text
     flat = " ".join(text.split())
     # task-dependent defaults in the option's help
-    assert "(default 10; 28 for segment, 3 for generate, 30 for detect)" in flat
+    assert "(default 10; 20 for segment, 3 for generate, 30 for detect)" in flat
     assert "(default 128; 32 for segment and detect, 64 for generate)" in flat  # derived from the tasks too
     # and every task's own defaults, read from the tasks, after the options (without options the CLI has not)
     from cnnkit.training.tasks import TASKS

@@ -32,10 +32,10 @@ def test_segment_defaults_are_a_unet_on_the_scenes_with_adam() -> None:
     assert (config.model, config.dataset, config.optimizer, config.augment) == ("unet", "fashion-scenes", "adam",
                                                                                "flip")
     assert RunConfig.for_task("classify") == RunConfig()
-    # the measured recipe (docs/results.md); its model arguments belong to the default unet only
-    assert (config.epochs, config.model_args, config.loss_args) == (28, {"base_channels": 8, "depth": 4},
+    # the shipped recipe (docs/results.md); its model arguments belong to the default unet only
+    assert (config.epochs, config.model_args, config.loss_args) == (20, {"base_channels": 16, "depth": 4},
                                                                     {"dice": 1.0})
-    assert RunConfig.for_task("segment", model="unet").model_args == {"base_channels": 8, "depth": 4}
+    assert RunConfig.for_task("segment", model="unet").model_args == {"base_channels": 16, "depth": 4}
     assert RunConfig.for_task("segment", model="other").model_args == {}
     assert RunConfig.for_task("segment", model_args={"depth": 2}).model_args == {"depth": 2}
 
@@ -51,7 +51,7 @@ def test_cli_left_out_model_and_loss_args_take_the_task_defaults(monkeypatch) ->
         with pytest.raises(SystemExit):
             main(["train", *argv, "--out", "unused"])
     assert [(c.model, c.model_args, c.loss_args) for c in seen] == [
-        ("unet", {"base_channels": 8, "depth": 4}, {"dice": 1.0}),
+        ("unet", {"base_channels": 16, "depth": 4}, {"dice": 1.0}),
         ("unet", {"depth": 3}, {}),
         ("lenet5", {}, {"dice": 1.0}),
         ("lenet5", {}, {}),
