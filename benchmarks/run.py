@@ -3,7 +3,8 @@
 For each selected workload: build both contenders, check once that they compute the same thing, then time
 them interleaved after warm-up (`timing.interleaved`) and keep the median. Memory runs in child processes
 (`benchmarks.memory`). At the end: the tables (`report`), and with `--json` the same figures in a file,
-with the machine, the versions, the thread settings and the load average at start and end.
+with the machine, the versions, the thread settings, the load average at start and end, and the CPU time the
+virtual machine's host took from it during the run (steal).
 
 NumPy reads its BLAS thread count when it is imported, so this module imports NumPy, cnnkit and torch only
 inside `main`, after `threads.limit_env`.
@@ -33,6 +34,7 @@ from benchmarks.report import MemoryResult, Result  # noqa: E402
 from benchmarks.timing import interleaved  # noqa: E402
 
 LOAD_WARNING = 1.5  # 1-minute load average above which another process is keeping a core busy
+STEAL_WARNING = 0.05  # share of the run's CPU time the host took (steal) above which the figures are disturbed
 PROBE_WARNING = 1e-3  # seconds for the BLAS probe's small product: beyond this, OpenBLAS is waiting for a core
 REPEATS, QUICK_REPEATS, WARMUP = 7, 3, 2
 DEFAULT_THREADS = 2
@@ -196,6 +198,30 @@ def load_warning(load: tuple[float, float, float], n_threads: int = 2) -> str | 
             f"the CPU.{blas} These figures are disturbed.")
 
 
+def steal_seconds(stat_path: str = "/proc/stat") -> float | None:
+    """CPU time the hypervisor has given to other guests since boot, summed over this machine's CPUs (the 8th
+    field of /proc/stat's "cpu" line, in clock ticks); None where the file or the field is missing."""
+    try:
+        with open(stat_path) as f:
+            fields = f.readline().split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK") if fields[:1] == ["cpu"] and len(fields) > 8 else None
+    except (OSError, ValueError):
+        return None
+
+
+def steal_note(stolen: float | None, seconds: float, n_cpus: int) -> str | None:
+    """The host's share of the run's CPU time: a run that lost more than STEAL_WARNING of it is disturbed even
+    when nothing else ran on the machine (the load average does not see it)."""
+    if stolen is None:
+        return None
+    share = stolen / max(seconds * n_cpus, 1e-9)
+    text = f"host steal: {stolen:.1f} s of {n_cpus} x {seconds:.0f} s CPU time ({share:.1%})"
+    if share > STEAL_WARNING:
+        return (f"WARNING: {text}: the virtual machine's host took that share of the CPUs during the run. These "
+                "figures are disturbed.")
+    return text
+
+
 def progress(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
@@ -267,7 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for workload in chosen:
             print(profile_cnnkit(workload, args.repeats, args.warmup, args.profile) + "\n")
         return 0
-    probe_start, started = blas_probe(), time.time()
+    probe_start, started, steal_start = blas_probe(), time.time(), steal_seconds()
     notes = start_warnings(start_load, probe_start, args.threads)
     for note in notes:
         progress(note)
@@ -283,7 +309,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         thread_info["busy"] = busy
     else:
         results, memory = run_all(chosen, torch, args)
-    end_load = os.getloadavg()
+    end_load, steal_end = os.getloadavg(), steal_seconds()
+    stolen = None if steal_start is None or steal_end is None else steal_end - steal_start
+    thread_info["steal_s"] = stolen
+    steal = steal_note(stolen, time.time() - started, os.cpu_count() or 1)
+    notes += [steal] if steal else []
     thread_info["blas_probe_s"] = {"start": probe_start, "end": blas_probe()}
     from benchmarks.scaling import SCALING_TARGET
 

@@ -4,6 +4,7 @@ sameness checks (which must pass on twins and fail on a tampered twin), and the 
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import numpy as np
@@ -95,6 +96,24 @@ def test_load_warning_only_above_the_threshold():
                                                            "disturbed.")
 
 
+def test_steal_is_read_from_the_cpu_line_in_clock_ticks(tmp_path):
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  10 0 20 30 5 0 1 250 0 0\ncpu0 5 0 10 15 2 0 1 125 0 0\n")
+    assert run.steal_seconds(str(stat)) == pytest.approx(250 / os.sysconf("SC_CLK_TCK"))
+    stat.write_text("cpu  10 0 20 30\n")  # an old kernel without the field
+    assert run.steal_seconds(str(stat)) is None
+    assert run.steal_seconds(str(tmp_path / "absent")) is None
+
+
+def test_steal_note_warns_above_five_percent_of_the_cpu_time():
+    assert run.steal_note(None, 200.0, 2) is None
+    assert run.steal_note(0.3, 200.0, 2) == "host steal: 0.3 s of 2 x 200 s CPU time (0.1%)"
+    assert run.steal_note(20.0, 200.0, 2).startswith("host steal")  # exactly 5 %: not yet disturbed
+    warning = run.steal_note(124.0, 310.0, 2)
+    assert warning.startswith("WARNING: host steal: 124.0 s of 2 x 310 s CPU time (20.0%)")
+    assert warning.endswith("These figures are disturbed.")
+
+
 def test_missing_torch_skips_its_columns_with_a_note(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
     torch, note = run.load_torch(no_torch=False)
@@ -147,6 +166,7 @@ def test_tiny_end_to_end_run_without_torch(tmp_path, capsys):
     assert len(meta["loadavg_start"]) == 3 and len(meta["loadavg_end"]) == 3
     assert meta["threads"]["requested"] == 2 and meta["versions"]["torch"] is None
     assert set(meta["threads"]["blas_probe_s"]) == {"start", "end"}
+    assert meta["threads"]["steal_s"] >= 0 and "host steal: " in out  # Linux has the counter
 
 
 def test_sameness_checks_of_plain_arrays():
