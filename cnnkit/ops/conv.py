@@ -222,7 +222,7 @@ def _flipped(window: Window, w3: np.ndarray, kernel: Pair) -> tuple[Window, np.n
 
 
 def _split_backward(x: np.ndarray, w3: np.ndarray, g: np.ndarray, window: Window, need_x: bool,
-                    need_w: bool) -> tuple[np.ndarray | None, np.ndarray | None]:
+                    need_w: bool, compiled_scatter: bool = True) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(dX, dW) chunk by chunk, with the chunk's dY transposed once to (F, n·L), the folded layout of the forward:
     dW = Σ_chunks dY · im2col(x)ᵀ (columns gathered again, not kept from the forward; one product whose inner
     dimension is n·L); dX for stride 1 as a forward convolution of dY (`_flipped`), else col2im(Wᵀ · dY)
@@ -232,6 +232,8 @@ def _split_backward(x: np.ndarray, w3: np.ndarray, g: np.ndarray, window: Window
     Each chunk's dW is kept in its own slot and the slots are added in chunk order: which thread took which
     chunk varies from run to run, and float sums in another order differ in the last bits, which would make
     a seeded training run irreproducible. The slots are small: F·C/G·kH·kW values per chunk.
+    `compiled_scatter=False` lets `col2im_folded_into` copy tiling windows in NumPy (a small transposed
+    convolution's forward, which needs no gradient).
     """
     n, c = x.shape[:2]
     groups, per_group = w3.shape[:2]
@@ -301,7 +303,8 @@ def _split_backward(x: np.ndarray, w3: np.ndarray, g: np.ndarray, window: Window
             cols = _adjoint_product(w3, gy_rows)
             col2im_rows_into(cols.reshape(-1, cols.shape[-1]), window, gx[lo:hi])
         elif need_x:  # dX = col2im(Wᵀ · dY)
-            col2im_folded_into(_adjoint_product(w3, gy).reshape(-1, (hi - lo) * pixels), window, gx[lo:hi])
+            col2im_folded_into(_adjoint_product(w3, gy).reshape(-1, (hi - lo) * pixels), window, gx[lo:hi],
+                               compiled_scatter)
 
     if need_w or need_x:
         split_batch(work, n, chunk, (int(need_w) + int(need_x)) * flops)
@@ -345,12 +348,12 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     w3 = weight._data.reshape(groups, f // groups, -1)
     b = None if bias is None else bias._data
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    if winograd.eligible(window, kernel, groups, x.shape[1], f, _flops(x.shape[0], w3, out_hw)):
+    needs_grad = is_grad_enabled() and any(t.requires_grad for t in inputs)
+    small = numpy_suffices(x.shape[0] * f * out_hw[0] * out_hw[1], needs_grad)  # e.g. a one-image prediction
+    if not small and winograd.eligible(window, kernel, groups, x.shape[1], f, _flops(x.shape[0], w3, out_hw)):
         u = winograd.transform_weight(weight._data)
         out = winograd.conv2d_winograd(x._data, u, b, window.padding, out_hw)
-    else:
-        needs_grad = is_grad_enabled() and any(t.requires_grad for t in inputs)
-        small = numpy_suffices(x.shape[0] * f * out_hw[0] * out_hw[1], needs_grad)  # e.g. a one-image prediction
+    else:  # a small forward without gradient takes the columns in NumPy: Winograd's transforms would load numba
         out = _split_forward(x._data, w3, b, window, out_hw, compiled_layout=not small)
 
     def backward(g: np.ndarray):
@@ -439,10 +442,13 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     extra = [o - i for o, i in zip(window.output_size(out_hw), in_hw, strict=True)]
     if any(extra):
         xd = np.pad(xd, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])))
-    out, _ = _split_backward(_shape_only((n, cout) + out_hw, x.dtype), w3, xd, window, True, False)
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    needs_grad = is_grad_enabled() and any(t.requires_grad for t in inputs)
+    small = numpy_suffices(n * cout * out_hw[0] * out_hw[1], needs_grad)  # e.g. a one-image prediction
+    out, _ = _split_backward(_shape_only((n, cout) + out_hw, x.dtype), w3, xd, window, True, False,
+                             compiled_scatter=not small)
     if bias is not None:
         out += bias._data.reshape(cout, 1, 1)
-    inputs = (x, weight) if bias is None else (x, weight, bias)
 
     def backward(g: np.ndarray):
         g = np.ascontiguousarray(g)

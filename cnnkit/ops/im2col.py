@@ -194,6 +194,13 @@ def _covers_the_image(window: Window, in_hw: Pair) -> bool:
     return window.kernel == tuple(in_hw) and window.dilation == (1, 1) and not any(window.padding)
 
 
+def _tiles_the_image(window: Window, in_hw: Pair) -> bool:
+    """Windows side by side without gaps or overlap that cover the image exactly (a 2×2 stride-2 transposed
+    convolution's output): x[c, i·kH + k, j·kW + l] is column (c, k, l) of output (i, j), for every pixel once."""
+    return (window.stride == window.kernel and window.dilation == (1, 1) and not any(window.padding)
+            and in_hw[0] % window.kernel[0] == 0 and in_hw[1] % window.kernel[1] == 0)
+
+
 def rows_width(window: Window, in_hw: Pair) -> int | None:
     """The padded width Wp when `im2col_rows` pays for this stride-1 window and input, else None.
 
@@ -259,16 +266,22 @@ def _scatter(cols, image, sh, sw, dh, dw, top, left):  # noqa: ANN001, ANN202 - 
                                 target[j] += source[j]
 
 
-def col2im_folded_into(cols: np.ndarray, window: Window, image: np.ndarray) -> None:
+def col2im_folded_into(cols: np.ndarray, window: Window, image: np.ndarray, compiled: bool = True) -> None:
     """The adjoint of `im2col_folded`: columns (C·kH·kW, n·OH·OW) added back onto `image` (n, C, H, W), in
-    the calling thread alone (every pixel of `image` is written)."""
+    the calling thread alone (every pixel of `image` is written). `compiled=False` copies windows that tile the
+    image in NumPy, for calls too small to be worth loading the compiler (`numpy_suffices`)."""
     n, c, h, w = image.shape
     out_hw = window.output_size((h, w))
     if _covers_the_image(window, (h, w)):
         image[...] = cols.reshape(-1, n).T.reshape(image.shape)
         return
     cols6 = cols.reshape((c,) + window.kernel + (n,) + out_hw)
-    if window.is_pointwise():
+    if not compiled and _tiles_the_image(window, (h, w)) and image.flags.c_contiguous:
+        # each pixel in one window: a transposing copy in NumPy, no sums (the compiled scatter is faster on a
+        # training batch, 4.7 against 7.8 ms for a 32→16 2×2 stride-2 layer at 32×32, batch 32, one thread)
+        image.reshape(n, c, out_hw[0], window.kernel[0], out_hw[1], window.kernel[1])[...] = \
+            cols6.transpose(3, 0, 4, 1, 5, 2)
+    elif window.is_pointwise():
         image[...] = cols6[:, 0, 0].transpose(1, 0, 2, 3)
     elif image.size:
         (sh, sw), (dh, dw) = window.stride, window.dilation

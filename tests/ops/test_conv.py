@@ -486,7 +486,11 @@ WINDOWS = [Window((3, 3)), Window((3, 2), (2, 1), (1, 2), (1, 2, 0, 1)), Window(
            Window((1, 1))]  # pointwise: the scatter is a transposition
 
 
-@pytest.mark.parametrize("window", WINDOWS + [Window((7, 6))], ids=str)
+# windows side by side that tile the 7×6 test image (the scatter is a transposing copy), and one that leaves a row
+TILING = [Window((1, 2), (1, 2)), Window((7, 3), (7, 3)), Window((2, 2), (2, 2))]
+
+
+@pytest.mark.parametrize("window", WINDOWS + TILING + [Window((7, 6))], ids=str)
 def test_folded_gather_holds_the_same_columns_with_the_images_side_by_side(window, rng):
     from cnnkit.ops.im2col import col2im_folded_into, im2col_folded
 
@@ -500,6 +504,18 @@ def test_folded_gather_holds_the_same_columns_with_the_images_side_by_side(windo
     back = np.full(x.shape, np.nan)  # every pixel must be written, the ones no window reads included
     col2im_folded_into(c, window, back)
     np.testing.assert_allclose((folded * c).sum(), (x * back).sum(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("window", TILING[:2], ids=str)
+def test_tiling_scatter_into_a_strided_image_matches_the_contiguous_one(window, rng):
+    from cnnkit.ops.im2col import col2im_folded_into
+
+    oh, ow = window.output_size((7, 6))
+    c = rng.standard_normal((2 * window.kernel[0] * window.kernel[1], 3 * oh * ow))
+    contiguous, strided = np.full((3, 2, 7, 6), np.nan), np.full((3, 2, 7, 12), np.nan)[..., ::2]
+    col2im_folded_into(c, window, contiguous)  # the transposing copy
+    col2im_folded_into(c, window, strided)  # a view that a reshape would copy: the compiled scatter
+    np.testing.assert_array_equal(contiguous, strided)
 
 
 # stride-1 windows whose outputs are at least 8 columns wide on a 9×12 input: `rows_width` takes them

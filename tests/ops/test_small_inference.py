@@ -53,15 +53,31 @@ def test_average_pooling_and_eval_batch_norm_agree_with_the_compiled_loops(rng):
         np.testing.assert_allclose(plain, compiled, rtol=1e-6, atol=1e-6)
 
 
-def test_a_one_image_prediction_never_loads_numba():
-    script = textwrap.dedent("""
+def test_small_convolutions_without_gradient_agree_with_the_compiled_paths(rng):
+    x = rng.standard_normal((1, 8, 9, 10)).astype(np.float32)
+    w3 = cnnkit.tensor(rng.standard_normal((8, 8, 3, 3)).astype(np.float32))  # Winograd's shape, were it large
+    w2 = cnnkit.tensor(rng.standard_normal((8, 4, 2, 2)).astype(np.float32))  # a U-Net's 2×2 stride-2 upsampling
+    bias = cnnkit.tensor(rng.standard_normal(4).astype(np.float32))
+    for fn in (lambda t: F.conv2d(t, w3, padding=1), lambda t: F.conv_transpose2d(t, w2, bias, stride=2)):
+        plain, compiled = _both_ways(fn, x)
+        np.testing.assert_allclose(plain, compiled, rtol=1e-5, atol=1e-5)
+
+
+# the shipped models' architectures, one image each at their input size
+PREDICTIONS = [("fashion_vgg", {}, 28), ("fashion_vgg", {"width": 64}, 28),
+               ("unet", {"base_channels": 16, "depth": 4}, 64), ("yolo", {}, 64)]
+
+
+@pytest.mark.parametrize(("name", "args", "size"), PREDICTIONS, ids=[f"{p[0]}{p[1]}" for p in PREDICTIONS])
+def test_a_one_image_prediction_never_loads_numba(name, args, size):
+    script = textwrap.dedent(f"""
         import sys
         import numpy as np
         import cnnkit
         from cnnkit.models import get_model
-        model = get_model("fashion_vgg").eval()
+        model = get_model({name!r}, **{args!r}).eval()
         with cnnkit.no_grad():
-            model(cnnkit.tensor(np.zeros((1, 1, 28, 28), np.float32)))
+            model(cnnkit.tensor(np.zeros((1, 1, {size}, {size}), np.float32)))
         print("numba" in sys.modules)
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
