@@ -96,6 +96,10 @@ def add_parser(sub) -> None:
                    help="onecycle schedule: share of the steps spent raising the learning rate to --lr "
                         f"({per_task('warmup_fraction')})")
     p.add_argument("--label-smoothing", type=float, default=0.0, help="cross-entropy label smoothing")
+    p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                   help="keep an exponential moving average of the weights with this decay, e.g. 0.999 (updated "
+                        "after every step, with a warm-up); the average is what is validated, kept as best and "
+                        "exported; 0: none. Not for --task generate, whose models keep their own")
     p.add_argument("--model-args", default=None,
                    help='extra model arguments as JSON, e.g. \'{"dropout": 0.3}\' (default {}; for segment '
                         '\'{"base_channels": 16, "depth": 4}\' with the default unet)')
@@ -156,7 +160,7 @@ def config_from_args(args: argparse.Namespace):  # noqa: ANN201 - a RunConfig, i
         if text is not None:
             given[name] = _json_option(name.replace("_", "-"), text)
     config = RunConfig.for_task(args.task, data_dir=args.data_dir, momentum=args.momentum,
-                                weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
+                                weight_decay=args.weight_decay, label_smoothing=args.label_smoothing, ema=args.ema,
                                 seed=args.seed, data_args=data_args, out="", val_split=args.val_split, **given)
     config.out = args.out or default_out(config.model, config.dataset)
     return config

@@ -6,12 +6,12 @@ model (`DiffusionUNet`), ema (`EMA`), gaussian (`GaussianDiffusion`, the zoo's `
 model), pictures (grids, trajectories), quality (the table of `cnnkit eval`).
 """
 
-from cnnkit.diffusion.ema import EMA
 from cnnkit.diffusion.gaussian import GaussianDiffusion, diffusion_unet
 from cnnkit.diffusion.generate import generate
 from cnnkit.diffusion.model import DiffusionUNet
 from cnnkit.diffusion.samplers import ddim_sample, ddpm_sample
 from cnnkit.diffusion.schedule import NoiseSchedule, make_schedule
+from cnnkit.optim.ema import EMA
 
 __all__ = [
     "EMA",

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cnnkit import nn
-from cnnkit.diffusion.ema import EMA
 from cnnkit.diffusion.model import DiffusionUNet
 from cnnkit.diffusion.schedule import make_schedule
+from cnnkit.optim.ema import EMA
 from cnnkit.tensor import Tensor
 
 

@@ -1,5 +1,6 @@
-"""Training checkpoints: one safetensors file holding the model's weights, the optimiser's state arrays and,
-in its header, everything else as JSON (epoch, history, RNG states, the model's name and arguments).
+"""Training checkpoints: one safetensors file holding the model's weights, the optimiser's state arrays, the moving
+average of the weights when the run keeps one (`--ema`), and, in its header, everything else as JSON (epoch,
+history, RNG states, the model's name and arguments).
 
 One file, written atomically (temporary file, then rename): a run killed at any moment leaves the
 previous checkpoint intact. A readable copy of the metadata is written beside it as JSON.
@@ -28,6 +29,7 @@ class Checkpoint:
     model_state: dict[str, np.ndarray]
     optimizer_state: dict[str, Any] | None
     meta: dict[str, Any] = field(default_factory=dict)
+    ema_state: dict[str, np.ndarray] | None = None  # an `EMA`'s state_dict (shadow.*, num_updates), or None
 
 
 def _split_optimizer_state(state: dict[str, Any]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -65,10 +67,16 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _arrays(prefix: str, state: dict[str, Any]) -> dict[str, np.ndarray]:
+    return {f"{prefix}{k}": (v._data if isinstance(v, Tensor) else np.asarray(v)) for k, v in state.items()}
+
+
 def save_checkpoint(path: str | os.PathLike, model_state: dict[str, Any], optimizer_state: dict[str, Any] | None,
-                    meta: dict[str, Any]) -> None:
+                    meta: dict[str, Any], ema_state: dict[str, Any] | None = None) -> None:
     """Write a checkpoint atomically, and its metadata as readable JSON beside it (`<name>.json`)."""
-    tensors = {f"model.{k}": (v._data if isinstance(v, Tensor) else np.asarray(v)) for k, v in model_state.items()}
+    tensors = _arrays("model.", model_state)
+    if ema_state is not None:
+        tensors.update(_arrays("ema.", ema_state))
     full_meta = {"format": FORMAT, **_jsonable(meta)}
     if optimizer_state is not None:
         opt_arrays, opt_plain = _split_optimizer_state(optimizer_state)
@@ -87,7 +95,8 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     model_state = {k[len("model."):]: v for k, v in arrays.items() if k.startswith("model.")}
     opt_arrays = {k: v for k, v in arrays.items() if k.startswith("optimizer.")}
     optimizer_state = _join_optimizer_state(opt_arrays, meta.pop("optimizer")) if "optimizer" in meta else None
-    return Checkpoint(model_state, optimizer_state, meta)
+    ema_state = {k[len("ema."):]: v for k, v in arrays.items() if k.startswith("ema.")} or None
+    return Checkpoint(model_state, optimizer_state, meta, ema_state)
 
 
 RESUME_KEYS = {"epoch": int, "history": list, "config": dict}
@@ -102,6 +111,13 @@ def require_resumable(checkpoint: Checkpoint, path: str | os.PathLike) -> None:
     if checkpoint.optimizer_state is None:
         raise CheckpointError(f"{path}: cannot resume from it: it holds no optimiser state (best.safetensors and "
                               "exported weights do not); resume from the run's own last.safetensors")
+
+
+def require_average(checkpoint: Checkpoint, path: str | os.PathLike) -> None:
+    """Refuse to resume a run that keeps a moving average of its weights from a checkpoint without one."""
+    if checkpoint.ema_state is None:
+        raise CheckpointError(f"{path}: cannot resume from it: the run keeps a moving average of its weights "
+                              "(--ema) and this checkpoint holds none")
 
 
 RUN_FILES = ("config.json", "history.json", "history.csv", "best.safetensors", "last.safetensors", "best.json",

@@ -18,8 +18,8 @@ OPTIONS = (("task", "--task"), ("model", "--model"), ("model_args", "--model-arg
            ("data_args", "--data-args"), ("epochs", "--epochs"), ("batch_size", "--batch-size"), ("lr", "--lr"),
            ("optimizer", "--optimizer"), ("momentum", "--momentum"), ("weight_decay", "--weight-decay"),
            ("schedule", "--schedule"), ("augment", "--augment"), ("warmup_fraction", "--warmup-fraction"),
-           ("label_smoothing", "--label-smoothing"), ("loss_args", "--loss-args"), ("val_split", "--val-split"),
-           ("seed", "--seed"))
+           ("label_smoothing", "--label-smoothing"), ("ema", "--ema"), ("loss_args", "--loss-args"),
+           ("val_split", "--val-split"), ("seed", "--seed"))
 
 
 def training_command(config: dict[str, Any]) -> str:

@@ -24,9 +24,10 @@ from typing import Any
 
 from cnnkit.data.locate import dataset_folder
 from cnnkit.models.registry import check_model_args
+from cnnkit.optim.ema import EMA
 from cnnkit.serialization import atomic_write_text
 from cnnkit.tensor import Tensor
-from cnnkit.training.checkpoint import load_checkpoint, require_resumable, save_checkpoint
+from cnnkit.training.checkpoint import load_checkpoint, require_average, require_resumable, save_checkpoint
 from cnnkit.training.datasets import DataInfo
 from cnnkit.training.gradient_flow import GradientFlow, steps_between_records
 from cnnkit.training.history import write_history
@@ -61,6 +62,7 @@ class RunConfig:
     schedule: str = "cosine"
     augment: str = "none"
     label_smoothing: float = 0.0
+    ema: float = 0.0  # decay of a moving average of the weights, which is validated, kept and exported; 0: none
     warmup_fraction: float = 0.3  # onecycle: share of the steps spent raising the learning rate
     seed: int = 0
     out: str = "runs/lenet5-fashion-mnist"
@@ -112,6 +114,8 @@ class RunConfig:
                   ("momentum", 0 <= self.momentum < math.inf, "a finite number >= 0"),
                   ("weight_decay", 0 <= self.weight_decay < math.inf, "a finite number >= 0"),
                   ("label_smoothing", 0 <= self.label_smoothing <= 1, "between 0 and 1"),
+                  ("ema", 0 <= self.ema < 1 and (self.ema == 0 or self.task != "generate"),
+                   "in [0, 1), and 0 for --task generate (a diffusion model keeps its own average)"),
                   ("seed", self.seed >= 0, "an integer >= 0"),
                   ("warmup_fraction", 0 < self.warmup_fraction < 1, "between 0 and 1"),
                   ("loss_args", not self.loss_args or self.task == "segment", "empty except for --task segment"),
@@ -317,6 +321,7 @@ def _train(config: RunConfig, resume: bool, progress: bool, log, parallel: Paral
     optimizer = build_optimizer(config, model)
     steps_per_epoch = parallel.steps_per_epoch(len(train_set), config.batch_size)
     scheduler = build_scheduler(config, optimizer, steps_per_epoch)
+    ema = EMA(model, config.ema) if config.ema else None
     loss_fn = task.build_loss(config)
     history: list[dict[str, Any]] = []
     best, start_epoch = float("-inf"), 1
@@ -327,6 +332,9 @@ def _train(config: RunConfig, resume: bool, progress: bool, log, parallel: Paral
         optimizer.load_state_dict(checkpoint.optimizer_state)
         if scheduler is not None and checkpoint.meta.get("scheduler"):
             scheduler.load_state_dict(checkpoint.meta["scheduler"])
+        if ema is not None:
+            require_average(checkpoint, run_dir / "last.safetensors")
+            ema.load_state_dict(checkpoint.ema_state)
         history = checkpoint.meta["history"]
         best = checkpoint.meta.get("best_score", checkpoint.meta.get("best_accuracy"))
         best = float("-inf") if best is None else best  # None: nothing was held out to score
@@ -342,6 +350,8 @@ def _train(config: RunConfig, resume: bool, progress: bool, log, parallel: Paral
     eval_loader = None if eval_set is None else evaluation_loader(task, config, info, eval_set, config.eval_batch_size)
     trained = parallel.wrap(model)  # the model itself, or DistributedDataParallel(model) in a parallel run
     flow = GradientFlow(model, steps_between_records(steps_per_epoch), (start_epoch - 1) * steps_per_epoch)
+    after_step = flow.after_step if ema is None else lambda: (flow.after_step(), ema.update(model))
+    kept = model if ema is None else ema.shadow  # the weights that are validated, kept as best and exported
     for epoch in range(start_epoch, config.epochs + 1):
         cnnkit.manual_seed(parallel.rank_seed(epoch_seed(config.seed, epoch, 1)))  # augmentation and dropout
         shuffle_seed = epoch_seed(config.seed, epoch, 0)
@@ -351,7 +361,7 @@ def _train(config: RunConfig, resume: bool, progress: bool, log, parallel: Paral
         stats = train_epoch(trained, train_loader, optimizer, loss_fn, epoch=epoch, scheduler=scheduler,
                             progress=progress, description=f"epoch {epoch}/{config.epochs}",
                             batch_correct=task.batch_correct, forward=task.forward,
-                            optimizer_step=task.optimizer_step, after_step=flow.after_step,
+                            optimizer_step=task.optimizer_step, after_step=after_step,
                             steps_after=(config.epochs - epoch) * len(train_loader))
         stats = parallel.reduce_stats(stats)
         flow_records = flow.take()  # every rank takes its records; rank 0 keeps them
@@ -359,7 +369,7 @@ def _train(config: RunConfig, resume: bool, progress: bool, log, parallel: Paral
             history, best = parallel.from_main(None)
             continue
         evaluated = time.perf_counter()
-        result = None if eval_loader is None else task.evaluate(model, eval_loader, loss_fn)
+        result = None if eval_loader is None else task.evaluate(kept, eval_loader, loss_fn)
         row = _history_row(epoch, stats, result, task.eval_split, lr)
         if result is not None:
             row["eval_seconds"] = round(time.perf_counter() - evaluated, 2)
@@ -374,8 +384,9 @@ def _train(config: RunConfig, resume: bool, progress: bool, log, parallel: Paral
                 "score_name": task.score_name, "best_accuracy": scored,
                 "scheduler": scheduler.state_dict() if scheduler is not None else None}
         if improved:
-            save_checkpoint(run_dir / "best.safetensors", model.state_dict(), None, meta)
-        save_checkpoint(run_dir / "last.safetensors", model.state_dict(), optimizer.state_dict(), meta)
+            save_checkpoint(run_dir / "best.safetensors", kept.state_dict(), None, meta)
+        save_checkpoint(run_dir / "last.safetensors", model.state_dict(), optimizer.state_dict(), meta,
+                        None if ema is None else ema.state_dict())
         write_history(run_dir, history)
         if task.after_epoch is not None:
             task.after_epoch(model, run_dir, epoch, config, info)

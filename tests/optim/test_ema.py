@@ -7,7 +7,7 @@ import pytest
 
 import cnnkit
 from cnnkit import nn
-from cnnkit.diffusion.ema import EMA
+from cnnkit.optim.ema import EMA
 
 
 def test_ema_averages_with_the_warm_up_decay() -> None:

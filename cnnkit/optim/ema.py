@@ -7,7 +7,8 @@ After every optimiser step n = 0, 1, 2, … (n updates done before this one):
 
 The copy (`shadow`) is the same module class with its parameters turned into buffers, so it runs like the
 model, is never seen by an optimiser, and its values and the update count travel in `state_dict()` — hence
-in training checkpoints, and a resumed run continues the average exactly. Diffusion samples from `shadow`.
+in training checkpoints, and a resumed run continues the average exactly. Diffusion samples from `shadow`; a run
+trained with `cnnkit train --ema DECAY` is validated, kept as best and exported as `shadow`.
 """
 
 from __future__ import annotations
