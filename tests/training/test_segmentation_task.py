@@ -160,6 +160,27 @@ def test_unknown_scene_option_is_refused_with_the_allowed_names(tiny_fashion, tm
         train(config, progress=False, log=lambda *_: None)
 
 
+def test_train_scenes_sets_the_training_count_alone(tiny_fashion, tmp_path) -> None:
+    from cnnkit.training.tasks.detection import detection_arrays
+    from cnnkit.training.tasks.segmentation import scenes, split_count
+
+    assert [split_count({"num_scenes": 48}, s) for s in ("train", "val", "test")] == [48, 4, 4]
+    assert [split_count({"train_scenes": 96}, s) for s in ("train", "val", "test")] == [96, None, None]
+    assert [split_count({"num_scenes": 48, "train_scenes": 96}, s) for s in ("train", "val")] == [96, 4]
+    config = _config(tiny_fashion, tmp_path / "more")
+    config.data_args = {**TINY, "train_scenes": 96}
+    more = scenes(config, "train")
+    assert (len(more), len(scenes(config, "val")), len(scenes(config, "test"))) == (96, 4, 4)
+    config.data_args = dict(TINY)  # the first 48 training scenes are the same scenes
+    np.testing.assert_array_equal(scenes(config, "train").data, more.data[:48])
+    config.task, config.model, config.model_args = "detect", "yolo", {}
+    config.data_args = {**TINY, "train_scenes": 96}
+    assert len(detection_arrays(config, "train")) == 96 and len(detection_arrays(config, "val")) == 4
+    config.data_args = {"train_scenes": 0}
+    with pytest.raises(ValueError, match="'train_scenes' must be an integer >= 1, got 0"):
+        scenes(config, "train")
+
+
 def test_loss_args_weight_the_classes_and_add_a_dice_term(tiny_fashion, tmp_path) -> None:
     import cnnkit
     from cnnkit import nn

@@ -45,13 +45,10 @@ def check_config(config: Any) -> None:
 def scenes(config: Any, split: str):
     """The Fashion-MNIST scenes of one split (generated and cached on first use); --data-args as for segment."""
     from cnnkit.data.scenes import FashionScenes
-    from cnnkit.training.tasks.segmentation import scene_args
+    from cnnkit.training.tasks.segmentation import scene_args, split_count
 
     args = scene_args(config)
-    count = args.pop("num_scenes", None)
-    if split != "train" and count is not None:
-        count = max(1, count // 10)  # keep the 10:1 train:val/test proportion of the full set
-    return FashionScenes(root=config.data_dir, split=split, num_scenes=count, **args)
+    return FashionScenes(root=config.data_dir, split=split, num_scenes=split_count(args, split), **args)
 
 
 def detection_arrays(config: Any, split: str):

@@ -36,7 +36,8 @@ class ImageMaskArrays:
         return self.data[index][None].astype(np.float32) / np.float32(255), self.targets[index].astype(np.int64)
 
 
-SCENE_ARGS = {"clutter": FLAG, "ignore_border": FLAG, "seed": whole(0), "num_scenes": whole(1), "val_items": whole(1)}
+SCENE_ARGS = {"clutter": FLAG, "ignore_border": FLAG, "seed": whole(0), "num_scenes": whole(1),
+              "train_scenes": whole(1), "val_items": whole(1)}
 
 
 def scene_args(config: Any) -> dict[str, Any]:
@@ -44,10 +45,20 @@ def scene_args(config: Any) -> dict[str, Any]:
     args = dict(config.data_args)
     unknown = set(args) - set(SCENE_ARGS)
     if unknown:
-        raise ValueError(f"--data-args: fashion-scenes takes clutter, ignore_border, seed, num_scenes and val_items, "
-                         f"got {', '.join(sorted(unknown))}")
+        raise ValueError(f"--data-args: fashion-scenes takes {', '.join(SCENE_ARGS)}, got {', '.join(sorted(unknown))}")
     check_arg_values("--data-args", args, SCENE_ARGS)
     return args
+
+
+def split_count(args: dict[str, Any], split: str) -> int | None:
+    """How many scenes of `split` to use, taking the counts out of the scene arguments: `train_scenes` for the
+    training split, else `num_scenes` (a tenth of it for validation and test, the full set's 10:1 proportion),
+    else None (the split's default). `train_scenes` alone leaves validation and test as they are, so a run on more
+    training scenes is scored on the same scenes as one on the default."""
+    count, train_count = args.pop("num_scenes", None), args.pop("train_scenes", None)
+    if split == "train":
+        return count if train_count is None else train_count
+    return None if count is None else max(1, count // 10)
 
 
 def scenes(config: Any, split: str):
@@ -55,10 +66,7 @@ def scenes(config: Any, split: str):
     from cnnkit.data.scenes import FashionScenes
 
     args = scene_args(config)
-    count = args.pop("num_scenes", None)
-    if split != "train" and count is not None:
-        count = max(1, count // 10)  # keep the 10:1 train:val/test proportion of the full set
-    data = FashionScenes(root=config.data_dir, split=split, num_scenes=count, **args)
+    data = FashionScenes(root=config.data_dir, split=split, num_scenes=split_count(args, split), **args)
     return ImageMaskArrays(data.images, data.masks, list(data.classes), folder=str(data.folder))
 
 
