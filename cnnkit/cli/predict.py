@@ -13,8 +13,10 @@ from cnnkit.cli.evaluate import add_tta_option, with_tta
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("predict", help="classify (or segment) image files with a trained model",
-                       description="Classify image files. Each image is converted as the model's training "
+    p = sub.add_parser("predict", help="classify image files with a trained model (or label their pixels, or box "
+                                       "their objects)",
+                       description="Classify image files, or with a segmentation model label every pixel, or with "
+                                   "a detector box the objects. Each image is converted as the model's training "
                                    "data was: to grey or RGB, resized (stretched) to the training size, scaled "
                                    "to [0, 1] and normalised with the training set's mean and std.")
     p.add_argument("checkpoint", metavar="RUN_OR_CHECKPOINT")
@@ -22,12 +24,13 @@ def add_parser(sub) -> None:
     p.add_argument("--top-k", type=int, default=3, help="how many classes to show per image (at least 1)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     add_tta_option(p)
-    p.add_argument("--out-dir", default=None, help="segmentation models: where to write IMAGE.mask.png and "
-                                                   "IMAGE.overlay.png; detectors: IMAGE.boxes.png (default: beside "
+    p.add_argument("--out-dir", default=None, help="segmentation models: where to write NAME.mask.png and "
+                                                   "NAME.overlay.png; detectors: NAME.boxes.png, NAME being the "
+                                                   "image's file name without its extension (default: beside "
                                                    "each image)")
     p.add_argument("--explain", action="store_true",
-                   help="classifiers: also write IMAGE.cam.png, the image with the predicted class's Grad-CAM over "
-                        "it (in --out-dir if given)")
+                   help="classifiers: also write IMAGE.cam.png (the whole file name, e.g. shoe.png.cam.png), the "
+                        "image with the predicted class's Grad-CAM over it (in --out-dir if given)")
     p.add_argument("--cam-layer", default=None, metavar="NAME",
                    help="with --explain: the layer whose output Grad-CAM weighs (default: the last one giving "
                         "feature maps, e.g. the last ReLU)")

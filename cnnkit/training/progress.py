@@ -6,7 +6,9 @@ line after the first step and then at least every `every` seconds:
     epoch 1/10  step 120/469  1530 img/s  loss 0.6234  ETA 4m10s
 
 The ETA is the run's: the steps left in this epoch and in the epochs after it, at this epoch's rate so far
-(evaluation passes are not counted).
+(evaluation passes are not counted). The rate is measured from the end of the first step, whose line shows the
+loss alone: a run's first step also loads or compiles the kernels, and timed with it the first ETA read hours
+for a run of minutes.
 """
 
 from __future__ import annotations
@@ -34,14 +36,21 @@ class ProgressLines:
         self.write = write or (lambda line: print(line, flush=True))
         self.clock = clock
         self.start = self.last = clock()
+        self.first = (0, 0)  # (step, images) at the end of the first step, where the rate's clock starts
 
     def update(self, step: int, images: int, loss: float) -> None:
         """After `step` of `steps`, with `images` seen this epoch and their mean `loss`."""
         now = self.clock()
-        if step != 1 and now - self.last < self.every:
+        line = f"{self.description}  step {step}/{self.steps}"
+        if step == 1:
+            self.start = self.last = now
+            self.first = (step, images)
+            self.write(f"{line}  loss {loss:.4f}")
+            return
+        if now - self.last < self.every:
             return
         self.last = now
-        elapsed = max(now - self.start, 1e-9)
-        left = (self.steps - step + self.steps_after) * elapsed / step
-        self.write(f"{self.description}  step {step}/{self.steps}  {images / elapsed:.0f} img/s  loss {loss:.4f}  "
+        elapsed, steps = max(now - self.start, 1e-9), step - self.first[0]
+        left = (self.steps - step + self.steps_after) * elapsed / steps
+        self.write(f"{line}  {(images - self.first[1]) / elapsed:.0f} img/s  loss {loss:.4f}  "
                    f"ETA {format_duration(left)}")
