@@ -74,7 +74,9 @@ def add_parser(sub) -> None:
                         f"({per_task('dataset')})")
     p.add_argument("--data-dir", default=None,
                    help="where the dataset's files are (when not given: search, then download)")
-    p.add_argument("--data-args", default="{}", help='extra dataset arguments as JSON, e.g. \'{"num_scenes": 2000}\'')
+    p.add_argument("--data-args", default=None,
+                   help='extra dataset arguments as JSON, e.g. \'{"num_scenes": 2000}\' (default {}; for detect '
+                        '\'{"train_scenes": 40000}\', replaced as a whole when given)')
     p.add_argument("--clutter", action="store_true", help="--task segment or detect: scenes on textured backgrounds")
     p.add_argument("--epochs", type=int, default=None, help=f"passes over the training set ({per_task('epochs')})")
     p.add_argument("--batch-size", type=int, default=None,
@@ -151,17 +153,19 @@ def config_from_args(args: argparse.Namespace):  # noqa: ANN201 - a RunConfig, i
     from cnnkit.training.run import RunConfig, default_out
 
     args.task = TASK_ALIASES.get(args.task, args.task)
-    data_args = _json_option("data-args", args.data_args)
-    if args.clutter:
-        data_args["clutter"] = True
     given = {name: getattr(args, name) for name in TASK_DEPENDENT if getattr(args, name) is not None}
+    if args.data_args is not None:  # left out: the task's defaults (detect trains on more scenes)
+        given["data_args"] = _json_option("data-args", args.data_args)
+    if args.clutter:
+        defaults = RunConfig.for_task(args.task, **{k: v for k, v in given.items() if k == "model"}).data_args
+        given["data_args"] = {**given.get("data_args", defaults), "clutter": True}
     for name in ("model_args", "loss_args"):  # left out: the task's defaults (segment has its own)
         text = getattr(args, name)
         if text is not None:
             given[name] = _json_option(name.replace("_", "-"), text)
     config = RunConfig.for_task(args.task, data_dir=args.data_dir, momentum=args.momentum,
                                 weight_decay=args.weight_decay, label_smoothing=args.label_smoothing, ema=args.ema,
-                                seed=args.seed, data_args=data_args, out="", val_split=args.val_split, **given)
+                                seed=args.seed, out="", val_split=args.val_split, **given)
     config.out = args.out or default_out(config.model, config.dataset)
     return config
 

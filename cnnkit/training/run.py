@@ -13,6 +13,7 @@ of an uninterrupted run.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -94,10 +95,12 @@ class RunConfig:
     def for_task(cls, task: str = "classify", **given: Any) -> RunConfig:
         """The defaults of `task` (classification's, overridden by e.g. segmentation's), then the given values.
 
-        The task's default model_args belong to its default model: another model given without model_args gets {}."""
-        defaults = dict(get_task(task).defaults)
+        The task's default model_args and data_args belong to its default model: another model given without them
+        gets {}. The defaults are copied: a run's config may be changed without changing the task's."""
+        defaults = copy.deepcopy(get_task(task).defaults)
         if given.get("model", defaults.get("model")) != defaults.get("model"):
             defaults.pop("model_args", None)
+            defaults.pop("data_args", None)
         settings = {**defaults, **given}
         return cls(task=task, **settings)
 
