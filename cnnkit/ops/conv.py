@@ -221,6 +221,12 @@ def _flipped(window: Window, w3: np.ndarray, kernel: Pair) -> tuple[Window, np.n
     return Window(kernel, (1, 1), window.dilation, pads), flipped
 
 
+def _small_inference(inputs: tuple[Tensor, ...], outputs: int) -> bool:
+    """A forward of `outputs` values that records no gradient and is small enough for NumPy alone (`numpy_suffices`),
+    e.g. a one-image prediction: it then never loads the compiled kernels."""
+    return numpy_suffices(outputs, is_grad_enabled() and any(t.requires_grad for t in inputs))
+
+
 def _split_backward(x: np.ndarray, w3: np.ndarray, g: np.ndarray, window: Window, need_x: bool,
                     need_w: bool, compiled_scatter: bool = True) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(dX, dW) chunk by chunk, with the chunk's dY transposed once to (F, n·L), the folded layout of the forward:
@@ -348,8 +354,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
     w3 = weight._data.reshape(groups, f // groups, -1)
     b = None if bias is None else bias._data
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    needs_grad = is_grad_enabled() and any(t.requires_grad for t in inputs)
-    small = numpy_suffices(x.shape[0] * f * out_hw[0] * out_hw[1], needs_grad)  # e.g. a one-image prediction
+    small = _small_inference(inputs, x.shape[0] * f * out_hw[0] * out_hw[1])
     if not small and winograd.eligible(window, kernel, groups, x.shape[1], f, _flops(x.shape[0], w3, out_hw)):
         u = winograd.transform_weight(weight._data)
         out = winograd.conv2d_winograd(x._data, u, b, window.padding, out_hw)
@@ -443,10 +448,8 @@ def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
     if any(extra):
         xd = np.pad(xd, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])))
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    needs_grad = is_grad_enabled() and any(t.requires_grad for t in inputs)
-    small = numpy_suffices(n * cout * out_hw[0] * out_hw[1], needs_grad)  # e.g. a one-image prediction
     out, _ = _split_backward(_shape_only((n, cout) + out_hw, x.dtype), w3, xd, window, True, False,
-                             compiled_scatter=not small)
+                             compiled_scatter=not _small_inference(inputs, n * cout * out_hw[0] * out_hw[1]))
     if bias is not None:
         out += bias._data.reshape(cout, 1, 1)
 
