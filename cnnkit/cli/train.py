@@ -156,9 +156,6 @@ def config_from_args(args: argparse.Namespace):  # noqa: ANN201 - a RunConfig, i
     given = {name: getattr(args, name) for name in TASK_DEPENDENT if getattr(args, name) is not None}
     if args.data_args is not None:  # left out: the task's defaults (detect trains on more scenes)
         given["data_args"] = _json_option("data-args", args.data_args)
-    if args.clutter:
-        defaults = RunConfig.for_task(args.task, **{k: v for k, v in given.items() if k == "model"}).data_args
-        given["data_args"] = {**given.get("data_args", defaults), "clutter": True}
     for name in ("model_args", "loss_args"):  # left out: the task's defaults (segment has its own)
         text = getattr(args, name)
         if text is not None:
@@ -166,6 +163,8 @@ def config_from_args(args: argparse.Namespace):  # noqa: ANN201 - a RunConfig, i
     config = RunConfig.for_task(args.task, data_dir=args.data_dir, momentum=args.momentum,
                                 weight_decay=args.weight_decay, label_smoothing=args.label_smoothing, ema=args.ema,
                                 seed=args.seed, out="", val_split=args.val_split, **given)
+    if args.clutter:  # added to the given --data-args, or to the task's defaults
+        config.data_args = {**config.data_args, "clutter": True}
     config.out = args.out or default_out(config.model, config.dataset)
     return config
 
