@@ -98,10 +98,10 @@ def add_parser(sub) -> None:
                    help="onecycle schedule: share of the steps spent raising the learning rate to --lr "
                         f"({per_task('warmup_fraction')})")
     p.add_argument("--label-smoothing", type=float, default=0.0, help="cross-entropy label smoothing")
-    p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+    p.add_argument("--ema", type=float, default=None, metavar="DECAY",
                    help="keep an exponential moving average of the weights with this decay, e.g. 0.999 (updated "
                         "after every step, with a warm-up); the average is what is validated, kept as best and "
-                        "exported; 0: none. Not for --task generate, whose models keep their own")
+                        f"exported; 0: none ({per_task('ema')}). Not for --task generate, whose models keep their own")
     p.add_argument("--model-args", default=None,
                    help='extra model arguments as JSON, e.g. \'{"dropout": 0.3}\' (default {}; for segment '
                         '\'{"base_channels": 16, "depth": 4}\' with the default unet)')
@@ -145,7 +145,7 @@ def _json_option(name: str, text: str) -> dict:
 
 TASK_ALIASES = {"diffusion": "generate"}  # diffusion's other name; runs record "generate"
 TASK_DEPENDENT = ("model", "dataset", "epochs", "batch_size", "lr", "optimizer", "augment", "schedule",
-                  "warmup_fraction")
+                  "warmup_fraction", "ema")
 
 
 def config_from_args(args: argparse.Namespace):  # noqa: ANN201 - a RunConfig, imported late (start-up time)
@@ -161,7 +161,7 @@ def config_from_args(args: argparse.Namespace):  # noqa: ANN201 - a RunConfig, i
         if text is not None:
             given[name] = _json_option(name.replace("_", "-"), text)
     config = RunConfig.for_task(args.task, data_dir=args.data_dir, momentum=args.momentum,
-                                weight_decay=args.weight_decay, label_smoothing=args.label_smoothing, ema=args.ema,
+                                weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
                                 seed=args.seed, out="", val_split=args.val_split, **given)
     if args.clutter:  # added to the given --data-args, or to the task's defaults
         config.data_args = {**config.data_args, "clutter": True}

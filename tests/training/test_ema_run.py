@@ -98,3 +98,15 @@ def test_the_option_sets_the_decay():
 
     assert config_from_args(build_parser().parse_args(["train", "--ema", "0.999"])).ema == 0.999
     assert config_from_args(build_parser().parse_args(["train"])).ema == 0.0
+
+
+def test_a_tasks_own_decay_is_its_default_and_the_option_overrides_it(monkeypatch):
+    from cnnkit.cli import build_parser
+    from cnnkit.cli.train import config_from_args
+    from cnnkit.training.tasks import TASKS
+
+    monkeypatch.setitem(TASKS["detect"].defaults, "ema", 0.99)
+    parse = build_parser().parse_args
+    assert config_from_args(parse(["train", "--task", "detect"])).ema == 0.99
+    assert config_from_args(parse(["train", "--task", "detect", "--ema", "0"])).ema == 0.0
+    assert config_from_args(parse(["train", "--task", "segment"])).ema == 0.0
