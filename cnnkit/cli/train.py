@@ -56,6 +56,12 @@ def per_task(field: str) -> str:
     return f"default {base}" + ("; " + ", ".join(notes) if notes else "")
 
 
+def _detect_data_args() -> str:
+    from cnnkit.training.tasks import TASKS
+
+    return json.dumps(TASKS["detect"].defaults["data_args"])
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train a model (default: " + DEFAULTS_HELP + ")",
                        description="Train an image classifier, or with --task segment a U-Net that labels every "
@@ -76,7 +82,7 @@ def add_parser(sub) -> None:
                    help="where the dataset's files are (when not given: search, then download)")
     p.add_argument("--data-args", default=None,
                    help='extra dataset arguments as JSON, e.g. \'{"num_scenes": 2000}\' (default {}; for detect '
-                        '\'{"train_scenes": 40000}\', replaced as a whole when given)')
+                        f"'{_detect_data_args()}' with the default yolo, replaced as a whole when given)")
     p.add_argument("--clutter", action="store_true", help="--task segment or detect: scenes on textured backgrounds")
     p.add_argument("--epochs", type=int, default=None, help=f"passes over the training set ({per_task('epochs')})")
     p.add_argument("--batch-size", type=int, default=None,

@@ -95,12 +95,13 @@ class RunConfig:
     def for_task(cls, task: str = "classify", **given: Any) -> RunConfig:
         """The defaults of `task` (classification's, overridden by e.g. segmentation's), then the given values.
 
-        The task's default model_args and data_args belong to its default model: another model given without them
-        gets {}. The defaults are copied: a run's config may be changed without changing the task's."""
+        The task's default model_args, data_args and ema belong to its default model's recipe: another model given
+        without them gets {} and no average. The defaults are copied: a run's config may be changed without changing
+        the task's."""
         defaults = copy.deepcopy(get_task(task).defaults)
         if given.get("model", defaults.get("model")) != defaults.get("model"):
-            defaults.pop("model_args", None)
-            defaults.pop("data_args", None)
+            for key in ("model_args", "data_args", "ema"):
+                defaults.pop(key, None)
         settings = {**defaults, **given}
         return cls(task=task, **settings)
 

@@ -158,7 +158,9 @@ def test_train_help_shows_every_default_once():
     for name in ("segment", "detect", "generate"):
         assert f"{name}: model {TASKS[name].defaults['model']}," in epilog
     assert "batch-size 64, epochs 3" in epilog and "eval-batch-size" not in epilog
-    assert "epochs 15, data-args {\"train_scenes\": 40000}" in epilog
+    assert "epochs 15, data-args {\"train_scenes\": 60000}, ema 0.999" in epilog
+    assert "for detect '{\"train_scenes\": 60000}' with the default yolo" in flat  # --data-args, from the task
+    assert "0: none (default 0.0; 0.999 for detect)" in flat
 
 
 def test_gradcheck_of_a_trained_run(trained_run, capsys):

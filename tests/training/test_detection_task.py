@@ -59,11 +59,13 @@ def test_detect_defaults_are_yolo_on_the_scenes_with_adam_and_flips() -> None:
         "flip",
         32,
     )
-    # the shipped recipe: twice the default training scenes for half the epochs; its data_args go with yolo only
-    assert (config.epochs, config.data_args) == (15, {"train_scenes": 40000})
-    assert RunConfig.for_task("detect", model="propose_classify").data_args == {}
+    # the shipped recipe: three times the default training scenes for half the epochs, with an average of the
+    # weights; its data_args and ema go with yolo only
+    assert (config.epochs, config.data_args, config.ema) == (15, {"train_scenes": 60000}, 0.999)
+    other = RunConfig.for_task("detect", model="propose_classify")
+    assert (other.data_args, other.ema) == ({}, 0.0)
     config.data_args["train_scenes"] = 8  # a run's config is its own copy of the defaults
-    assert RunConfig.for_task("detect").data_args == {"train_scenes": 40000}
+    assert RunConfig.for_task("detect").data_args == {"train_scenes": 60000}
 
 
 def test_yolo_run_writes_val_map_history_and_resumes_to_the_same_weights(tiny_fashion, tmp_path, monkeypatch) -> None:
