@@ -22,11 +22,15 @@ OPTIONS = (("task", "--task"), ("model", "--model"), ("model_args", "--model-arg
            ("val_split", "--val-split"), ("seed", "--seed"))
 
 
+# settings that runs stored before the option existed lack: they trained with this value
+BEFORE_THE_OPTION = {"ema": 0.0}
+
+
 def training_command(config: dict[str, Any]) -> str:
     """The `cnnkit train` command line that trains the run described by `config` (a stored RunConfig)."""
     words = ["cnnkit", "train"]
     for key, option in OPTIONS:
-        value = config.get(key)
+        value = config.get(key, BEFORE_THE_OPTION.get(key))
         if value is None or value == {}:  # val_split None: the task's default split; {}: no extra arguments
             continue
         words += [option, json.dumps(value, sort_keys=True) if isinstance(value, dict) else str(value)]

@@ -48,6 +48,13 @@ def test_a_setting_equal_to_todays_default_is_still_written() -> None:
         assert option in command
 
 
+def test_a_run_stored_before_an_option_existed_is_given_the_value_it_trained_with() -> None:
+    stored = dataclasses.asdict(RunConfig.for_task("detect"))
+    del stored["ema"]  # runs from before --ema kept no average; detect's default is now 0.999
+    command = training_command(stored)
+    assert "--ema 0.0" in command and _parsed(command).ema == 0.0
+
+
 def test_wall_seconds_sums_the_epochs_training_and_validation() -> None:
     assert wall_seconds([{"epoch": 1, "seconds": 90.04, "eval_seconds": 4.5}, {"epoch": 2, "seconds": 89.0}]) == 183.5
     assert wall_seconds([]) == 0.0
