@@ -56,10 +56,12 @@ def per_task(field: str) -> str:
     return f"default {base}" + ("; " + ", ".join(notes) if notes else "")
 
 
-def _detect_data_args() -> str:
+def _tasks_data_args() -> str:
+    """"for segment '{...}', for detect '{...}'": the tasks' own default data_args, read from the tasks."""
     from cnnkit.training.tasks import TASKS
 
-    return json.dumps(TASKS["detect"].defaults["data_args"])
+    return ", ".join(f"for {name} '{json.dumps(task.defaults['data_args'])}'"
+                     for name, task in TASKS.items() if "data_args" in task.defaults)
 
 
 def add_parser(sub) -> None:
@@ -81,8 +83,8 @@ def add_parser(sub) -> None:
     p.add_argument("--data-dir", default=None,
                    help="where the dataset's files are (when not given: search, then download)")
     p.add_argument("--data-args", default=None,
-                   help='extra dataset arguments as JSON, e.g. \'{"num_scenes": 2000}\' (default {}; for detect '
-                        f"'{_detect_data_args()}' with the default yolo, replaced as a whole when given)")
+                   help='extra dataset arguments as JSON, e.g. \'{"num_scenes": 2000}\' (default {}; '
+                        f"{_tasks_data_args()}, with their default models; replaced as a whole when given)")
     p.add_argument("--clutter", action="store_true", help="--task segment or detect: scenes on textured backgrounds")
     p.add_argument("--epochs", type=int, default=None, help=f"passes over the training set ({per_task('epochs')})")
     p.add_argument("--batch-size", type=int, default=None,

@@ -32,11 +32,14 @@ def test_segment_defaults_are_a_unet_on_the_scenes_with_adam() -> None:
     assert (config.model, config.dataset, config.optimizer, config.augment) == ("unet", "fashion-scenes", "adam",
                                                                                "flip")
     assert RunConfig.for_task("classify") == RunConfig()
-    # the shipped recipe (docs/results.md); its model arguments belong to the default unet only
-    assert (config.epochs, config.model_args, config.loss_args) == (20, {"base_channels": 16, "depth": 4},
+    # the shipped recipe (docs/results.md); its model and data arguments and its average belong to the default
+    # unet only
+    assert (config.epochs, config.model_args, config.loss_args) == (10, {"base_channels": 16, "depth": 4},
                                                                     {"dice": 1.0})
+    assert (config.data_args, config.ema) == ({"train_scenes": 40000}, 0.999)
     assert RunConfig.for_task("segment", model="unet").model_args == {"base_channels": 16, "depth": 4}
-    assert RunConfig.for_task("segment", model="other").model_args == {}
+    other = RunConfig.for_task("segment", model="other")
+    assert (other.model_args, other.data_args, other.ema) == ({}, {}, 0.0)
     assert RunConfig.for_task("segment", model_args={"depth": 2}).model_args == {"depth": 2}
 
 
@@ -56,6 +59,18 @@ def test_cli_left_out_model_and_loss_args_take_the_task_defaults(monkeypatch) ->
         ("lenet5", {}, {"dice": 1.0}),
         ("lenet5", {}, {}),
     ]
+
+
+def test_clutter_adds_to_the_default_scenes_or_to_the_given_ones(monkeypatch) -> None:
+    import cnnkit.training.run as run_module
+
+    seen = []
+    monkeypatch.setattr(run_module, "train", lambda config, **_: seen.append(config) or (_ for _ in ()).throw(
+        SystemExit(0)))
+    for argv in (["--clutter"], ["--clutter", "--data-args", "{}"]):
+        with pytest.raises(SystemExit):
+            main(["train", "--task", "segment", *argv, "--out", "unused"])
+    assert [c.data_args for c in seen] == [{"train_scenes": 40000, "clutter": True}, {"clutter": True}]
 
 
 def _weights(run_dir):
