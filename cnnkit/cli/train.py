@@ -162,9 +162,7 @@ def config_from_args(args: argparse.Namespace):  # noqa: ANN201 - a RunConfig, i
 
     args.task = TASK_ALIASES.get(args.task, args.task)
     given = {name: getattr(args, name) for name in TASK_DEPENDENT if getattr(args, name) is not None}
-    if args.data_args is not None:  # left out: the task's defaults (detect trains on more scenes)
-        given["data_args"] = _json_option("data-args", args.data_args)
-    for name in ("model_args", "loss_args"):  # left out: the task's defaults (segment has its own)
+    for name in ("model_args", "data_args", "loss_args"):  # left out: the task's defaults (e.g. segment's)
         text = getattr(args, name)
         if text is not None:
             given[name] = _json_option(name.replace("_", "-"), text)

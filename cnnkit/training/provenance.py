@@ -22,15 +22,19 @@ OPTIONS = (("task", "--task"), ("model", "--model"), ("model_args", "--model-arg
            ("val_split", "--val-split"), ("seed", "--seed"))
 
 
-# settings that runs stored before the option existed lack: they trained with this value
-BEFORE_THE_OPTION = {"ema": 0.0}
-
-
 def training_command(config: dict[str, Any]) -> str:
-    """The `cnnkit train` command line that trains the run described by `config` (a stored RunConfig)."""
+    """The `cnnkit train` command line that trains the run described by `config` (a stored RunConfig).
+
+    A setting the run did not store (it predates the option) is RunConfig's default, as `RunConfig.from_stored`
+    reads it: the value that run trained with, which a task's own default may since have changed."""
+    from dataclasses import asdict
+
+    from cnnkit.training.run import RunConfig  # late: predict and eval import this module, and need no trainer
+
+    stored = {**asdict(RunConfig()), **config}
     words = ["cnnkit", "train"]
     for key, option in OPTIONS:
-        value = config.get(key, BEFORE_THE_OPTION.get(key))
+        value = stored.get(key)
         if value is None or value == {}:  # val_split None: the task's default split; {}: no extra arguments
             continue
         words += [option, json.dumps(value, sort_keys=True) if isinstance(value, dict) else str(value)]
