@@ -56,12 +56,16 @@ def per_task(field: str) -> str:
     return f"default {base}" + ("; " + ", ".join(notes) if notes else "")
 
 
-def _tasks_data_args() -> str:
-    """"for segment '{...}', for detect '{...}'": the tasks' own default data_args, read from the tasks."""
+def per_task_json(field: str, of_default_model: bool = True) -> str:
+    """"for segment '{...}', for detect '{...}', with their default models": the tasks' own defaults of a JSON
+    option (model_args, loss_args, data_args), read from the tasks, so that the help cannot go stale."""
     from cnnkit.training.tasks import TASKS
 
-    return ", ".join(f"for {name} '{json.dumps(task.defaults['data_args'])}'"
-                     for name, task in TASKS.items() if "data_args" in task.defaults)
+    names = [name for name, task in TASKS.items() if field in task.defaults]
+    text = ", ".join(f"for {name} '{json.dumps(TASKS[name].defaults[field])}'" for name in names)
+    if of_default_model:  # RunConfig.for_task drops these defaults when another model is named
+        text += ", with their default models" if len(names) > 1 else " with its default model"
+    return text
 
 
 def add_parser(sub) -> None:
@@ -84,7 +88,7 @@ def add_parser(sub) -> None:
                    help="where the dataset's files are (when not given: search, then download)")
     p.add_argument("--data-args", default=None,
                    help='extra dataset arguments as JSON, e.g. \'{"num_scenes": 2000}\' (default {}; '
-                        f"{_tasks_data_args()}, with their default models; replaced as a whole when given)")
+                        f"{per_task_json('data_args')}; replaced as a whole when given)")
     p.add_argument("--clutter", action="store_true", help="--task segment or detect: scenes on textured backgrounds")
     p.add_argument("--epochs", type=int, default=None, help=f"passes over the training set ({per_task('epochs')})")
     p.add_argument("--batch-size", type=int, default=None,
@@ -111,13 +115,13 @@ def add_parser(sub) -> None:
                         "after every step, with a warm-up); the average is what is validated, kept as best and "
                         f"exported; 0: none ({per_task('ema')}). Not for --task generate, whose models keep their own")
     p.add_argument("--model-args", default=None,
-                   help='extra model arguments as JSON, e.g. \'{"dropout": 0.3}\' (default {}; for segment '
-                        '\'{"base_channels": 16, "depth": 4}\' with the default unet)')
+                   help='extra model arguments as JSON, e.g. \'{"dropout": 0.3}\' (default {}; '
+                        f"{per_task_json('model_args')})")
     p.add_argument("--loss-args", default=None,
                    help='--task segment: the loss\'s options as JSON: "class_weights" ("balanced": median-frequency '
                         'weights of the training masks, or one weight per class) and "dice" (weight of a soft Dice '
                         'loss added to the cross-entropy), e.g. \'{"class_weights": "balanced", "dice": 0.5}\' '
-                        '(default \'{"dice": 1.0}\')')
+                        f"(default {{}}; {per_task_json('loss_args', of_default_model=False)})")
     p.add_argument("--val-split", type=int, default=None, metavar="N",
                    help="classify and generate: hold out the last N training images for validation, whose score "
                         "picks the best checkpoint (default: classify 5000, a tenth of a training set under 50,000 "

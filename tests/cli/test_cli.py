@@ -161,6 +161,8 @@ def test_train_help_shows_every_default_once():
     assert "epochs 15, data-args {\"train_scenes\": 60000}, ema 0.999" in epilog
     assert ("for segment '{\"train_scenes\": 40000}', for detect '{\"train_scenes\": 60000}', with their default "
             "models" in flat)  # --data-args, from the tasks
+    assert ("(default {}; for segment '{\"base_channels\": 16, \"depth\": 4}' with its default model)" in flat)
+    assert "(default {}; for segment '{\"dice\": 1.0}')" in flat  # the loss is the task's, whatever the model
     assert "0: none (default 0.0; 0.999 for segment and detect)" in flat
 
 
