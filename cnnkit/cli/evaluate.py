@@ -20,6 +20,10 @@ def add_parser(sub) -> None:
     p.add_argument("--data-dir", default=None, help="where the dataset's files are (default: as in training)")
     p.add_argument("--batch-size", type=int, default=1000)
     add_tta_option(p)
+    p.add_argument("--average", action="store_true",
+                   help="score the checkpoint's moving average of the weights instead of its trained weights: "
+                        "the last.safetensors of a run trained with --ema holds both (its best.safetensors and "
+                        "exports are the average already)")
     from cnnkit.cli.evaluate_generation import add_options
 
     add_options(p)  # diffusion runs: the quality table's options
@@ -65,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from cnnkit.training.run import RunConfig, evaluation_loader
     from cnnkit.training.tasks import get_task
 
-    model, meta, info = load_trained_model(args.checkpoint)
+    model, meta, info = load_trained_model(args.checkpoint, average=args.average)
     config = RunConfig.from_stored(dict(meta["config"]), f"{args.checkpoint} (its metadata's config)")
     config.data_dir = data_dir_for_run(args.data_dir, config.data_dir, config.dataset)
     task = get_task(config.task)
@@ -79,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
     result = task.evaluate(model, evaluation_loader(task, config, info, test_set, args.batch_size), None)
     seconds = time.perf_counter() - started
     print(f"model {config.model} on {info.dataset} test set ({len(test_set)} {task.item_name}, "
-          f"checkpoint of epoch {meta['epoch']}{', flip test-time augmentation' if args.tta == 'flip' else ''})")
+          f"checkpoint of epoch {meta['epoch']}{', its moving average' if args.average else ''}"
+          f"{', flip test-time augmentation' if args.tta == 'flip' else ''})")
     if task.kind == "segmentation":
         confusion = result.details
         print(f"pixel accuracy: {confusion.pixel_accuracy():.4f}")

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from cnnkit.serialization import CheckpointError
-from cnnkit.training.checkpoint import load_checkpoint
+from cnnkit.training.checkpoint import Checkpoint, load_checkpoint
 from cnnkit.training.datasets import DataInfo
 from cnnkit.training.export import full_state
 
@@ -75,13 +75,29 @@ def data_problem(info: DataInfo) -> str | None:
     return None
 
 
-def load_trained_model(path: str | os.PathLike) -> tuple[Any, dict[str, Any], DataInfo]:
-    """(model in eval mode, checkpoint metadata, DataInfo) from a run folder or checkpoint."""
+def averaged_weights(checkpoint: Checkpoint, source: Path) -> dict[str, np.ndarray]:
+    """The moving average (`shadow.*`) a training checkpoint keeps beside the trained weights, keyed as they are."""
+    if checkpoint.ema_state is None:
+        raise CheckpointError(f"{source}: holds no moving average of the weights (only the last.safetensors of a "
+                              "run trained with --ema does; that run's best.safetensors and exports are the average)")
+    average = {k[len("shadow."):]: v for k, v in checkpoint.ema_state.items() if k.startswith("shadow.")}
+    if average.keys() != checkpoint.model_state.keys():
+        raise CheckpointError(f"{source}: its moving average does not hold the same tensors as its weights")
+    return average
+
+
+def load_trained_model(path: str | os.PathLike, average: bool = False) -> tuple[Any, dict[str, Any], DataInfo]:
+    """(model in eval mode, checkpoint metadata, DataInfo) from a run folder or checkpoint.
+
+    average: load the checkpoint's moving average of the weights instead of its trained weights. Only the
+    last.safetensors of a run trained with --ema holds both; its best.safetensors and exports hold the average
+    as their weights."""
     from cnnkit.models import get_model
 
     source = resolve_checkpoint(path)
     checkpoint = load_checkpoint(source)
-    refuse_non_finite(checkpoint.model_state, source)
+    state = averaged_weights(checkpoint, source) if average else checkpoint.model_state
+    refuse_non_finite(state, source)
     meta = checkpoint.meta
     info, config = described_model(meta, source)
     try:
@@ -90,7 +106,7 @@ def load_trained_model(path: str | os.PathLike) -> tuple[Any, dict[str, Any], Da
     except (TypeError, MemoryError) as error:  # model_args of the wrong type or size in the metadata
         raise CheckpointError(f"{source}: its model {config['model']!r} cannot be built with the stored "
                               f"model_args {config.get('model_args', {})!r} ({error})") from None
-    model.load_state_dict(full_state(checkpoint.model_state, meta))
+    model.load_state_dict(full_state(state, meta))
     model.eval()
     return model, meta, info
 

@@ -110,3 +110,24 @@ def test_a_tasks_own_decay_is_its_default_and_the_option_overrides_it(monkeypatc
     assert config_from_args(parse(["train", "--task", "detect"])).ema == 0.99
     assert config_from_args(parse(["train", "--task", "detect", "--ema", "0"])).ema == 0.0
     assert config_from_args(parse(["train"])).ema == 0.0
+
+
+def test_eval_average_scores_the_last_checkpoints_average(data_dir, tmp_path, capsys):
+    from cnnkit.cli import main
+
+    run = train(_config(data_dir, tmp_path / "run", val_split=0), progress=False, log=lambda *_: None)
+    last = run.run_dir / "last.safetensors"
+    model, _, _ = load_trained_model(last, average=True)
+    shadow = load_checkpoint(last).ema_state
+    assert all(np.array_equal(value.numpy(), shadow[f"shadow.{key}"]) for key, value in model.state_dict().items())
+
+    def accuracy(*args: str) -> str:
+        assert main(["eval", *args]) == 0
+        text = capsys.readouterr().out
+        return text[text.index("accuracy:"):text.index("\n", text.index("accuracy:"))]
+
+    # without a validation split the last epoch is kept: best is the average, which --average reads from last
+    assert accuracy(str(last), "--average") == accuracy(str(run.run_dir / "best.safetensors"))
+    assert main(["eval", str(last), "--average"]) == 0 and "epoch 2, its moving average" in capsys.readouterr().out
+    assert main(["eval", str(run.run_dir), "--average"]) == 2
+    assert "best.safetensors: holds no moving average of the weights" in capsys.readouterr().err
