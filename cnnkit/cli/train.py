@@ -110,6 +110,12 @@ def add_parser(sub) -> None:
                    help="onecycle schedule: share of the steps spent raising the learning rate to --lr "
                         f"({per_task('warmup_fraction')})")
     p.add_argument("--label-smoothing", type=float, default=0.0, help="cross-entropy label smoothing")
+    p.add_argument("--mixup-alpha", type=float, default=0.0, metavar="ALPHA",
+                   help="--task classify: MixUp, each training image blended with another by λ ~ Beta(α, α), "
+                        "labels alike; 0: none")
+    p.add_argument("--cutmix-alpha", type=float, default=0.0, metavar="ALPHA",
+                   help="--task classify: CutMix, a box of another training image pasted in, labels weighted by "
+                        "area; with --mixup-alpha too, each batch gets one of the two; 0: none")
     p.add_argument("--ema", type=float, default=None, metavar="DECAY",
                    help="keep an exponential moving average of the weights with this decay, e.g. 0.999 (updated "
                         "after every step, with a warm-up); the average is what is validated, kept as best and "
@@ -172,6 +178,7 @@ def config_from_args(args: argparse.Namespace):  # noqa: ANN201 - a RunConfig, i
             given[name] = _json_option(name.replace("_", "-"), text)
     config = RunConfig.for_task(args.task, data_dir=args.data_dir, momentum=args.momentum,
                                 weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
+                                mixup_alpha=args.mixup_alpha, cutmix_alpha=args.cutmix_alpha,
                                 seed=args.seed, out="", val_split=args.val_split, **given)
     if args.clutter:  # added to the given --data-args, or to the task's defaults
         config.data_args = {**config.data_args, "clutter": True}

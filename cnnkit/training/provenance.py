@@ -18,7 +18,8 @@ OPTIONS = (("task", "--task"), ("model", "--model"), ("model_args", "--model-arg
            ("data_args", "--data-args"), ("epochs", "--epochs"), ("batch_size", "--batch-size"), ("lr", "--lr"),
            ("optimizer", "--optimizer"), ("momentum", "--momentum"), ("weight_decay", "--weight-decay"),
            ("schedule", "--schedule"), ("augment", "--augment"), ("warmup_fraction", "--warmup-fraction"),
-           ("label_smoothing", "--label-smoothing"), ("ema", "--ema"), ("loss_args", "--loss-args"),
+           ("label_smoothing", "--label-smoothing"), ("mixup_alpha", "--mixup-alpha"),
+           ("cutmix_alpha", "--cutmix-alpha"), ("ema", "--ema"), ("loss_args", "--loss-args"),
            ("val_split", "--val-split"), ("seed", "--seed"))
 
 

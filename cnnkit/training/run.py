@@ -63,6 +63,8 @@ class RunConfig:
     schedule: str = "cosine"
     augment: str = "none"
     label_smoothing: float = 0.0
+    mixup_alpha: float = 0.0  # classify: MixUp by λ ~ Beta(α, α) (with cutmix_alpha too: half the batches); 0: none
+    cutmix_alpha: float = 0.0  # classify: CutMix likewise; 0: none
     ema: float = 0.0  # decay of a moving average of the weights, which is validated, kept and exported; 0: none
     warmup_fraction: float = 0.3  # onecycle: share of the steps spent raising the learning rate
     seed: int = 0
@@ -118,6 +120,10 @@ class RunConfig:
                   ("momentum", 0 <= self.momentum < math.inf, "a finite number >= 0"),
                   ("weight_decay", 0 <= self.weight_decay < math.inf, "a finite number >= 0"),
                   ("label_smoothing", 0 <= self.label_smoothing <= 1, "between 0 and 1"),
+                  ("mixup_alpha", _mixing_ok(self.mixup_alpha, self.task), "a finite number >= 0, and 0 unless "
+                   "--task classify"),
+                  ("cutmix_alpha", _mixing_ok(self.cutmix_alpha, self.task), "a finite number >= 0, and 0 unless "
+                   "--task classify"),
                   ("ema", 0 <= self.ema < 1 and (self.ema == 0 or self.task != "generate"),
                    "in [0, 1), and 0 for --task generate (a diffusion model keeps its own average)"),
                   ("seed", self.seed >= 0, "an integer >= 0"),
@@ -138,6 +144,11 @@ class RunConfig:
             task.check_config(self)
         check_model_args(self.model, self.model_args, reserved=model_args_from_data(self.task),
                          option="--model-args")  # before any data is read
+
+
+def _mixing_ok(alpha: float, task: str) -> bool:
+    """A MixUp / CutMix α: finite and >= 0, and 0 for the dense tasks, whose targets are not class labels."""
+    return 0 <= alpha < math.inf and (alpha == 0 or task == "classify")
 
 
 def model_args_from_data(task: str) -> tuple[str, ...]:

@@ -30,7 +30,7 @@ def _settings(config: RunConfig) -> dict:
 @pytest.mark.parametrize("config", [
     RunConfig.for_task("classify", model="fashion_vgg", model_args={"width": 64}, epochs=30, lr=0.1,
                        weight_decay=5e-4, schedule="onecycle", augment="crop-flip-erase", label_smoothing=0.1,
-                       warmup_fraction=0.15, seed=3, val_split=2000, ema=0.999),
+                       warmup_fraction=0.15, seed=3, val_split=2000, ema=0.999, mixup_alpha=0.2, cutmix_alpha=1.0),
     RunConfig.for_task("segment", data_args={"clutter": True, "num_scenes": 500}, loss_args={"dice": 0.5}),
     RunConfig.for_task("detect"),
     RunConfig.for_task("generate", model_args={"class_conditional": True}),

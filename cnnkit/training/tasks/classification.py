@@ -55,7 +55,8 @@ def build_loss(config: Any):
 def batch_transform(config: Any, info: Any, train: bool):
     """Normalisation, preceded in training by the chosen augmentation (vectorised over the batch); with
     crop-flip-erase, random erasing (p 0.5, torchvision's scale and ratio) follows the normalisation, so an erased
-    rectangle holds 0, the mean pixel."""
+    rectangle holds 0, the mean pixel. Last, in training, MixUp and/or CutMix (`--mixup-alpha`, `--cutmix-alpha`)
+    turn the labels into class probabilities (B, classes)."""
     from cnnkit.data import transforms as T
 
     steps = []
@@ -67,10 +68,28 @@ def batch_transform(config: Any, info: Any, train: bool):
     if train and config.augment == "crop-flip-erase":
         steps.append(T.RandomErasing(p=0.5, value=0))
     images_only = T.Compose(steps)
-    return lambda images, labels: (np.asarray(images_only(images)), labels)
+    mixing = batch_mixing(config, len(info.classes)) if train else None
+    if mixing is None:
+        return lambda images, labels: (np.asarray(images_only(images)), labels)
+    return lambda images, labels: mixing(np.asarray(images_only(images)), labels)
+
+
+def batch_mixing(config: Any, classes: int):
+    """MixUp, CutMix, or one of the two per batch when both α are given (torchvision's reference recipe); None
+    when neither is."""
+    from cnnkit.data.mixing import MixUpOrCutMix
+
+    mixup, cutmix = config.mixup_alpha or None, config.cutmix_alpha or None  # 0: not used
+    if mixup is None and cutmix is None:
+        return None
+    return MixUpOrCutMix(mixup_alpha=mixup, cutmix_alpha=cutmix, num_classes=classes)
 
 
 def batch_correct(logits: np.ndarray, labels: np.ndarray) -> tuple[int, int]:
+    """Correct predictions; mixed labels (class probabilities) count their largest class, as torchvision's
+    reference does."""
+    if labels.ndim == 2:
+        labels = labels.argmax(axis=1)
     return int((logits.argmax(axis=1) == labels).sum()), len(labels)
 
 
