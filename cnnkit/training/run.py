@@ -147,7 +147,7 @@ class RunConfig:
 
 
 def _mixing_ok(alpha: float, task: str) -> bool:
-    """A MixUp / CutMix α: finite and >= 0, and 0 for the dense tasks, whose targets are not class labels."""
+    """A MixUp / CutMix α: finite and >= 0, and 0 for every task but classify (their targets are not class labels)."""
     return 0 <= alpha < math.inf and (alpha == 0 or task == "classify")
 
 
