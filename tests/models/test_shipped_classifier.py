@@ -55,6 +55,8 @@ def test_the_metadata_gives_the_command_that_trains_it_again(shipped) -> None:
     for key in ("model", "model_args", "epochs", "batch_size", "lr", "optimizer", "weight_decay", "schedule",
                 "augment", "label_smoothing", "warmup_fraction", "seed"):
         assert getattr(config, key) == meta["config"][key], key
+    for key in ("ema", "mixup_alpha", "cutmix_alpha"):  # options newer than the oldest file: checked where recorded
+        assert key not in meta["config"] or getattr(config, key) == meta["config"][key], key
     assert meta["provenance"]["wall_seconds"] > 0
 
 
