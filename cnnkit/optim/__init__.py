@@ -1,7 +1,7 @@
 """`cnnkit.optim`: optimisers (SGD, Adam, AdamW, RMSprop, Adadelta, Adagrad, NAdam, RAdam) and learning-rate
-schedulers, with PyTorch's API."""
+schedulers, with PyTorch's API; `swa_utils.update_bn` recomputes batch-norm statistics for averaged weights."""
 
-from cnnkit.optim import lr_scheduler
+from cnnkit.optim import lr_scheduler, swa_utils
 from cnnkit.optim.adadelta import Adadelta
 from cnnkit.optim.adagrad import Adagrad
 from cnnkit.optim.adam import Adam, AdamW
@@ -11,4 +11,5 @@ from cnnkit.optim.radam import RAdam
 from cnnkit.optim.rmsprop import RMSprop
 from cnnkit.optim.sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adadelta", "Adagrad", "NAdam", "RAdam", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adadelta", "Adagrad", "NAdam", "RAdam", "lr_scheduler",
+           "swa_utils"]
