@@ -149,7 +149,7 @@ def test_train_help_shows_every_default_once():
     assert "(default: 0.0)" in text and "(default: None)" not in text
     flat = " ".join(text.split())
     # task-dependent defaults in the option's help
-    assert "(default 10; 7 for segment, 3 for generate, 15 for detect)" in flat
+    assert "(default 10; 5 for segment, 3 for generate, 15 for detect)" in flat
     assert "(default 128; 32 for segment and detect, 64 for generate)" in flat  # derived from the tasks too
     # and every task's own defaults, read from the tasks, after the options (without options the CLI has not)
     from cnnkit.training.tasks import TASKS
@@ -159,7 +159,7 @@ def test_train_help_shows_every_default_once():
         assert f"{name}: model {TASKS[name].defaults['model']}," in epilog
     assert "batch-size 64, epochs 3" in epilog and "eval-batch-size" not in epilog
     assert "epochs 15, data-args {\"train_scenes\": 60000}, ema 0.999" in epilog
-    assert ("for segment '{\"train_scenes\": 60000}', for detect '{\"train_scenes\": 60000}', with their default "
+    assert ("for segment '{\"train_scenes\": 100000}', for detect '{\"train_scenes\": 60000}', with their default "
             "models" in flat)  # --data-args, from the tasks
     assert ("(default {}; for segment '{\"base_channels\": 16, \"depth\": 4}' with its default model)" in flat)
     assert "(default {}; for segment '{\"dice\": 1.0}')" in flat  # the loss is the task's, whatever the model

@@ -34,9 +34,9 @@ def test_segment_defaults_are_a_unet_on_the_scenes_with_adam() -> None:
     assert RunConfig.for_task("classify") == RunConfig()
     # the shipped recipe (docs/results.md); its model and data arguments and its average belong to the default
     # unet only
-    assert (config.epochs, config.model_args, config.loss_args) == (7, {"base_channels": 16, "depth": 4},
+    assert (config.epochs, config.model_args, config.loss_args) == (5, {"base_channels": 16, "depth": 4},
                                                                     {"dice": 1.0})
-    assert (config.data_args, config.ema) == ({"train_scenes": 60000}, 0.999)
+    assert (config.data_args, config.ema) == ({"train_scenes": 100000}, 0.999)
     assert RunConfig.for_task("segment", model="unet").model_args == {"base_channels": 16, "depth": 4}
     other = RunConfig.for_task("segment", model="other")
     assert (other.model_args, other.data_args, other.ema) == ({}, {}, 0.0)
@@ -70,7 +70,7 @@ def test_clutter_adds_to_the_default_scenes_or_to_the_given_ones(monkeypatch) ->
     for argv in (["--clutter"], ["--clutter", "--data-args", "{}"]):
         with pytest.raises(SystemExit):
             main(["train", "--task", "segment", *argv, "--out", "unused"])
-    assert [c.data_args for c in seen] == [{"train_scenes": 60000, "clutter": True}, {"clutter": True}]
+    assert [c.data_args for c in seen] == [{"train_scenes": 100000, "clutter": True}, {"clutter": True}]
 
 
 def _weights(run_dir):
