@@ -22,6 +22,7 @@ import numpy as np
 
 from cnnkit import nn
 from cnnkit.autograd import no_grad
+from cnnkit.device import check_device
 from cnnkit.nn.layers.normalization import _BatchNorm
 from cnnkit.tensor import Tensor
 
@@ -31,10 +32,9 @@ def update_bn(loader: Iterable[Any], model: nn.Module, device: Any = None) -> No
 
     Each item of `loader` is an input batch, or a list or tuple whose first element is (as a DataLoader of
     (images, labels) gives); NumPy arrays are taken as float32 tensors. `device` is accepted for PyTorch's
-    signature; cnnkit runs on the CPU only, so any other device than the CPU is refused.
+    signature: the CPU (None, "cpu", a cpu device); any other device is refused, as by every factory's `device=`.
     """
-    if device is not None and str(device) != "cpu":
-        raise ValueError(f"update_bn: cnnkit runs on the CPU, got device {device!r}")
+    check_device(device)
     momenta = {module: module.momentum for module in model.modules()
                if isinstance(module, _BatchNorm) and module.track_running_stats}
     if not momenta:
